@@ -1,0 +1,240 @@
+"""The autograd engine: Function and its context, graph recording, topological sort, backward."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from time import perf_counter
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+
+class _State:
+    """Process-wide switches read on every op (one attribute lookup each when off)."""
+
+    grad_enabled: bool = True
+    module_stack: list[Any] = []  # nn.Module objects whose forward is running, innermost last
+    observers: list[Any] = []  # profiler / anomaly detector: on_forward(ctx, out, s), on_backward
+
+
+_state = _State()
+
+
+def is_grad_enabled() -> bool:
+    return _state.grad_enabled
+
+
+class _GradMode:
+    """Context manager and decorator that sets grad mode, restoring the previous mode on exit."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.previous: list[bool] = []
+
+    def __enter__(self) -> None:
+        self.previous.append(_state.grad_enabled)
+        _state.grad_enabled = self.enabled
+
+    def __exit__(self, *exc: object) -> None:
+        _state.grad_enabled = self.previous.pop()
+
+    def __call__(self, fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with _GradMode(self.enabled):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+def no_grad() -> _GradMode:
+    """Ops inside record no graph: `with no_grad():` or `@no_grad()`."""
+    return _GradMode(False)
+
+
+def enable_grad() -> _GradMode:
+    """Turn graph recording back on inside a `no_grad` block."""
+    return _GradMode(True)
+
+
+@contextmanager
+def module_scope(module: Any) -> Iterator[None]:
+    """Mark ops recorded inside as produced by `module` (nn.Module.__call__ uses this)."""
+    _state.module_stack.append(module)
+    try:
+        yield
+    finally:
+        _state.module_stack.pop()
+
+
+@contextmanager
+def observe(observer: Any) -> Iterator[Any]:
+    """Attach an observer that sees every op's forward and backward (profiler, anomaly mode)."""
+    _state.observers.append(observer)
+    try:
+        yield observer
+    finally:
+        _state.observers.remove(observer)
+
+
+class Function:
+    """A differentiable op. Subclasses define static `forward(ctx, *arrays, **params)` and
+    `backward(ctx, grad_out)` on NumPy arrays; `apply` runs forward and records the graph.
+
+    An instance is the op's context (`ctx`): it holds the parents, saved arrays, hyper-parameters
+    set by forward, and `needs_input_grad`.
+    """
+
+    differentiable = True  # False for comparisons and argmax: their outputs never need a grad
+    parents: tuple[Tensor, ...] = ()
+    needs_input_grad: tuple[bool, ...]
+    module: Any = None
+    _saved: tuple[np.ndarray, ...] | None = ()
+
+    @staticmethod
+    def forward(ctx: Function, *args: Any, **params: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> Any:
+        raise NotImplementedError
+
+    def save_for_backward(self, *arrays: np.ndarray) -> None:
+        self._saved = arrays
+
+    @property
+    def saved_tensors(self) -> tuple[np.ndarray, ...]:
+        if self._saved is None:
+            raise RuntimeError(
+                f"Trying to backward through the graph of {self.name} a second time: its saved "
+                "arrays were freed after the first backward(). Call backward(retain_graph=True) "
+                "the first time if you need to backward twice."
+            )
+        return self._saved
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    @classmethod
+    def apply(cls, *inputs: Any, **params: Any) -> Tensor:
+        """Run forward on the inputs' arrays; record the graph if grad mode is on and an input
+        requires grad. Non-Tensor inputs (Python scalars, arrays) become constants."""
+        from .tensor import Tensor  # tensor.py imports this module; importing here breaks the cycle
+
+        parents = tuple(x if isinstance(x, Tensor) else Tensor._constant(x, inputs) for x in inputs)
+        ctx = cls()
+        ctx.needs_input_grad = tuple(p.requires_grad for p in parents)
+        record = cls.differentiable and _state.grad_enabled and any(ctx.needs_input_grad)
+        arrays = [p.data for p in parents]
+        if _state.observers:
+            start = perf_counter()
+            data = cls.forward(ctx, *arrays, **params)
+            seconds = perf_counter() - start
+        else:
+            data = cls.forward(ctx, *arrays, **params)
+        out = Tensor._from_op(data, ctx if record else None)
+        if record:
+            ctx.parents = parents
+            ctx.module = _state.module_stack[-1] if _state.module_stack else None
+        if _state.observers:
+            ctx.parents = parents
+            for observer in _state.observers:
+                observer.on_forward(ctx, out, seconds)
+        return out
+
+
+def toposort(root: Tensor) -> list[Tensor]:
+    """Every tensor that `root` was computed from, inputs before outputs; iterative DFS, so a graph
+    of any depth is fine, and deterministic (parents in argument order)."""
+    order: list[Tensor] = []
+    visited: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if children_done:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        if node._ctx is not None:
+            for parent in reversed(node._ctx.parents):
+                if id(parent) not in visited:
+                    stack.append((parent, False))
+    return order
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:
+    """Sum `grad` over the axes that broadcasting expanded so it has `shape`; None if it can't."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra < 0:
+        return None
+    axes = list(range(extra))
+    for i, size in enumerate(shape):
+        if size == 1 and grad.shape[extra + i] != 1:
+            axes.append(extra + i)
+        elif size != grad.shape[extra + i]:
+            return None
+    return grad.sum(axis=tuple(axes), keepdims=True).reshape(shape)
+
+
+def _checked_grad(ctx: Function, index: int, parent: Tensor, grad: Any) -> np.ndarray:
+    grad = np.asarray(grad)
+    reduced = unbroadcast(grad, parent.shape)
+    if reduced is None:
+        raise RuntimeError(
+            f"{ctx.name}.backward returned a gradient of shape {grad.shape} for input {index}, "
+            f"which has shape {parent.shape}"
+        )
+    if reduced.dtype != parent.dtype:
+        reduced = reduced.astype(parent.dtype)
+    return reduced
+
+
+def backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> None:
+    """Reverse-mode autodiff: push `grad` (d root / d root) back through the recorded graph and
+    accumulate d root / d leaf into every leaf's `.grad`."""
+    grads: dict[int, np.ndarray] = {id(root): grad}
+    observers = list(_state.observers)
+    for node in reversed(toposort(root)):
+        grad_out = grads.pop(id(node), None)
+        if grad_out is None:
+            continue
+        if node._retains_grad:
+            node._accumulate_grad(grad_out)
+        ctx = node._ctx
+        if ctx is None:
+            continue
+        if observers:
+            start = perf_counter()
+            input_grads = ctx.backward(ctx, grad_out)
+            seconds = perf_counter() - start
+            for observer in observers:
+                observer.on_backward(ctx, input_grads, seconds)
+        else:
+            input_grads = ctx.backward(ctx, grad_out)
+        if not isinstance(input_grads, tuple):
+            input_grads = (input_grads,)
+        if len(input_grads) != len(ctx.parents):
+            raise RuntimeError(
+                f"{ctx.name}.backward returned {len(input_grads)} gradients for "
+                f"{len(ctx.parents)} inputs"
+            )
+        for index, (parent, g) in enumerate(zip(ctx.parents, input_grads)):
+            if g is None or not ctx.needs_input_grad[index]:
+                continue
+            g = _checked_grad(ctx, index, parent, g)
+            key = id(parent)
+            # accumulate, never assign: a tensor used twice (x * x) gets both contributions
+            grads[key] = grads[key] + g if key in grads else g
+        if not retain_graph and ctx._saved:
+            ctx._saved = None

@@ -1,0 +1,96 @@
+"""gradcheck: compare backward() with float64 central differences and explain any mismatch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .tensor import Tensor
+
+
+class GradcheckError(RuntimeError):
+    """backward() disagrees with finite differences; the message says where and by how much."""
+
+
+def gradcheck(
+    fn: Callable[..., Tensor],
+    inputs: Sequence[Any],
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    seed: int = 0,
+) -> bool:
+    """Check `fn`'s gradients w.r.t. every input that requires grad (all inputs when none do).
+
+    Inputs are copied to float64. A non-scalar output is reduced with fixed random weights, so
+    every output element takes part. Returns True, or raises GradcheckError naming the input
+    index, the worst element, both gradients there and the relative error.
+    """
+    tensors = [x if isinstance(x, Tensor) else Tensor(x, dtype=np.float64) for x in inputs]
+    check = [t.requires_grad for t in tensors]
+    if not any(check):
+        check = [np.issubdtype(t.dtype, np.floating) for t in tensors]
+    values = [np.array(t.data, dtype=np.float64 if c else t.dtype) for t, c in zip(tensors, check)]
+    probe = _probe(fn, values, seed)
+
+    leaves = [Tensor(v, requires_grad=c, dtype=None) for v, c in zip(values, check)]
+    loss = _weighted(fn(*leaves), probe)
+    loss.backward()
+    for index, leaf in enumerate(leaves):
+        if not check[index]:
+            continue
+        analytic = np.zeros_like(leaf.data) if leaf.grad is None else leaf.grad.data
+        numeric = _central_differences(fn, values, index, probe, eps)
+        _compare(index, analytic, numeric, atol, rtol)
+    return True
+
+
+def _probe(fn: Callable, values: list[np.ndarray], seed: int) -> np.ndarray:
+    out = fn(*[Tensor(v, dtype=None) for v in values])
+    return np.random.default_rng(seed).uniform(0.5, 1.5, out.shape)
+
+
+def _weighted(out: Tensor, probe: np.ndarray) -> Tensor:
+    return (out * Tensor(probe, dtype=np.float64)).sum()
+
+
+def _central_differences(
+    fn: Callable, values: list[np.ndarray], index: int, probe: np.ndarray, eps: float
+) -> np.ndarray:
+    def f() -> float:
+        out = fn(*[Tensor(v, dtype=None) for v in values])
+        return float((np.asarray(out.data, dtype=np.float64) * probe).sum())
+
+    x = values[index]
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        original = x[i]
+        x[i] = original + eps
+        plus = f()
+        x[i] = original - eps
+        minus = f()
+        x[i] = original
+        grad[i] = (plus - minus) / (2 * eps)
+    return grad
+
+
+def _compare(index: int, analytic: np.ndarray, numeric: np.ndarray, atol: float, rtol: float):
+    if analytic.shape != numeric.shape:
+        raise GradcheckError(
+            f"input {index}: backward() gave a gradient of shape {analytic.shape}, "
+            f"expected {numeric.shape}"
+        )
+    error = np.abs(analytic - numeric)
+    excess = error - (atol + rtol * np.abs(numeric))
+    if excess.size == 0 or excess.max() <= 0:
+        return
+    worst = np.unravel_index(np.argmax(excess), excess.shape)
+    relative = error[worst] / max(np.abs(numeric[worst]), 1e-12)
+    raise GradcheckError(
+        f"gradcheck failed for input {index} at element {tuple(int(i) for i in worst)}: "
+        f"backward() gave {analytic[worst]:.6g}, finite differences gave {numeric[worst]:.6g} "
+        f"(relative error {relative:.3g}, atol={atol}, rtol={rtol}); "
+        f"{int((excess > 0).sum())} of {excess.size} elements are off"
+    )

@@ -1,0 +1,47 @@
+"""Differentiable ops, one family per module; each op is also a function here."""
+
+from .activation import dropout, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
+from .elementwise import (
+    abs,
+    add,
+    clip,
+    div,
+    eq,
+    exp,
+    ge,
+    gt,
+    le,
+    log,
+    lt,
+    maximum,
+    minimum,
+    mul,
+    ne,
+    neg,
+    pow,
+    sqrt,
+    sub,
+)
+from .matmul import linear, matmul
+from .movement import (
+    concatenate,
+    expand,
+    flatten,
+    getitem,
+    pad,
+    permute,
+    reshape,
+    squeeze,
+    stack,
+    transpose,
+    unsqueeze,
+)
+from .reduce import argmax, argmin, max, mean, min, std, sum, var
+
+__all__ = [
+    "abs", "add", "argmax", "argmin", "clip", "concatenate", "div", "dropout", "eq", "exp",
+    "expand", "flatten", "ge", "getitem", "gt", "le", "leaky_relu", "linear", "log",
+    "log_softmax", "lt", "matmul", "max", "maximum", "mean", "min", "minimum", "mul", "ne", "neg",
+    "pad", "permute", "pow", "relu", "reshape", "sigmoid", "softmax", "sqrt", "squeeze", "stack",
+    "std", "sub", "sum", "tanh", "transpose", "unsqueeze", "var",
+]

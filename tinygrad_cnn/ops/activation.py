@@ -1,0 +1,158 @@
+"""Activations: sigmoid, relu, tanh, leaky_relu, softmax, log_softmax and dropout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import rng
+from ..autograd import Function
+
+
+class Sigmoid(Function):
+    """out = 1 / (1 + e**-x);  grad_x = g * out * (1 - out)."""
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
+        # stable form: exp only ever sees -|x| <= 0, so nothing overflows at any input
+        e = np.exp(-np.abs(x))
+        out = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
+        (out,) = ctx.saved_tensors
+        return grad_out * out * (1 - out)
+
+
+class ReLU(Function):
+    """out = max(x, 0);  grad_x = g where x > 0, else 0."""
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
+        out = np.maximum(x, 0)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
+        return grad_out * (ctx.saved_tensors[0] > 0)
+
+
+class Tanh(Function):
+    """out = tanh x;  grad_x = g * (1 - out**2)."""
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
+        out = np.tanh(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
+        (out,) = ctx.saved_tensors
+        return grad_out * (1 - out * out)
+
+
+class LeakyReLU(Function):
+    """out = x if x > 0 else slope * x;  grad_x = g if x > 0 else slope * g."""
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
+        ctx.save_for_backward(x)
+        ctx.negative_slope = negative_slope
+        return np.where(x > 0, x, x * negative_slope)
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
+        (x,) = ctx.saved_tensors
+        return np.where(x > 0, grad_out, grad_out * ctx.negative_slope)
+
+
+class Softmax(Function):
+    """out = e**x / sum(e**x) along axis;  grad_x = out * (g - sum(g * out, axis))."""
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, axis: int = -1) -> np.ndarray:
+        # shifting by the max leaves softmax unchanged and keeps exp's argument <= 0
+        e = np.exp(x - x.max(axis=axis, keepdims=True))
+        out = e / e.sum(axis=axis, keepdims=True)
+        ctx.save_for_backward(out)
+        ctx.axis = axis
+        return out
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
+        (out,) = ctx.saved_tensors
+        return out * (grad_out - (grad_out * out).sum(axis=ctx.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """out = x - logsumexp(x) along axis;  grad_x = g - softmax(x) * sum(g, axis)."""
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, axis: int = -1) -> np.ndarray:
+        # logsumexp with the max pulled out: exp never overflows and log never sees 0
+        shifted = x - x.max(axis=axis, keepdims=True)
+        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        ctx.save_for_backward(out)
+        ctx.axis = axis
+        return out
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
+        (out,) = ctx.saved_tensors
+        return grad_out - np.exp(out) * grad_out.sum(axis=ctx.axis, keepdims=True)
+
+
+class Dropout(Function):
+    """out = x * mask / (1 - p), mask ~ Bernoulli(1 - p);  grad_x = g * mask / (1 - p)."""
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, p: float = 0.5) -> np.ndarray:
+        keep = rng.generator().random(x.shape) >= p
+        scale = np.asarray(1.0 / (1.0 - p), dtype=x.dtype)
+        ctx.save_for_backward(keep * scale)
+        return x * ctx.saved_tensors[0]
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
+        return grad_out * ctx.saved_tensors[0]
+
+
+def sigmoid(x: Any) -> Any:
+    return Sigmoid.apply(x)
+
+
+def relu(x: Any) -> Any:
+    return ReLU.apply(x)
+
+
+def tanh(x: Any) -> Any:
+    return Tanh.apply(x)
+
+
+def leaky_relu(x: Any, negative_slope: float = 0.01) -> Any:
+    return LeakyReLU.apply(x, negative_slope=negative_slope)
+
+
+def softmax(x: Any, axis: int = -1) -> Any:
+    return Softmax.apply(x, axis=axis)
+
+
+def log_softmax(x: Any, axis: int = -1) -> Any:
+    return LogSoftmax.apply(x, axis=axis)
+
+
+def dropout(x: Any, p: float = 0.5, training: bool = True) -> Any:
+    """Zero each element with probability p while training (scaling the rest by 1/(1-p));
+    the identity in eval mode or when p == 0."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0.0
+    return Dropout.apply(x, p=p)

@@ -1,0 +1,90 @@
+"""Matrix products: matmul (batched, with vectors) and linear layers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd import Function
+
+
+class MatMul(Function):
+    """out = a @ b (NumPy's rules: batch dims broadcast, 1-D operands are vectors);
+    grad_a = g @ b^T, grad_b = a^T @ g."""
+
+    @staticmethod
+    def forward(ctx: Function, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        _check_matmul(a.shape, b.shape)
+        ctx.save_for_backward(a, b)
+        return np.matmul(a, b)
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
+        a, b = ctx.saved_tensors
+        # treat vectors as 1-row / 1-column matrices, then drop that axis from their grads
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g = grad_out
+        if a.ndim == 1:
+            g = np.expand_dims(g, -2)
+        if b.ndim == 1:
+            g = np.expand_dims(g, -1)
+        grad_a = grad_b = None
+        if ctx.needs_input_grad[0]:
+            grad_a = np.matmul(g, np.swapaxes(b2, -1, -2))
+            grad_a = grad_a[..., 0, :] if a.ndim == 1 else grad_a
+        if ctx.needs_input_grad[1]:
+            grad_b = np.matmul(np.swapaxes(a2, -1, -2), g)
+            grad_b = grad_b[..., 0] if b.ndim == 1 else grad_b
+        return grad_a, grad_b
+
+
+class Linear(Function):
+    """out = x @ weight^T + bias, weight (out_features, in_features), x (..., in_features);
+    grad_x = g @ weight, grad_weight = g^T x, grad_bias = sum of g over all but the last axis."""
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None):
+        if x.shape[-1:] != weight.shape[1:]:
+            raise ValueError(
+                f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} features "
+                f"but the weight of shape {weight.shape} expects {weight.shape[1]}"
+            )
+        ctx.save_for_backward(x, weight)
+        out = x @ weight.T
+        return out if bias is None else out + bias
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
+        x, weight = ctx.saved_tensors
+        g2 = grad_out.reshape(-1, grad_out.shape[-1])
+        grad_x = grad_out @ weight if ctx.needs_input_grad[0] else None
+        grad_w = g2.T @ x.reshape(-1, x.shape[-1]) if ctx.needs_input_grad[1] else None
+        needs = ctx.needs_input_grad
+        grad_b = g2.sum(axis=0) if len(needs) > 2 and needs[2] else None
+        return (grad_x, grad_w, grad_b)[: len(needs)]
+
+
+def _check_matmul(a: tuple, b: tuple) -> None:
+    if not a or not b:
+        raise ValueError(f"matmul: both operands need at least one dimension, got {a} and {b}")
+    inner_a = a[-1]
+    inner_b = b[0] if len(b) == 1 else b[-2]
+    if inner_a != inner_b:
+        raise ValueError(
+            f"matmul: shapes {a} and {b} are not aligned: {inner_a} (last dim of the first) "
+            f"!= {inner_b} ({'only' if len(b) == 1 else 'second-to-last'} dim of the second)"
+        )
+    try:
+        np.broadcast_shapes(a[:-2], b[:-2])
+    except ValueError:
+        raise ValueError(f"matmul: batch dims of shapes {a} and {b} do not broadcast") from None
+
+
+def matmul(a: Any, b: Any) -> Any:
+    return MatMul.apply(a, b)
+
+
+def linear(x: Any, weight: Any, bias: Any = None) -> Any:
+    return Linear.apply(x, weight) if bias is None else Linear.apply(x, weight, bias)

@@ -1,0 +1,209 @@
+"""Movement ops: reshape, permute, squeeze, expand, pad, concatenate, stack and indexing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..autograd import Function
+
+
+class Reshape(Function):
+    """out = x viewed with a new shape;  grad_x = g reshaped back."""
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, shape: tuple = ()) -> np.ndarray:
+        ctx.in_shape = x.shape
+        try:
+            return x.reshape(shape)
+        except ValueError:
+            raise ValueError(f"reshape: cannot view shape {x.shape} as {shape}") from None
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
+        return grad_out.reshape(ctx.in_shape)
+
+
+class Permute(Function):
+    """out = x with axes reordered by dims;  grad_x = g with the inverse order."""
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, dims: tuple = ()) -> np.ndarray:
+        if sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
+            raise ValueError(f"permute: {dims} is not a permutation of the axes of shape {x.shape}")
+        ctx.dims = dims
+        return x.transpose(dims)
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
+        return grad_out.transpose(np.argsort([d % grad_out.ndim for d in ctx.dims]))
+
+
+class Expand(Function):
+    """out = x broadcast to shape (a view);  grad_x = g summed over the broadcast axes."""
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, shape: tuple = ()) -> np.ndarray:
+        offset = len(shape) - x.ndim
+        shape = tuple(x.shape[i - offset] if s == -1 else s for i, s in enumerate(shape))
+        try:
+            return np.broadcast_to(x, shape)
+        except ValueError:
+            raise ValueError(f"expand: cannot expand shape {x.shape} to {shape}") from None
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
+        return grad_out  # the engine sums it back to the input's shape
+
+
+class Pad(Function):
+    """out = x with constant borders;  grad_x = g with the borders sliced away."""
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, pad_width: tuple = (), value: float = 0.0):
+        ctx.inner = tuple(slice(before, before + n) for (before, _), n in zip(pad_width, x.shape))
+        return np.pad(x, pad_width, constant_values=value)
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
+        return grad_out[ctx.inner]
+
+
+class Concatenate(Function):
+    """out = the inputs joined along axis;  grad_i = the slice of g that input i filled."""
+
+    @staticmethod
+    def forward(ctx: Function, *xs: np.ndarray, axis: int = 0) -> np.ndarray:
+        ctx.axis = axis
+        ctx.bounds = np.cumsum([x.shape[axis] for x in xs])[:-1]
+        return np.concatenate(xs, axis=axis)
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
+        return tuple(np.split(grad_out, ctx.bounds, axis=ctx.axis))
+
+
+class Stack(Function):
+    """out = the inputs stacked along a new axis;  grad_i = g indexed at i on that axis."""
+
+    @staticmethod
+    def forward(ctx: Function, *xs: np.ndarray, axis: int = 0) -> np.ndarray:
+        out = np.stack(xs, axis=axis)
+        ctx.axis = axis % out.ndim
+        return out
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
+        return tuple(np.moveaxis(grad_out, ctx.axis, 0))
+
+
+class GetItem(Function):
+    """out = x[index] (basic slicing or integer arrays);  grad_x = zeros with g scattered back,
+    adding where an integer index repeats."""
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, index: Any = ()) -> np.ndarray:
+        ctx.shape, ctx.dtype, ctx.index = x.shape, x.dtype, index
+        try:
+            return np.asarray(x[index])
+        except IndexError as err:
+            raise IndexError(f"getitem: {err} (tensor shape {x.shape})") from None
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
+        grad = np.zeros(ctx.shape, dtype=ctx.dtype)
+        np.add.at(grad, ctx.index, grad_out)  # unbuffered: repeated indices add up
+        return grad
+
+
+def _shape_arg(shape: Sequence[int] | int) -> tuple[int, ...]:
+    return (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
+
+
+def reshape(x: Any, shape: Sequence[int] | int) -> Any:
+    return Reshape.apply(x, shape=_shape_arg(shape))
+
+
+def permute(x: Any, dims: Sequence[int]) -> Any:
+    return Permute.apply(x, dims=_shape_arg(dims))
+
+
+def transpose(x: Any, dim0: int = -2, dim1: int = -1) -> Any:
+    dims = list(range(np.ndim(x.data)))
+    dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
+    return Permute.apply(x, dims=tuple(dims))
+
+
+def flatten(x: Any, start_dim: int = 0, end_dim: int = -1) -> Any:
+    shape = x.shape
+    if not shape:
+        return Reshape.apply(x, shape=(1,))
+    start, end = start_dim % len(shape), end_dim % len(shape)
+    return Reshape.apply(x, shape=shape[:start] + (-1,) + shape[end + 1 :]) if start <= end else x
+
+
+def squeeze(x: Any, axis: int | tuple[int, ...] | None = None) -> Any:
+    shape = x.shape
+    if axis is None:
+        axes = {i for i, s in enumerate(shape) if s == 1}
+    else:
+        axes = {a % len(shape) for a in ((axis,) if isinstance(axis, int) else axis)}
+        axes = {a for a in axes if shape[a] == 1}  # PyTorch: squeezing a non-1 axis is a no-op
+    return Reshape.apply(x, shape=tuple(s for i, s in enumerate(shape) if i not in axes))
+
+
+def unsqueeze(x: Any, axis: int) -> Any:
+    shape = list(x.shape)
+    axis = axis % (len(shape) + 1)
+    return Reshape.apply(x, shape=tuple(shape[:axis] + [1] + shape[axis:]))
+
+
+def expand(x: Any, shape: Sequence[int]) -> Any:
+    return Expand.apply(x, shape=_shape_arg(shape))
+
+
+def pad(x: Any, pad_width: Any, value: float = 0.0) -> Any:
+    """Constant padding with NumPy's pad_width: an int, a (before, after) pair, or one pair
+    per axis."""
+    ndim = np.ndim(x.data)
+    widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (ndim, 2))
+    if (widths < 0).any():
+        raise ValueError(f"pad: widths must be non-negative, got {pad_width}")
+    return Pad.apply(x, pad_width=tuple(map(tuple, widths.tolist())), value=value)
+
+
+def concatenate(tensors: Sequence[Any], axis: int = 0) -> Any:
+    if not tensors:
+        raise ValueError("concatenate: needs at least one tensor")
+    try:
+        return Concatenate.apply(*tensors, axis=axis)
+    except ValueError:
+        shapes = [np.shape(getattr(t, "data", t)) for t in tensors]
+        raise ValueError(f"concatenate: shapes {shapes} differ off axis {axis}") from None
+
+
+def stack(tensors: Sequence[Any], axis: int = 0) -> Any:
+    if not tensors:
+        raise ValueError("stack: needs at least one tensor")
+    try:
+        return Stack.apply(*tensors, axis=axis)
+    except ValueError:
+        shapes = [np.shape(getattr(t, "data", t)) for t in tensors]
+        raise ValueError(f"stack: all shapes must be equal, got {shapes}") from None
+
+
+def getitem(x: Any, index: Any) -> Any:
+    return GetItem.apply(x, index=_plain_index(index))
+
+
+def _plain_index(index: Any) -> Any:
+    """Replace Tensors inside an index by their arrays (lists become integer arrays)."""
+    if isinstance(index, tuple):
+        return tuple(_plain_index(i) for i in index)
+    if hasattr(index, "data") and isinstance(index.data, np.ndarray):
+        return index.data
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index

@@ -1,0 +1,148 @@
+"""Reductions: sum, mean, max, min, var, std, and argmax/argmin (no gradient)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd import Function
+
+Axis = int | tuple[int, ...] | None
+
+
+def _axes(axis: Axis, ndim: int) -> tuple[int, ...]:
+    """Normalise an int, tuple or None axis to a sorted tuple of non-negative axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    bound = ndim or 1  # NumPy lets a 0-d array reduce over axis 0 / -1
+    for a in axes:
+        if not -bound <= a < bound:
+            raise ValueError(f"axis {a} is out of range for a tensor of rank {ndim}")
+    return tuple(sorted({a % bound for a in axes})) if ndim else ()
+
+
+def _ndim(x: Any) -> int:
+    return np.ndim(getattr(x, "data", x))
+
+
+def _expand(grad_out: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
+    """Re-insert the reduced axes (size 1) so grad_out broadcasts against the input."""
+    return grad_out if keepdims else np.expand_dims(grad_out, axes)
+
+
+class Sum(Function):
+    """out = sum(x, axes);  grad_x = g broadcast back over the summed axes."""
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, axes: tuple = (), keepdims: bool = False):
+        ctx.shape, ctx.axes, ctx.keepdims = x.shape, axes, keepdims
+        return np.asarray(x.sum(axis=axes, keepdims=keepdims))
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(_expand(grad_out, ctx.axes, ctx.keepdims), ctx.shape)
+
+
+class Mean(Function):
+    """out = sum(x, axes) / n;  grad_x = g / n broadcast back over the reduced axes."""
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, axes: tuple = (), keepdims: bool = False):
+        ctx.shape, ctx.axes, ctx.keepdims = x.shape, axes, keepdims
+        ctx.count = int(np.prod([x.shape[a] for a in axes]))
+        return np.asarray(x.mean(axis=axes, keepdims=keepdims))
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
+        grad = _expand(grad_out, ctx.axes, ctx.keepdims) / ctx.count
+        return np.broadcast_to(grad, ctx.shape)
+
+
+class Max(Function):
+    """out = max(x, axes);  grad_x = g shared evenly among the elements equal to the max."""
+
+    pick = staticmethod(np.max)
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, axes: tuple = (), keepdims: bool = False):
+        out = ctx.pick(x, axis=axes, keepdims=True)
+        ctx.save_for_backward(x == out)
+        ctx.axes, ctx.keepdims = axes, keepdims
+        return out if keepdims else np.squeeze(out, axes)
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
+        (hit,) = ctx.saved_tensors
+        grad = _expand(grad_out, ctx.axes, ctx.keepdims)
+        return hit * (grad / hit.sum(axis=ctx.axes, keepdims=True))
+
+
+class Min(Max):
+    """out = min(x, axes);  grad_x = g shared evenly among the elements equal to the min."""
+
+    pick = staticmethod(np.min)
+
+
+class Var(Function):
+    """out = sum((x - mean)**2) / (n - correction);  grad_x = 2 g (x - mean) / (n - correction)."""
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, axes: tuple = (), keepdims: bool = False,
+                correction: int = 1):
+        centered = x - x.mean(axis=axes, keepdims=True)
+        count = int(np.prod([x.shape[a] for a in axes]))
+        ctx.save_for_backward(centered)
+        ctx.axes, ctx.keepdims, ctx.dof = axes, keepdims, count - correction
+        return np.asarray((centered * centered).sum(axis=axes, keepdims=keepdims) / ctx.dof)
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
+        (centered,) = ctx.saved_tensors
+        return _expand(grad_out, ctx.axes, ctx.keepdims) * centered * (2 / ctx.dof)
+
+
+class ArgMax(Function):
+    """out = index of the max along axis (flattened when axis is None); no gradient."""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, axis: int | None = None, keepdims: bool = False,
+                smallest: bool = False):
+        find = np.argmin if smallest else np.argmax
+        return np.asarray(find(x, axis=axis, keepdims=keepdims), dtype=np.int64)
+
+
+def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:  # noqa: A001
+    return Sum.apply(x, axes=_axes(axis, _ndim(x)), keepdims=keepdims)
+
+
+def mean(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
+    return Mean.apply(x, axes=_axes(axis, _ndim(x)), keepdims=keepdims)
+
+
+def max(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:  # noqa: A001
+    return Max.apply(x, axes=_axes(axis, _ndim(x)), keepdims=keepdims)
+
+
+def min(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:  # noqa: A001
+    return Min.apply(x, axes=_axes(axis, _ndim(x)), keepdims=keepdims)
+
+
+def var(x: Any, axis: Axis = None, keepdims: bool = False, correction: int = 1) -> Any:
+    axes = _axes(axis, _ndim(x))
+    return Var.apply(x, axes=axes, keepdims=keepdims, correction=correction)
+
+
+def std(x: Any, axis: Axis = None, keepdims: bool = False, correction: int = 1) -> Any:
+    return var(x, axis, keepdims, correction).sqrt()
+
+
+def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> Any:
+    return ArgMax.apply(x, axis=axis, keepdims=keepdims)
+
+
+def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> Any:
+    return ArgMax.apply(x, axis=axis, keepdims=keepdims, smallest=True)
