@@ -1,0 +1,62 @@
+"""The on-disk dataset cache: where it lives, atomic writes, and array fingerprints."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+from .errors import DataFileError
+
+ENV_VAR = "TINYGRAD_CNN_DATA"
+DEFAULT_DIR = Path("~/.cache/tinygrad_cnn")
+
+
+def data_dir(root: str | os.PathLike[str] | None = None) -> Path:
+    """The cache root: `root` if given, else `$TINYGRAD_CNN_DATA`, else ~/.cache/tinygrad_cnn."""
+    if root is None:
+        root = os.environ.get(ENV_VAR) or DEFAULT_DIR
+    return Path(root).expanduser()
+
+
+@contextmanager
+def atomic_open(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """Open a temporary file beside `path` for writing; on success it replaces `path` in one step,
+    so a crash or a concurrent reader never sees a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # same directory as the target: os.replace is atomic only within one filesystem
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; cache files are ordinary readable files
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def sha256_array(array: np.ndarray) -> str:
+    """SHA-256 of an array's bytes in C order (the fingerprint the dataset tables publish)."""
+    return hashlib.sha256(np.ascontiguousarray(array).data).hexdigest()
+
+
+def verify_array(
+    array: np.ndarray, shape: tuple[int, ...], sha256: str | None, origin: str
+) -> None:
+    """Check a decoded uint8 array against its expected shape and SHA-256; `origin` names the
+    file or source in the error, so a corrupt cache entry says which file to delete."""
+    if array.dtype != np.uint8:
+        raise DataFileError(f"{origin}: expected uint8 data, found {array.dtype}")
+    if array.shape != shape:
+        raise DataFileError(f"{origin}: expected shape {shape}, found {array.shape}")
+    if sha256 is not None and sha256_array(array) != sha256:
+        raise DataFileError(f"{origin}: contents do not match the published SHA-256 "
+                            f"{sha256[:16]}...")

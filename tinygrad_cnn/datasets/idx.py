@@ -1,0 +1,109 @@
+"""The IDX file format of MNIST-style datasets: read (raw or gzipped), write, and load pairs."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from .cache import atomic_open
+from .errors import IDXError
+
+PathLike = str | os.PathLike[str]
+
+# IDX type codes; multi-byte values are stored big-endian
+TYPE_CODES: dict[int, np.dtype] = {
+    0x08: np.dtype(np.uint8),
+    0x09: np.dtype(np.int8),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def read_idx(path: PathLike) -> np.ndarray:
+    """Read an IDX file, raw or gzipped (detected by its magic bytes, not its name), into a
+    writable native-endian array. Raises `IDXError` naming the file on any malformation."""
+    path = Path(path)
+    data = bytearray(path.stat().st_size)
+    with open(path, "rb") as f:
+        f.readinto(data)
+    return decode_idx(data, str(path))
+
+
+def decode_idx(data: bytearray | bytes, name: str) -> np.ndarray:
+    """Decode an IDX file's bytes, gunzipping them first if they start with the gzip magic."""
+    if data[:2] == GZIP_MAGIC:
+        try:
+            data = bytearray(gzip.decompress(data))
+        except (OSError, EOFError, zlib.error) as exc:
+            raise IDXError(f"{name}: corrupt gzip data ({exc})") from None
+    return parse_idx(data, name)
+
+
+def parse_idx(data: bytearray | bytes, name: str) -> np.ndarray:
+    """Decode uncompressed IDX bytes; `name` is used in error messages. The array shares memory
+    with `data`, so it is writable exactly when `data` is (a bytearray)."""
+    if len(data) < 4:
+        raise IDXError(f"{name}: truncated: {len(data)} bytes is too short for an IDX header")
+    if data[0] != 0 or data[1] != 0:
+        magic = int.from_bytes(data[:4], "big")
+        raise IDXError(f"{name}: bad magic number 0x{magic:08x} (IDX files start with 0x0000)")
+    code, ndim = data[2], data[3]
+    if code not in TYPE_CODES:
+        known = ", ".join(f"0x{c:02x}" for c in TYPE_CODES)
+        raise IDXError(f"{name}: unknown IDX type code 0x{code:02x} (known: {known})")
+    if ndim == 0:
+        raise IDXError(f"{name}: IDX header declares 0 dimensions")
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise IDXError(f"{name}: truncated header: {ndim} dimensions need {header} bytes, "
+                       f"found {len(data)}")
+    shape = tuple(int(d) for d in np.frombuffer(data, ">u4", count=ndim, offset=4))
+    dtype = TYPE_CODES[code]
+    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    found = len(data) - header
+    if found != expected:
+        problem = "truncated" if found < expected else "trailing bytes"
+        raise IDXError(f"{name}: {problem}: expected {expected} bytes of data for shape {shape} "
+                       f"{dtype.name}, found {found}")
+    array = np.frombuffer(data, dtype, offset=header).reshape(shape)
+    if dtype.byteorder == ">":
+        array = array.astype(dtype.newbyteorder("="))
+    return array
+
+
+def write_idx(path: PathLike, array: np.ndarray) -> None:
+    """Write `array` as an IDX file, gzipped when `path` ends in .gz; atomic (temp + replace)."""
+    array = np.asarray(array)
+    codes = {dtype.str.lstrip("<>|="): code for code, dtype in TYPE_CODES.items()}
+    key = array.dtype.str.lstrip("<>|=")
+    if key not in codes or array.ndim == 0 or array.ndim > 255:
+        raise ValueError(f"cannot write {array.dtype} array of shape {array.shape} as IDX "
+                         f"(supported: uint8, int8, int16, int32, float32, float64; 1-255 dims)")
+    code = codes[key]
+    header = bytes([0, 0, code, array.ndim]) + np.asarray(array.shape, ">u4").tobytes()
+    payload = np.ascontiguousarray(array, dtype=TYPE_CODES[code]).tobytes()
+    blob = header + payload
+    if str(path).endswith(".gz"):
+        blob = gzip.compress(blob, mtime=0)  # mtime=0: identical arrays give identical files
+    with atomic_open(path) as f:
+        f.write(blob)
+
+
+def load_idx_pair(images_path: PathLike, labels_path: PathLike) -> tuple[np.ndarray, np.ndarray]:
+    """Read an images file (N, H, W) and a labels file (N,) and check that they belong together."""
+    images, labels = read_idx(images_path), read_idx(labels_path)
+    if images.ndim != 3:
+        raise IDXError(f"{images_path}: expected images of shape (N, H, W), found {images.shape}")
+    if labels.ndim != 1:
+        raise IDXError(f"{labels_path}: expected labels of shape (N,), found {labels.shape}")
+    if len(images) != len(labels):
+        raise IDXError(f"count mismatch: {images_path} holds {len(images)} images but "
+                       f"{labels_path} holds {len(labels)} labels")
+    return images, labels
