@@ -1,0 +1,187 @@
+"""Mini-batches of Tensors from image/label arrays, and vectorised NumPy transforms.
+
+A transform is any callable `transform(x, rng) -> array` on a whole batch x (B, 1, H, W); `rng`
+is a `np.random.Generator` derived from (seed, epoch, batch index), so augmentation is exactly
+reproducible and resumable. Transforms return new arrays and never modify `x` in place.
+Order matters: shift uint8 images first (zero fill = black background), then `Normalize()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from . import rng as global_rng
+from .tensor import Tensor
+
+# uint8 -> float32 in [0, 1] as a 256-entry lookup table: one gather instead of convert + divide
+UNIT_TABLE = (np.arange(256) / 255.0).astype(np.float32)
+
+# SeedSequence treats [a, b] and [a, b, 0] alike, so the two streams get distinct nonzero tags
+ORDER_STREAM, AUGMENT_STREAM = 1, 2
+
+
+class Transform(Protocol):
+    def __call__(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray: ...
+
+
+class Normalize:
+    """uint8 pixels -> float32 (x / 255 - mean) / std; float input is taken as already in [0, 1].
+    The defaults are MNIST's training-set mean and standard deviation."""
+
+    def __init__(self, mean: float = 0.1307, std: float = 0.3081) -> None:
+        self.mean, self.std = float(mean), float(std)
+        self.table = ((np.arange(256) / 255.0 - self.mean) / self.std).astype(np.float32)
+
+    def __call__(self, x: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        if x.dtype == np.uint8:
+            return self.table[x]
+        return ((np.asarray(x, np.float32) - np.float32(self.mean)) / np.float32(self.std))
+
+    def __repr__(self) -> str:
+        return f"Normalize(mean={self.mean}, std={self.std})"
+
+
+class RandomShift:
+    """Translate each image by its own random integer (dy, dx) in [-max_shift, max_shift],
+    filling the uncovered border with zeros."""
+
+    def __init__(self, max_shift: int = 2) -> None:
+        if max_shift < 0:
+            raise ValueError(f"max_shift must be >= 0, got {max_shift}")
+        self.max_shift = int(max_shift)
+
+    def __call__(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        offsets = rng.integers(-self.max_shift, self.max_shift + 1, size=(len(x), 2))
+        return shift_images(x, offsets, self.max_shift)
+
+    def __repr__(self) -> str:
+        return f"RandomShift(max_shift={self.max_shift})"
+
+
+class Compose:
+    """Apply transforms in order, each receiving the same batch generator."""
+
+    def __init__(self, transforms: Sequence[Transform]) -> None:
+        self.transforms = list(transforms)
+
+    def __call__(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        for transform in self.transforms:
+            x = transform(x, rng)
+        return x
+
+    def __repr__(self) -> str:
+        return f"Compose({self.transforms})"
+
+
+def shift_images(x: np.ndarray, offsets: np.ndarray, max_shift: int) -> np.ndarray:
+    """out[i, ..., y, x] = x[i, ..., y - dy_i, x - dx_i], zero outside; offsets (N, 2) = (dy, dx).
+    Pads the batch once, then gathers every image's window from a strided view: no Python loop."""
+    offsets = np.asarray(offsets)
+    if offsets.shape != (len(x), 2) or (offsets.size and np.abs(offsets).max() > max_shift):
+        raise ValueError(f"offsets must have shape ({len(x)}, 2) and entries in "
+                         f"[-{max_shift}, {max_shift}]")
+    m = max_shift
+    H, W = x.shape[-2:]
+    padded = np.zeros((*x.shape[:-2], H + 2 * m, W + 2 * m), x.dtype)
+    padded[..., m:m + H, m:m + W] = x
+    # windows[i, ..., a, b] = padded[i, ..., a:a+H, b:b+W], a read-only view (no copy)
+    windows = sliding_window_view(padded, (H, W), axis=(-2, -1))
+    rows = np.arange(len(x))
+    # advanced indices on the batch and window axes, slices elsewhere: result (N, ..., H, W)
+    return windows[rows, ..., m - offsets[:, 0], m - offsets[:, 1], :, :]
+
+
+def to_float(x: np.ndarray) -> np.ndarray:
+    """uint8 pixels scaled to float32 [0, 1]; anything else cast to float32 as is."""
+    if x.dtype == np.uint8:
+        return UNIT_TABLE[x]
+    return np.asarray(x, np.float32)
+
+
+class DataLoader:
+    """Iterate (x, y) batches: x a float32 Tensor (B, 1, H, W), y an int64 Tensor (B,).
+
+    images: uint8 (N, H, W) or (N, 1, H, W) (or float already scaled); labels: integers (N,).
+    Without a transform uint8 pixels become x / 255; `transform=Normalize()` gives the usual
+    MNIST input. One `for` loop is one epoch. With `shuffle`, epoch e visits the examples in the
+    order `default_rng([seed, 1, e]).permutation(N)`, so `state_dict()` (plain integers: the seed,
+    the epoch and the next batch index) is all it takes to resume exactly, even mid-epoch.
+    `seed=None` draws a seed from `tinygrad_cnn.rng`, so `manual_seed` makes loaders repeatable.
+    """
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, batch_size: int = 128,
+                 shuffle: bool = False, drop_last: bool = False, seed: int | None = None,
+                 transform: Transform | None = None) -> None:
+        images, labels = np.asarray(images), np.asarray(labels)
+        if images.ndim == 3:
+            images = images[:, None]  # a view: add the channel axis of NCHW
+        if images.ndim != 4 or labels.shape != (len(images),):
+            raise ValueError(f"expected images (N, H, W) or (N, C, H, W) and labels (N,), got "
+                             f"{images.shape} and {labels.shape}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if seed is None:
+            seed = int(global_rng.generator().integers(2**63))
+        if not 0 <= seed < 2**63:
+            raise ValueError(f"seed must lie in [0, 2**63) so it fits an int64, got {seed}")
+        self.images, self.labels = images, labels.astype(np.int64)
+        self.batch_size, self.shuffle, self.drop_last = int(batch_size), shuffle, drop_last
+        self.seed, self.transform = int(seed), transform
+        self.epoch, self.batch = 0, 0  # the next batch to yield
+
+    def __len__(self) -> int:
+        """Number of batches per epoch."""
+        full, rest = divmod(len(self.images), self.batch_size)
+        if rest and not self.drop_last:
+            return full + 1
+        return full
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        if self.batch >= len(self):  # the previous loop stopped right after its last batch
+            self.epoch, self.batch = self.epoch + 1, 0
+        order = self.order(self.epoch)
+        while self.batch < len(self):
+            index = self.batch
+            # advance before yielding, so a state saved in the loop body resumes after this batch
+            self.batch += 1
+            yield self.get_batch(order, self.epoch, index)
+        self.epoch, self.batch = self.epoch + 1, 0
+
+    def order(self, epoch: int) -> np.ndarray:
+        """The example indices in the order epoch `epoch` visits them."""
+        if not self.shuffle:
+            return np.arange(len(self.images))
+        return np.random.default_rng([self.seed, ORDER_STREAM, epoch]).permutation(len(self.images))
+
+    def get_batch(self, order: np.ndarray, epoch: int, index: int) -> tuple[Tensor, Tensor]:
+        """Batch `index` of an epoch, augmented by a generator seeded from (seed, epoch, index)."""
+        rows = order[index * self.batch_size:(index + 1) * self.batch_size]
+        x = self.images[rows]
+        if self.transform is not None:
+            x = self.transform(x, np.random.default_rng([self.seed, AUGMENT_STREAM, epoch, index]))
+        return Tensor(to_float(x)), Tensor(self.labels[rows], dtype=None)
+
+    def state_dict(self) -> dict[str, int]:
+        """Position and seed as plain ints (savable with np.savez, no pickle), plus the settings
+        that shape the batch sequence so `load_state_dict` can refuse a mismatched loader."""
+        return {"seed": self.seed, "epoch": self.epoch, "batch": self.batch,
+                "num_samples": len(self.images), "batch_size": self.batch_size,
+                "shuffle": int(self.shuffle), "drop_last": int(self.drop_last)}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Resume from `state_dict()` output (values may be 0-d arrays read back from an .npz)."""
+        state = {key: int(value) for key, value in state.items()}
+        mine = self.state_dict()
+        for key in ("num_samples", "batch_size", "shuffle", "drop_last"):
+            if state[key] != mine[key]:
+                raise ValueError(f"state is for a loader with {key}={state[key]}, this one has "
+                                 f"{key}={mine[key]}")
+        self.seed, self.epoch, self.batch = state["seed"], state["epoch"], state["batch"]
+
+    def __repr__(self) -> str:
+        return (f"DataLoader(n={len(self.images)}, batch_size={self.batch_size}, "
+                f"shuffle={self.shuffle}, drop_last={self.drop_last}, transform={self.transform})")
