@@ -1,0 +1,352 @@
+"""Graph pictures: the recorded autograd graph behind a tensor as a graphviz.Digraph, and rendering.
+
+`draw_graph(loss)` walks the graph with `autograd.toposort` (the one graph walk) and draws
+
+- one op node per recorded op (its context): the op's class name, the conv algorithm when the op
+  records one (`ctx.algorithm`), and with `show_rules=True` its local derivative rule;
+- one tensor node per tensor: name, shape, dtype, a value summary and, after `backward()`, a
+  gradient summary. Parameters are blue and named (from `model.named_parameters()` when `model`
+  is given, else `Tensor.name`); other leaves are grey; the root is red.
+- edges input tensor -> op -> output tensor.
+
+The derivative rule has one source of truth: the op class docstring, whose first sentence reads
+`out = <forward>;  <gradient rule>.` (`derivative_rule` returns the text after the first `;`).
+
+Only leaves and tensors that called `retain_grad()` keep `.grad` after backward; call
+`retain_grads(loss)` before `loss.backward()` to see the gradient of every tensor in the picture.
+"""
+
+from __future__ import annotations
+
+import html
+import textwrap
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import graphviz
+import numpy as np
+
+from .autograd import Function, toposort
+from .tensor import Tensor
+
+INSTALL_HINT = (
+    "Graphviz's `dot` program was not found on PATH, so the graph could not be rendered. "
+    "Install it with `apt-get install graphviz` (Debian/Ubuntu), `brew install graphviz` (macOS) "
+    "or from https://graphviz.org/download/ (Windows: add its bin folder to PATH)."
+)
+
+_PARAM_FILL, _LEAF_FILL, _ROOT_FILL, _OP_FILL = "#cfe3ff", "#ececec", "#ffd9d9", "#fff3c4"
+_CLUSTER_FILL = "#f7f7fb"
+
+
+class GraphvizNotFoundError(RuntimeError):
+    """`dot` is missing: the graph's DOT source was written to `dot_path` instead."""
+
+    def __init__(self, dot_path: Path) -> None:
+        super().__init__(f"{INSTALL_HINT} The DOT source was written to {dot_path}.")
+        self.dot_path = dot_path
+
+
+def derivative_rule(op: Function | type[Function]) -> str | None:
+    """The local derivative rule from the op class docstring (the text after the first `;`),
+    or None when the docstring does not follow the `out = ...;  grad_x = ...` form."""
+    doc = (op if isinstance(op, type) else type(op)).__doc__ or ""
+    if ";" not in doc:
+        return None
+    rule = " ".join(doc.split(";", 1)[1].split())
+    return rule.rstrip(".") or None
+
+
+def summarize(data: np.ndarray, tiny: int = 4) -> str:
+    """Values of a tiny array (at most `tiny` elements), else min / mean / max; non-finite
+    entries are counted so a NaN stands out."""
+    data = np.asarray(data)
+    if data.size == 0:
+        return "empty"
+    if data.dtype == bool:
+        return f"true {int(data.sum())}/{data.size}"
+    if data.size <= tiny:
+        return np.array2string(data.ravel(), precision=4, separator=", ", suppress_small=True)
+    finite = np.isfinite(data)
+    bad = "" if finite.all() else f"  non-finite {data.size - int(finite.sum())}"
+    values = data[finite] if bad else data
+    if values.size == 0:
+        return f"all {data.size} non-finite"
+    return (f"min {values.min():.4g}  mean {values.mean(dtype=np.float64):.4g}  "
+            f"max {values.max():.4g}{bad}")
+
+
+def retain_grads(root: Tensor) -> int:
+    """Ask every tensor behind `root` to keep its `.grad` after backward (so `draw_graph` shows
+    every gradient, as micrograd does); returns how many tensors now retain their grad."""
+    count = 0
+    for node in toposort(root):
+        if node.requires_grad:
+            node.retain_grad()
+            count += 1
+    return count
+
+
+def draw_graph(
+    root: Tensor,
+    model: Any = None,
+    show_values: bool = True,
+    show_grads: bool = True,
+    show_rules: bool = False,
+    group_by_module: bool = False,
+    module_level: bool = False,
+    max_nodes: int | None = 2000,
+    rankdir: str = "TB",
+) -> graphviz.Digraph:
+    """Draw the graph recorded behind `root` (usually a loss).
+
+    model: an nn.Module whose `named_parameters()` / `named_modules()` name the parameters and
+        the clusters (otherwise `Tensor.name` and the module's class name).
+    group_by_module: put the ops each module produced (`ctx.module`), their outputs and the
+        module's parameters into one `cluster_<n>` subgraph labelled with the module's name.
+    module_level: collapse each module into one node; edges between modules carry the shapes
+        that flow. Ops outside any module stay op nodes.
+    max_nodes: draw at most this many ops, the ones nearest the root; a note node says how many
+        were left out (None draws everything).
+    rankdir: "TB" (top to bottom) or "LR" (left to right).
+    """
+    nodes = toposort(root)
+    nodes, cut = _nearest(nodes, max_nodes)
+    names = _Names(model)
+    dot = graphviz.Digraph("tinygrad_cnn", graph_attr={
+        "rankdir": rankdir, "fontname": "Helvetica", "nodesep": "0.25", "ranksep": "0.3"})
+    dot.attr("node", fontname="Helvetica", fontsize="10", margin="0.06,0.03")
+    dot.attr("edge", color="#555555", arrowsize="0.6", fontname="Helvetica", fontsize="9")
+    if module_level:
+        _draw_modules(dot, nodes, root, names)
+    else:
+        options = (show_values, show_grads, show_rules)
+        _draw_tensors(dot, nodes, root, names, options, group_by_module)
+    if cut:
+        dot.node("truncated", f"{cut} more ops not drawn (max_nodes={max_nodes})",
+                 shape="note", style="filled", fillcolor="#ffffff", fontcolor="#aa0000")
+    return dot
+
+
+def render_graph(dot: graphviz.Digraph, path: str | Path, format: str | None = None) -> Path:  # noqa: A002
+    """Render `dot` to `path` as svg, png or pdf (default: from the suffix). If Graphviz's `dot`
+    program is missing, write the DOT source to `path` with suffix `.dot` and raise
+    GraphvizNotFoundError saying how to install Graphviz."""
+    path = Path(path)
+    fmt = (format or path.suffix.lstrip(".") or "svg").lower()
+    if fmt not in ("svg", "png", "pdf"):
+        raise ValueError(f"render_graph: format must be svg, png or pdf, got {fmt!r}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        image = dot.pipe(format=fmt)
+    except graphviz.ExecutableNotFound:
+        dot_path = path.with_suffix(".dot")
+        dot_path.write_text(dot.source)
+        raise GraphvizNotFoundError(dot_path) from None
+    path.write_bytes(image)
+    return path
+
+
+# ----- helpers ---------------------------------------------------------------------------------
+class _Names:
+    """Dotted names for parameters and modules from a model (PyTorch-style), else fallbacks."""
+
+    def __init__(self, model: Any) -> None:
+        self.params: dict[int, str] = {}
+        self.modules: dict[int, str] = {}
+        if model is not None:
+            self.params = {id(p): name for name, p in model.named_parameters()}
+            self.modules = {id(m): name for name, m in model.named_modules()}
+        self.class_counts: Counter[str] = Counter()
+        self.fallback: dict[int, str] = {}
+
+    def is_param(self, t: Tensor) -> bool:
+        return id(t) in self.params if self.params else t.is_leaf and t.requires_grad
+
+    def tensor(self, t: Tensor) -> str | None:
+        return self.params.get(id(t)) or t.name
+
+    def module(self, m: Any) -> str:
+        name = self.modules.get(id(m))
+        if name:
+            return name
+        if name == "":  # the model itself
+            return type(m).__name__
+        if id(m) not in self.fallback:
+            cls = type(m).__name__
+            self.class_counts[cls] += 1
+            count = self.class_counts[cls]
+            self.fallback[id(m)] = cls if count == 1 else f"{cls}_{count}"
+        return self.fallback[id(m)]
+
+
+def _nearest(nodes: list[Tensor], max_nodes: int | None) -> tuple[list[Tensor], int]:
+    """Keep the `max_nodes` ops nearest the root (plus their inputs); return them and the cut."""
+    ops = [t for t in nodes if t._ctx is not None]
+    if max_nodes is None or len(ops) <= max_nodes:
+        return nodes, 0
+    depth = {id(nodes[-1]): 0}
+    for t in reversed(nodes):  # outputs come after inputs, so each depth is final when read
+        d = depth.get(id(t), 0)
+        if t._ctx is not None:
+            for p in t._ctx.parents:
+                depth[id(p)] = min(depth.get(id(p), d + 1), d + 1)
+    keep_ops = sorted(ops, key=lambda t: depth[id(t)])[:max_nodes]
+    keep = {id(t) for t in keep_ops}
+    keep.update(id(p) for t in keep_ops for p in t._ctx.parents)
+    return [t for t in nodes if id(t) in keep], len(ops) - max_nodes
+
+
+def _table(rows: list[tuple[str, str]], fill: str, bold_first: bool = True) -> str:
+    """An HTML-like graphviz label: first row bold, the rest small grey."""
+    cells = []
+    for i, (text, colour) in enumerate(rows):
+        text = html.escape(text)
+        if i == 0 and bold_first:
+            text = f"<B>{text}</B>"
+        else:
+            text = f'<FONT POINT-SIZE="9" COLOR="{colour}">{text}</FONT>'
+        cells.append(f'<TR><TD ALIGN="LEFT" BALIGN="LEFT">{text}</TD></TR>')
+    return (f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1" '
+            f'BGCOLOR="{fill}">{"".join(cells)}</TABLE>>')
+
+
+def _tensor_label(t: Tensor, names: _Names, is_root: bool, options: tuple) -> tuple[str, str]:
+    show_values, show_grads, _ = options
+    is_param = names.is_param(t)
+    name = names.tensor(t) or ("parameter" if is_param else "" if not t.is_leaf
+                               else "const" if t.size == 1 else "input")
+    fill = _PARAM_FILL if is_param else _ROOT_FILL if is_root else _LEAF_FILL if t.is_leaf \
+        else "#ffffff"
+    shape = _shape_text(t.shape)
+    rows = [(f"{name}  {shape}" if name else shape, "")]
+    rows.append((str(t.dtype), "#777777"))
+    if show_values:
+        rows.append((summarize(t.data), "#333333"))
+    if show_grads and t.grad is not None:
+        rows.append(("grad " + summarize(t.grad.data), "#b03000"))
+    return _table(rows, fill), fill
+
+
+def _op_label(ctx: Function, show_rule: bool) -> str:
+    title = ctx.name
+    algorithm = getattr(ctx, "algorithm", None)
+    if algorithm:
+        title += f" [{algorithm}]"
+    rows = [(title, "")]
+    rule = derivative_rule(ctx) if show_rule else None
+    if rule:
+        rows += [(line, "#555555") for line in textwrap.wrap(rule, 44)]
+    return _table(rows, _OP_FILL)
+
+
+def _draw_tensors(dot: graphviz.Digraph, nodes: list[Tensor], root: Tensor, names: _Names,
+                  options: tuple, group_by_module: bool) -> None:
+    ids = {id(t): f"t{i}" for i, t in enumerate(nodes)}
+    owner = _owners(nodes) if group_by_module else {}
+    clusters: dict[int, graphviz.Digraph] = {}
+    cluster_modules: dict[int, Any] = {}
+
+    def target(module: Any) -> graphviz.Digraph:
+        if module is None:
+            return dot
+        if id(module) not in clusters:
+            clusters[id(module)] = graphviz.Digraph(f"cluster_{len(clusters)}")
+            cluster_modules[id(module)] = module
+        return clusters[id(module)]
+
+    for t in nodes:
+        tid = ids[id(t)]
+        label, fill = _tensor_label(t, names, t is root, options)
+        graph = target(owner.get(id(t)))
+        graph.node(tid, label, shape="box", style="rounded,filled", fillcolor=fill,
+                   penwidth="2" if names.is_param(t) else "1")
+        if t._ctx is None:
+            continue
+        ctx = t._ctx
+        oid = "op" + tid[1:]
+        graph.node(oid, _op_label(ctx, options[2]), shape="box", style="filled",
+                   fillcolor=_OP_FILL, color="#b59a2b")
+        for p in ctx.parents:
+            if id(p) in ids:
+                dot.edge(ids[id(p)], oid)
+        dot.edge(oid, tid)
+    for key, sub in clusters.items():
+        module = cluster_modules[key]
+        sub.attr(label=_module_title(names, module), style="rounded,filled",
+                 fillcolor=_CLUSTER_FILL, color="#9a9ab0", fontname="Helvetica", fontsize="11",
+                 labeljust="l")
+        dot.subgraph(sub)
+
+
+def _owners(nodes: list[Tensor]) -> dict[int, Any]:
+    """The module each tensor is drawn in: an op's output goes with the op's module; a leaf
+    that requires grad (a parameter) goes with the module of its consumers when they agree."""
+    owner: dict[int, Any] = {}
+    consumers: dict[int, set[int]] = {}
+    modules: dict[int, Any] = {}
+    for t in nodes:
+        if t._ctx is None:
+            continue
+        module = t._ctx.module
+        owner[id(t)] = module
+        for p in t._ctx.parents:
+            if p._ctx is None and p.requires_grad:
+                consumers.setdefault(id(p), set()).add(id(module))
+                modules[id(module)] = module
+    for key, users in consumers.items():
+        if len(users) == 1:
+            owner[key] = modules[next(iter(users))]
+    return owner
+
+
+def _draw_modules(dot: graphviz.Digraph, nodes: list[Tensor], root: Tensor,
+                  names: _Names) -> None:
+    """Module-level view: one node per module, op nodes for ops outside modules, leaf inputs."""
+    owner = _owners(nodes)
+    unit: dict[int, str] = {}  # tensor id -> the drawn node it belongs to
+    modules: dict[int, tuple[str, Any]] = {}  # module id -> (node id, module)
+    param_counts: Counter[str] = Counter()
+    for i, t in enumerate(nodes):
+        module = owner.get(id(t))
+        if module is not None:
+            uid, _ = modules.setdefault(id(module), (f"m{len(modules)}", module))
+            unit[id(t)] = uid
+            if t._ctx is None:
+                param_counts[uid] += t.size
+        elif t._ctx is not None:
+            unit[id(t)] = f"op{i}"
+            rows = [(t._ctx.name, ""), (_shape_text(t.shape), "#555555")]
+            dot.node(f"op{i}", _table(rows, _OP_FILL), shape="box", style="filled",
+                     fillcolor=_OP_FILL, color="#b59a2b")
+        else:
+            unit[id(t)] = f"t{i}"
+            label, fill = _tensor_label(t, names, t is root, (False, False, False))
+            dot.node(f"t{i}", label, shape="box", style="rounded,filled", fillcolor=fill)
+    for uid, module in modules.values():
+        rows = [(_module_title(names, module), "")]
+        if param_counts[uid]:
+            rows.append((f"{param_counts[uid]:,} parameters", "#555555"))
+        dot.node(uid, _table(rows, _CLUSTER_FILL), shape="box", style="rounded,filled",
+                 fillcolor=_CLUSTER_FILL, color="#6a6a90", penwidth="1.5")
+    seen: set[tuple[str, str, tuple]] = set()
+    for t in nodes:
+        if t._ctx is None:
+            continue
+        dst = unit[id(t)]
+        for p in t._ctx.parents:
+            src = unit.get(id(p))
+            if src is None or src == dst or (src, dst, p.shape) in seen:
+                continue
+            seen.add((src, dst, p.shape))
+            dot.edge(src, dst, label=" " + _shape_text(p.shape))
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return "x".join(str(d) for d in shape) or "scalar"
+
+
+def _module_title(names: _Names, module: Any) -> str:
+    name, cls = names.module(module), type(module).__name__
+    return name if name.split("_")[0] == cls else f"{name} ({cls})"
