@@ -143,7 +143,8 @@ class Function:
             ctx.parents = parents
             ctx.module = _state.module_stack[-1] if _state.module_stack else None
         if _state.observers:
-            ctx.parents = parents
+            ctx.parents = parents  # observers see inputs and module of unrecorded ops too
+            ctx.module = _state.module_stack[-1] if _state.module_stack else None
             for observer in _state.observers:
                 observer.on_forward(ctx, out, seconds)
         return out
