@@ -51,10 +51,12 @@ class Tensor:
 
     @staticmethod
     def _constant(value: Any, inputs: Sequence[Any]) -> Tensor:
-        """A non-Tensor op input: Python scalars take the dtype of the first Tensor input."""
-        if isinstance(value, (bool, int, float)):
+        """A non-Tensor op input. Python scalars and float arrays take the float dtype of the
+        first Tensor input, so `x * 2.0` or `x @ float64_array` keep x float32; integer and
+        bool arrays (labels, masks) keep theirs."""
+        if isinstance(value, (bool, int, float)) or np.asarray(value).dtype.kind == "f":
             ref = next((x for x in inputs if isinstance(x, Tensor)), None)
-            if ref is not None and np.issubdtype(ref.dtype, np.floating):
+            if ref is not None and ref.dtype.kind == "f":
                 return Tensor(value, dtype=ref.dtype)
         return Tensor(value, dtype=None)
 

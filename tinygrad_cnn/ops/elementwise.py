@@ -215,12 +215,12 @@ class Compare(Function):
         return Compare.ufuncs[op](x, y)
 
 
-def _binary(op: type[Function], x: Any, y: Any, **params: Any) -> Any:
+def _binary(fn: type[Function], x: Any, y: Any, **params: Any) -> Any:
     """Apply a broadcasting binary op; a shape mismatch names the op and both shapes."""
     try:
-        return op.apply(x, y, **params)
+        return fn.apply(x, y, **params)
     except ValueError:
-        name = params.get("op", op.__name__)
+        name = params.get("op", fn.__name__.lower())
         raise ValueError(
             f"{name}: cannot broadcast shapes {np.shape(_array(x))} and {np.shape(_array(y))}"
         ) from None

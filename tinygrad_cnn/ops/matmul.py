@@ -26,10 +26,10 @@ class MatMul(Function):
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         g = grad_out
+        if b.ndim == 1:  # first: for vector @ vector, g is 0-d and needs this axis before -2
+            g = np.expand_dims(g, -1)
         if a.ndim == 1:
             g = np.expand_dims(g, -2)
-        if b.ndim == 1:
-            g = np.expand_dims(g, -1)
         grad_a = grad_b = None
         if ctx.needs_input_grad[0]:
             grad_a = np.matmul(g, np.swapaxes(b2, -1, -2))
