@@ -117,11 +117,11 @@ class DataLoader:
                  shuffle: bool = False, drop_last: bool = False, seed: int | None = None,
                  transform: Transform | None = None) -> None:
         images, labels = np.asarray(images), np.asarray(labels)
-        if images.ndim == 3:
-            images = images[:, None]  # a view: add the channel axis of NCHW
-        if images.ndim != 4 or labels.shape != (len(images),):
+        if images.ndim not in (3, 4) or labels.shape != (len(images),):
             raise ValueError(f"expected images (N, H, W) or (N, C, H, W) and labels (N,), got "
                              f"{images.shape} and {labels.shape}")
+        if images.ndim == 3:
+            images = images[:, None]  # a view: add the channel axis of NCHW
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if seed is None:
