@@ -1,0 +1,249 @@
+"""Normalization ops: batch_norm, layer_norm and the per-sample normalize, each one fused op."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..autograd import Function
+
+
+def _channel_sum(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    """Sum of a (or of a * b) over every axis but 1, shape (C,). NumPy's multi-axis reductions
+    are slow (12x on channels-last memory), so the sum runs on a 2-D or 3-D view of memory."""
+    channels = a.shape[1]
+    last = np.moveaxis(a, 1, -1)
+    if last.flags.c_contiguous:  # channels-last memory: (M, C) rows, column sums as one GEMV
+        rows = last.reshape(-1, channels)
+        if b is not None:
+            rows = rows * np.moveaxis(b, 1, -1).reshape(rows.shape)
+        return np.ones(rows.shape[0], a.dtype) @ rows
+    if a.flags.c_contiguous:  # channels-first memory: (N, C, L) planes
+        planes = a.reshape(a.shape[0], channels, -1)
+        if b is None:
+            return np.einsum("nck->c", planes)
+        return np.einsum("nck,nck->c", planes, b.reshape(planes.shape))
+    axes = (0, *range(2, a.ndim))
+    return (a if b is None else a * b).sum(axis=axes)
+
+
+def _standardize_grad(g: np.ndarray, xhat: np.ndarray, scale: Any, mean_g: Any, mean_gx: Any):
+    """Closed-form gradient through xhat = (x - mean(x)) / sqrt(var(x) + eps) when mean and var
+    are the batch's own statistics: scale * (g - mean(g) - xhat * mean(g * xhat))."""
+    grad_x = xhat * mean_gx
+    grad_x += mean_g
+    np.subtract(g, grad_x, out=grad_x)
+    grad_x *= scale
+    return grad_x
+
+
+def _affine(xhat: np.ndarray, weight: Any, bias: Any) -> np.ndarray:
+    """xhat * weight + bias, skipping the missing ones (xhat itself when both are None)."""
+    out = xhat if weight is None else xhat * weight
+    if bias is None:
+        return out
+    if out is xhat:
+        return xhat + bias
+    out += bias
+    return out
+
+
+def _reshaped(param: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray | None:
+    return None if param is None else param.reshape(shape)
+
+
+def _split_affine(affine: tuple, has_weight: bool, has_bias: bool) -> tuple[Any, Any]:
+    weight = affine[0] if has_weight else None
+    bias = affine[-1] if has_bias else None
+    return weight, bias
+
+
+def _affine_grads(ctx: Function, grad_w: Any, grad_b: Any) -> tuple:
+    """Append the weight / bias gradients for the inputs that exist."""
+    return ((grad_w,) if ctx.has_weight else ()) + ((grad_b,) if ctx.has_bias else ())
+
+
+class BatchNorm(Function):
+    """out = xhat * weight + bias, xhat = (x - mean) / sqrt(var + eps) per channel (axis 1).
+    Training (batch stats): grad_x = w * inv_std * (g - mean(g) - xhat * mean(g * xhat));
+    eval (running stats): grad_x = g * w * inv_std. grad_w = sum(g * xhat), grad_b = sum(g).
+    x (N, C, ...) in any memory layout; weight, bias, running stats (C,)."""
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, *affine: np.ndarray, running_mean: Any,
+                running_var: Any, training: bool, momentum: float, eps: float,
+                has_weight: bool, has_bias: bool) -> np.ndarray:
+        channels = x.shape[1]
+        shape = (1, channels) + (1,) * (x.ndim - 2)
+        count = x.size // channels
+        if training:
+            mean = _channel_sum(x) / count
+            # ufuncs default to order 'K': xhat keeps x's memory layout (NHWC views stay NHWC)
+            xhat = x - mean.reshape(shape)
+            var = _channel_sum(xhat, xhat) / count
+            if running_mean is not None:
+                running_mean *= 1 - momentum
+                running_mean += momentum * mean
+                running_var *= 1 - momentum
+                running_var += (momentum * count / (count - 1)) * var  # unbiased, as PyTorch
+        else:
+            mean = running_mean.astype(x.dtype, copy=False)
+            var = running_var.astype(x.dtype, copy=False)
+            xhat = x - mean.reshape(shape)
+        inv_std = 1.0 / np.sqrt(var + eps)
+        xhat *= inv_std.reshape(shape)
+        weight, bias = _split_affine(affine, has_weight, has_bias)
+        ctx.save_for_backward(xhat, inv_std, weight)
+        ctx.training, ctx.has_weight, ctx.has_bias = training, has_weight, has_bias
+        ctx.shape, ctx.count = shape, count
+        return _affine(xhat, _reshaped(weight, shape), _reshaped(bias, shape))
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
+        xhat, inv_std, weight = ctx.saved_tensors
+        need_x = ctx.needs_input_grad[0]
+        need_w = ctx.has_weight and ctx.needs_input_grad[1]
+        need_b = ctx.has_bias and ctx.needs_input_grad[-1]
+        batch_terms = need_x and ctx.training
+        sum_g = _channel_sum(grad_out) if batch_terms or need_b else None
+        sum_gx = _channel_sum(grad_out, xhat) if batch_terms or need_w else None
+        scale = (inv_std if weight is None else inv_std * weight).reshape(ctx.shape)
+        grad_x = None
+        if batch_terms:
+            mean_g = (sum_g / ctx.count).reshape(ctx.shape)
+            mean_gx = (sum_gx / ctx.count).reshape(ctx.shape)
+            grad_x = _standardize_grad(grad_out, xhat, scale, mean_g, mean_gx)
+        elif need_x:
+            grad_x = grad_out * scale
+        return (grad_x,) + _affine_grads(ctx, sum_gx, sum_g)
+
+
+class LayerNorm(Function):
+    """out = xhat * weight + bias, xhat = (x - mean) / sqrt(var + eps) over the last k axes;
+    grad_x = inv_std * (gh - mean(gh) - xhat * mean(gh * xhat)), gh = g * weight;
+    grad_w = sum(g * xhat), grad_b = sum(g) over the leading axes. weight, bias: x.shape[-k:]."""
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, *affine: np.ndarray, k: int, eps: float,
+                has_weight: bool, has_bias: bool) -> np.ndarray:
+        size = int(np.prod(x.shape[x.ndim - k:]))
+        rows = x.reshape(-1, size)  # a view unless x is a non-contiguous view
+        mean = rows.mean(axis=1, keepdims=True)
+        centered = rows - mean
+        var = np.einsum("mk,mk->m", centered, centered)[:, None] / size
+        inv_std = 1.0 / np.sqrt(var + eps)
+        xhat = centered
+        xhat *= inv_std
+        weight, bias = _split_affine(affine, has_weight, has_bias)
+        ctx.save_for_backward(xhat, inv_std, weight)
+        ctx.has_weight, ctx.has_bias, ctx.x_shape = has_weight, has_bias, x.shape
+        ctx.param_shape = x.shape[x.ndim - k:]
+        return _affine(xhat, _reshaped(weight, (size,)), _reshaped(bias, (size,))).reshape(x.shape)
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
+        xhat, inv_std, weight = ctx.saved_tensors
+        size = xhat.shape[1]
+        g = grad_out.reshape(xhat.shape)
+        grad_x = None
+        if ctx.needs_input_grad[0]:
+            gh = g if weight is None else g * weight.reshape(size)
+            mean_g = gh.mean(axis=1, keepdims=True)
+            mean_gx = np.einsum("mk,mk->m", gh, xhat)[:, None] / size
+            grad_x = _standardize_grad(gh, xhat, inv_std, mean_g, mean_gx).reshape(ctx.x_shape)
+        need_w = ctx.has_weight and ctx.needs_input_grad[1]
+        need_b = ctx.has_bias and ctx.needs_input_grad[-1]
+        grad_w = (g * xhat).sum(axis=0).reshape(ctx.param_shape) if need_w else None
+        grad_b = g.sum(axis=0).reshape(ctx.param_shape) if need_b else None
+        return (grad_x,) + _affine_grads(ctx, grad_w, grad_b)
+
+
+class Normalize(LayerNorm):
+    """Per-sample standardisation: layer_norm over every axis but 0, no weight or bias;
+    out = (x - mean) / sqrt(var + eps);  grad_x = inv_std * (g - mean(g) - out * mean(g * out)).
+    x (N, ...)."""
+
+
+def _array(x: Any) -> Any:
+    """A Tensor's ndarray (ndarrays have a .data too: a memoryview, not wanted here)."""
+    return x if isinstance(x, np.ndarray) else getattr(x, "data", x)
+
+
+def _shape(x: Any) -> tuple[int, ...]:
+    return np.shape(_array(x))
+
+
+def _check_param(op: str, name: str, param: Any, expected: tuple[int, ...], x_shape: tuple) -> None:
+    if param is not None and _shape(param) != expected:
+        raise ValueError(
+            f"{op}: {name} has shape {_shape(param)}, expected {expected} for input of shape "
+            f"{x_shape}"
+        )
+
+
+def _buffer(value: Any) -> np.ndarray | None:
+    """The array a running statistic is updated in: a Tensor's .data or the ndarray itself."""
+    value = _array(value)
+    if value is not None and not isinstance(value, np.ndarray):
+        raise TypeError(f"batch_norm: running statistics must be arrays or Tensors, got {value!r}")
+    return value
+
+
+def batch_norm(x: Any, running_mean: Any, running_var: Any, weight: Any = None, bias: Any = None,
+               training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Any:
+    """Like torch.nn.functional.batch_norm: statistics per channel (axis 1) over all other axes.
+    Training normalises with the batch mean and biased variance and updates running_mean and
+    running_var in place (running = (1 - momentum) * running + momentum * batch, with the
+    unbiased variance); eval normalises with the running statistics."""
+    shape = _shape(x)
+    if len(shape) < 2:
+        raise ValueError(f"batch_norm: expected input of shape (N, C, ...), got {shape}")
+    channels = shape[1]
+    running_mean, running_var = _buffer(running_mean), _buffer(running_var)
+    for name, param in (("running_mean", running_mean), ("running_var", running_var),
+                        ("weight", weight), ("bias", bias)):
+        _check_param("batch_norm", name, param, (channels,), shape)
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("batch_norm: give both running_mean and running_var, or neither")
+    if training and int(np.prod(shape)) // max(channels, 1) <= 1:
+        raise ValueError(
+            f"Expected more than 1 value per channel when training, got input size {shape}"
+        )
+    if not training and running_mean is None:
+        raise ValueError("batch_norm: eval mode (training=False) needs running_mean/running_var")
+    affine = tuple(p for p in (weight, bias) if p is not None)
+    return BatchNorm.apply(
+        x, *affine, running_mean=running_mean, running_var=running_var, training=training,
+        momentum=momentum, eps=eps, has_weight=weight is not None, has_bias=bias is not None,
+    )
+
+
+def layer_norm(x: Any, normalized_shape: int | Sequence[int], weight: Any = None,
+               bias: Any = None, eps: float = 1e-5) -> Any:
+    """Like torch.nn.functional.layer_norm: standardise over the trailing dims given by
+    normalized_shape, then scale by weight and shift by bias (both of that shape)."""
+    shape = _shape(x)
+    normalized = (normalized_shape,) if isinstance(normalized_shape, int) else normalized_shape
+    normalized = tuple(int(d) for d in normalized)
+    k = len(normalized)
+    if k == 0 or shape[len(shape) - k:] != normalized:
+        raise ValueError(
+            f"layer_norm: normalized_shape {normalized} must be the last dims of the input "
+            f"shape {shape}"
+        )
+    _check_param("layer_norm", "weight", weight, normalized, shape)
+    _check_param("layer_norm", "bias", bias, normalized, shape)
+    affine = tuple(p for p in (weight, bias) if p is not None)
+    return LayerNorm.apply(x, *affine, k=k, eps=eps, has_weight=weight is not None,
+                           has_bias=bias is not None)
+
+
+def normalize(x: Any, eps: float = 1e-5) -> Any:
+    """Standardise each sample: (x - mean) / sqrt(var + eps), mean and biased variance over every
+    axis but the batch axis 0; no weight or bias."""
+    shape = _shape(x)
+    if len(shape) < 2:
+        raise ValueError(f"normalize: expected input of shape (N, ...features), got {shape}")
+    return Normalize.apply(x, k=len(shape) - 1, eps=eps, has_weight=False, has_bias=False)
