@@ -135,6 +135,17 @@ def test_stopping_after_the_last_batch_moves_to_the_next_epoch() -> None:
     assert epoch_labels(loader) == epoch_labels(reference)
 
 
+def test_augmentation_differs_between_batches_and_epochs() -> None:
+    images = np.zeros((8, 28, 28), np.uint8)
+    images[:, 12:16, 12:16] = 255  # identical images: any difference comes from the shifts
+    loader = DataLoader(images, np.zeros(8, int), batch_size=4, seed=0, transform=RandomShift(2))
+    epoch0 = [x.data for x, _ in loader]
+    epoch1 = [x.data for x, _ in loader]
+    assert not np.array_equal(epoch0[0], epoch0[1])
+    assert not np.array_equal(epoch0[0], epoch1[0])
+    assert not np.array_equal(epoch0[1], epoch1[1])
+
+
 def test_state_from_another_loader_is_refused() -> None:
     state = DataLoader(*dataset(10), batch_size=4, seed=0).state_dict()
     with pytest.raises(ValueError, match="batch_size=4, this one has batch_size=5"):
