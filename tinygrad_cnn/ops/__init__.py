@@ -1,6 +1,7 @@
 """Differentiable ops, one family per module; each op is also a function here."""
 
 from .activation import dropout, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
+from .conv import conv2d
 from .elementwise import (
     abs,
     add,
@@ -36,6 +37,7 @@ from .movement import (
     transpose,
     unsqueeze,
 )
+from .pool import avg_pool2d, max_pool2d
 from .reduce import argmax, argmin, max, mean, min, std, sum, var
 
 __all__ = [
@@ -44,4 +46,5 @@ __all__ = [
     "log_softmax", "lt", "matmul", "max", "maximum", "mean", "min", "minimum", "mul", "ne", "neg",
     "pad", "permute", "pow", "relu", "reshape", "sigmoid", "softmax", "sqrt", "squeeze", "stack",
     "std", "sub", "sum", "tanh", "transpose", "unsqueeze", "var",
+    "conv2d", "max_pool2d", "avg_pool2d",
 ]

@@ -1,0 +1,106 @@
+"""2-D convolution: the Conv2d op, its shape checks, and the choice among its algorithms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd import Function
+from .conv_algorithms import ALGORITHMS, ConvGeometry, as_pair
+
+# Row-Toeplitz multiplies about Wp / KW times more zeros than im2col, and its band matrix has
+# KH * Wp * C_in * OW * C_out entries; past these sizes im2col's GEMM wins
+# (measured by benchmarks/conv_algorithms.py).
+TOEPLITZ_MAX_WASTE = 12
+TOEPLITZ_MAX_BAND = 1 << 22
+
+
+class Conv2d(Function):
+    """out[n, o] = bias[o] + sum over c, kh, kw of weight[o, c, kh, kw] * x[n, c, window]
+    (cross-correlation); grad_x = full conv of g with the weight, grad_w = g (*) x, grad_b = sum g.
+    x (N, C_in, H, W), weight (C_out, C_in, KH, KW), bias (C_out,) -> (N, C_out, OH, OW).
+    `ctx.algorithm` (and the op's name, e.g. 'Conv2d[toeplitz]') records the algorithm that ran."""
+
+    algorithm = "auto"
+
+    @property
+    def name(self) -> str:
+        return f"Conv2d[{self.algorithm}]"
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None,
+                stride: Any = 1, padding: Any = 0, dilation: Any = 1,
+                algorithm: str = "auto") -> np.ndarray:
+        geom = conv_geometry(x.shape, weight.shape, stride, padding, dilation)
+        if bias is not None and bias.shape != (geom.C_out,):
+            raise ValueError(f"conv2d: bias has shape {bias.shape}, expected ({geom.C_out},) "
+                             f"for weight {weight.shape}")
+        ctx.algorithm = choose_algorithm(geom) if algorithm == "auto" else _checked(algorithm)
+        ctx.geom = geom
+        forward_fn = ALGORITHMS[ctx.algorithm][0]
+        out, saved = forward_fn(x, weight, geom, need_w=ctx.needs_input_grad[1])
+        ctx.save_for_backward(weight, *saved)
+        if bias is not None:
+            out += bias[:, None, None]  # out is a fresh array: adding in place is safe
+        return out
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
+        weight, *saved = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        backward_fn = ALGORITHMS[ctx.algorithm][1]
+        grad_x, grad_w = backward_fn(grad_out, weight, tuple(saved), ctx.geom,
+                                     need_x=needs[0], need_w=needs[1])
+        if len(needs) == 2:
+            return grad_x, grad_w
+        grad_b = grad_out.sum(axis=(0, 2, 3)) if needs[2] else None
+        return grad_x, grad_w, grad_b
+
+
+def conv_geometry(x_shape: tuple, w_shape: tuple, stride: Any, padding: Any,
+                  dilation: Any) -> ConvGeometry:
+    """Validate the shapes and hyper-parameters; raise ValueError naming both shapes."""
+    if len(x_shape) != 4:
+        raise ValueError(f"conv2d: input must be 4-D (N, C_in, H, W), got shape {x_shape}")
+    if len(w_shape) != 4:
+        raise ValueError(f"conv2d: weight must be 4-D (C_out, C_in, KH, KW), got shape {w_shape}")
+    if x_shape[1] != w_shape[1]:
+        raise ValueError(f"conv2d: input has {x_shape[1]} channels (shape {x_shape}) but weight "
+                         f"{w_shape} expects {w_shape[1]}")
+    stride, padding = as_pair(stride, "stride"), as_pair(padding, "padding")
+    dilation = as_pair(dilation, "dilation")
+    if min(stride) < 1 or min(dilation) < 1 or min(padding) < 0:
+        raise ValueError(f"conv2d: stride and dilation must be >= 1 and padding >= 0, got "
+                         f"stride={stride}, padding={padding}, dilation={dilation}")
+    geom = ConvGeometry(*x_shape, w_shape[0], *w_shape[2:], stride, padding, dilation)
+    if min(w_shape[2:]) < 1 or geom.OH < 1 or geom.OW < 1:
+        raise ValueError(
+            f"conv2d: kernel {w_shape[2:]} (dilation {dilation}) is larger than the padded input "
+            f"{(x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1])}; input shape "
+            f"{x_shape}, weight shape {w_shape}")
+    return geom
+
+
+def choose_algorithm(geom: ConvGeometry) -> str:
+    """'toeplitz' while its band matrix stays small and not too sparse, else 'im2col'."""
+    wp = geom.W + 2 * geom.padding[1]
+    waste = wp / geom.KW
+    band = geom.KH * wp * geom.C_in * geom.OW * geom.C_out
+    return "toeplitz" if waste <= TOEPLITZ_MAX_WASTE and band <= TOEPLITZ_MAX_BAND else "im2col"
+
+
+def _checked(algorithm: str) -> str:
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"conv2d: unknown algorithm {algorithm!r}; choose one of "
+                         f"{sorted(ALGORITHMS)} or 'auto'")
+    return algorithm
+
+
+def conv2d(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1, algorithm: str = "auto") -> Any:
+    """2-D cross-correlation like torch.nn.functional.conv2d (no groups), NCHW."""
+    params = dict(stride=stride, padding=padding, dilation=dilation, algorithm=algorithm)
+    if bias is None:
+        return Conv2d.apply(x, weight, **params)
+    return Conv2d.apply(x, weight, bias, **params)

@@ -1,0 +1,231 @@
+"""The conv2d algorithms behind ops.conv2d: naive loop reference, im2col + GEMM, row-Toeplitz GEMM.
+
+Each algorithm has `<name>_forward(x, weight, geom, need_w) -> (out, saved)` and
+`<name>_backward(grad_out, weight, saved, geom, need_x, need_w) -> (grad_x, grad_w)`, NCHW at the
+boundary. im2col and Toeplitz compute in channels-last (NHWC) memory and return NCHW-shaped *views*
+of it: NumPy's ufuncs keep that layout (order='K'), so relu / pool outputs stay channels-last and
+the next conv's `x.transpose(0, 2, 3, 1)` is free.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+
+def as_pair(value: Any, name: str) -> tuple[int, int]:
+    """An int or a pair of ints (PyTorch's convention for stride, padding, kernel sizes)."""
+    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) for v in pair):
+        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """Every size an algorithm needs, derived once from the input and weight shapes."""
+
+    N: int
+    C_in: int
+    H: int
+    W: int
+    C_out: int
+    KH: int
+    KW: int
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    dilation: tuple[int, int]
+
+    @property
+    def OH(self) -> int:  # noqa: N802 (the maths' name)
+        span = self.dilation[0] * (self.KH - 1) + 1  # the dilated kernel's extent
+        return (self.H + 2 * self.padding[0] - span) // self.stride[0] + 1
+
+    @property
+    def OW(self) -> int:  # noqa: N802
+        span = self.dilation[1] * (self.KW - 1) + 1
+        return (self.W + 2 * self.padding[1] - span) // self.stride[1] + 1
+
+    def rows(self, kh: int) -> slice:
+        """Input rows (of the padded input) that kernel row kh touches, one per output row."""
+        start = kh * self.dilation[0]
+        return slice(start, start + self.stride[0] * (self.OH - 1) + 1, self.stride[0])
+
+    def cols(self, kw: int) -> slice:
+        start = kw * self.dilation[1]
+        return slice(start, start + self.stride[1] * (self.OW - 1) + 1, self.stride[1])
+
+    def window(self, oh: int, ow: int) -> tuple[slice, slice]:
+        """The (dilated) input window of output pixel (oh, ow), in padded coordinates."""
+        (sh, sw), (dh, dw) = self.stride, self.dilation
+        return (slice(oh * sh, oh * sh + dh * (self.KH - 1) + 1, dh),
+                slice(ow * sw, ow * sw + dw * (self.KW - 1) + 1, dw))
+
+
+# ----- layout helpers ---------------------------------------------------------------------------
+def _nhwc(a: np.ndarray) -> np.ndarray:
+    return a.transpose(0, 2, 3, 1)
+
+
+def _nchw(a: np.ndarray) -> np.ndarray:
+    return a.transpose(0, 3, 1, 2)
+
+
+def _pad_nhwc(x: np.ndarray, geom: ConvGeometry) -> np.ndarray:
+    """x (NCHW, any memory layout) as a C-contiguous, zero-padded (N, Hp, Wp, C) array."""
+    ph, pw = geom.padding
+    if ph == 0 and pw == 0:
+        return np.ascontiguousarray(_nhwc(x))  # free when x is already channels-last memory
+    xp = np.zeros((geom.N, geom.H + 2 * ph, geom.W + 2 * pw, geom.C_in), dtype=x.dtype)
+    xp[:, ph:ph + geom.H, pw:pw + geom.W, :] = _nhwc(x)
+    return xp
+
+
+def _unpad_nchw(grad_xp: np.ndarray, geom: ConvGeometry) -> np.ndarray:
+    """The gradient of the unpadded input, as an NCHW view of the NHWC buffer."""
+    ph, pw = geom.padding
+    return _nchw(grad_xp[:, ph:ph + geom.H, pw:pw + geom.W, :])
+
+
+# ----- naive: the reference to read -------------------------------------------------------------
+def naive_forward(x: np.ndarray, weight: np.ndarray, geom: ConvGeometry, need_w: bool) -> tuple:
+    """out[n, o, oh, ow] = sum over c, kh, kw of weight[o, c, kh, kw] * window(oh, ow)[n, c, kh, kw]
+    (one tensordot per output pixel)."""
+    ph, pw = geom.padding
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    out = np.zeros((geom.N, geom.C_out, geom.OH, geom.OW), dtype=np.result_type(x, weight))
+    for oh in range(geom.OH):
+        for ow in range(geom.OW):
+            patch = xp[(slice(None), slice(None), *geom.window(oh, ow))]  # (N, C_in, KH, KW)
+            out[:, :, oh, ow] = np.tensordot(patch, weight, axes=([1, 2, 3], [1, 2, 3]))
+    return out, (xp,)
+
+
+def naive_backward(grad_out: np.ndarray, weight: np.ndarray, saved: tuple, geom: ConvGeometry,
+                   need_x: bool, need_w: bool) -> tuple:
+    """Each output pixel sends g * weight back to its window and g * window to the weight."""
+    (xp,) = saved
+    grad_xp = np.zeros_like(xp)
+    grad_w = np.zeros_like(weight)
+    for oh in range(geom.OH):
+        for ow in range(geom.OW):
+            window = (slice(None), slice(None), *geom.window(oh, ow))
+            g = grad_out[:, :, oh, ow]  # (N, C_out)
+            grad_xp[window] += np.tensordot(g, weight, axes=(1, 0))
+            grad_w += np.tensordot(g, xp[window], axes=(0, 0))
+    ph, pw = geom.padding
+    return grad_xp[:, :, ph:ph + geom.H, pw:pw + geom.W], grad_w
+
+
+# ----- im2col: one row per output pixel ---------------------------------------------------------
+def _windows(xp: np.ndarray, geom: ConvGeometry) -> np.ndarray:
+    """Read-only view (N, OH, OW, KH, KW, C) of every input window: strides, not copies."""
+    sn, sh_, sw_, sc = xp.strides
+    (sh, sw), (dh, dw) = geom.stride, geom.dilation
+    shape = (geom.N, geom.OH, geom.OW, geom.KH, geom.KW, geom.C_in)
+    strides = (sn, sh * sh_, sw * sw_, dh * sh_, dw * sw_, sc)
+    return as_strided(xp, shape, strides, writeable=False)
+
+
+def _weight_matrix(weight: np.ndarray) -> np.ndarray:
+    """weight as (C_out, KH*KW*C_in): (kh, kw, c) order matches the channels-last windows."""
+    return weight.transpose(0, 2, 3, 1).reshape(weight.shape[0], -1)
+
+
+def im2col_forward(x: np.ndarray, weight: np.ndarray, geom: ConvGeometry, need_w: bool) -> tuple:
+    xp = _pad_nhwc(x, geom)
+    cols = _windows(xp, geom).reshape(-1, geom.KH * geom.KW * geom.C_in)  # the one copy
+    out = cols @ _weight_matrix(weight).T  # (N*OH*OW, C_out) is NHWC memory
+    out = out.reshape(geom.N, geom.OH, geom.OW, geom.C_out)
+    return _nchw(out), (cols if need_w else None,)
+
+
+def im2col_backward(grad_out: np.ndarray, weight: np.ndarray, saved: tuple, geom: ConvGeometry,
+                    need_x: bool, need_w: bool) -> tuple:
+    (cols,) = saved
+    g2 = _nhwc(grad_out).reshape(-1, geom.C_out)
+    grad_w = grad_x = None
+    if need_w:
+        # a long inner dimension (N*OH*OW): tensordot beats g2.T @ cols here
+        grad_w = np.tensordot(g2, cols, axes=(0, 0))
+        grad_w = grad_w.reshape(geom.C_out, geom.KH, geom.KW, geom.C_in).transpose(0, 3, 1, 2)
+    if need_x:
+        grad_cols = (g2 @ _weight_matrix(weight)).reshape(
+            geom.N, geom.OH, geom.OW, geom.KH, geom.KW, geom.C_in)
+        ph, pw = geom.padding
+        grad_xp = np.zeros((geom.N, geom.H + 2 * ph, geom.W + 2 * pw, geom.C_in), grad_cols.dtype)
+        # col2im: one strided add per kernel offset, never a loop over output pixels
+        for kh in range(geom.KH):
+            for kw in range(geom.KW):
+                grad_xp[:, geom.rows(kh), geom.cols(kw), :] += grad_cols[:, :, :, kh, kw, :]
+        grad_x = _unpad_nchw(grad_xp, geom)
+    return grad_x, grad_w
+
+
+# ----- row-Toeplitz: one row per output *line* --------------------------------------------------
+# In channels-last memory one padded input line (Wp * C values) is contiguous, and the KH lines an
+# output line needs are evenly spaced, so a GEMM row is a strided view of KH whole lines. The weight
+# becomes a banded matrix: column (ow, o) holds weight[o, :, kh, kw] where the line index is
+# ow * stride + kw * dilation. It wastes multiplies on zeros (about Wp / KW times im2col's) but
+# makes BLAS-friendly shapes, and col2im shrinks to KH shifted adds.
+def _lines(xp: np.ndarray, geom: ConvGeometry) -> np.ndarray:
+    """(N*OH, KH*Wp*C): row (n, oh) holds the KH padded input lines output line oh reads."""
+    n, hp, wp, c = xp.shape
+    sn, sh_ = xp.strides[:2]
+    shape = (n, geom.OH, geom.KH, wp * c)
+    strides = (sn, geom.stride[0] * sh_, geom.dilation[0] * sh_, xp.itemsize)
+    return as_strided(xp, shape, strides, writeable=False).reshape(n * geom.OH, -1)  # copies
+
+
+def _band_entries(band: np.ndarray, geom: ConvGeometry) -> np.ndarray:
+    """View (KH, KW, C_in, OW, C_out) of band (KH, Wp, C_in, OW, C_out) at its nonzero entries,
+    line index wp = ow * stride + kw * dilation: one strided view, so no loop over ow or kw."""
+    s_kh, s_wp, s_c, s_ow, s_o = band.strides
+    shape = (geom.KH, geom.KW, geom.C_in, geom.OW, geom.C_out)
+    strides = (s_kh, geom.dilation[1] * s_wp, s_c, s_ow + geom.stride[1] * s_wp, s_o)
+    return as_strided(band, shape, strides)
+
+
+def _band(weight: np.ndarray, geom: ConvGeometry, wp: int) -> np.ndarray:
+    """The banded weight matrix (KH*Wp*C_in, OW*C_out), rebuilt from the weight on every call."""
+    band = np.zeros((geom.KH, wp, geom.C_in, geom.OW, geom.C_out), dtype=weight.dtype)
+    _band_entries(band, geom)[...] = weight.transpose(2, 3, 1, 0)[:, :, :, None, :]
+    return band.reshape(-1, geom.OW * geom.C_out)
+
+
+def toeplitz_forward(x: np.ndarray, weight: np.ndarray, geom: ConvGeometry, need_w: bool) -> tuple:
+    xp = _pad_nhwc(x, geom)
+    lines = _lines(xp, geom)
+    out = lines @ _band(weight, geom, xp.shape[2])  # (N*OH, OW*C_out) is NHWC memory
+    out = out.reshape(geom.N, geom.OH, geom.OW, geom.C_out)
+    return _nchw(out), (lines if need_w else None,)
+
+
+def toeplitz_backward(grad_out: np.ndarray, weight: np.ndarray, saved: tuple, geom: ConvGeometry,
+                      need_x: bool, need_w: bool) -> tuple:
+    (lines,) = saved
+    wp = geom.W + 2 * geom.padding[1]
+    g2 = _nhwc(grad_out).reshape(geom.N * geom.OH, geom.OW * geom.C_out)
+    grad_w = grad_x = None
+    if need_w:
+        grad_band = np.tensordot(lines, g2, axes=(0, 0))  # long inner dimension: N*OH
+        grad_band = grad_band.reshape(geom.KH, wp, geom.C_in, geom.OW, geom.C_out)
+        grad_w = _band_entries(grad_band, geom).sum(axis=3).transpose(3, 2, 0, 1)
+    if need_x:
+        grad_lines = (g2 @ _band(weight, geom, wp).T).reshape(geom.N, geom.OH, geom.KH, -1)
+        hp = geom.H + 2 * geom.padding[0]
+        grad_xp = np.zeros((geom.N, hp, wp * geom.C_in), dtype=grad_lines.dtype)
+        for kh in range(geom.KH):  # col2im: KH shifted adds of whole lines
+            grad_xp[:, geom.rows(kh)] += grad_lines[:, :, kh]
+        grad_x = _unpad_nchw(grad_xp.reshape(geom.N, hp, wp, geom.C_in), geom)
+    return grad_x, grad_w
+
+
+ALGORITHMS = {
+    "naive": (naive_forward, naive_backward),
+    "im2col": (im2col_forward, im2col_backward),
+    "toeplitz": (toeplitz_forward, toeplitz_backward),
+}

@@ -1,0 +1,273 @@
+"""Losses: fused cross_entropy, nll_loss, mse_loss, binary_cross_entropy (+ with_logits)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd import Function
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduce(loss: np.ndarray, reduction: str, count: int) -> np.ndarray:
+    """Apply the reduction; 'mean' divides by `count` (the non-ignored elements)."""
+    if reduction == "none":
+        return loss
+    total = loss.sum()
+    if reduction == "sum":
+        return total
+    if count == 0:  # every target ignored: PyTorch's 0 / 0, without NumPy's warning
+        return np.full((), np.nan, loss.dtype)
+    return total / count
+
+
+def _loss_scale(grad_out: np.ndarray, reduction: str, count: int) -> np.ndarray:
+    """d(reduced loss) / d(each element's loss), times grad_out."""
+    return grad_out / max(count, 1) if reduction == "mean" else grad_out
+
+
+def _class_targets(op: str, x: np.ndarray, target: np.ndarray, ignore_index: int):
+    """Check integer class targets against input x (N, C, d1...); returns the index array
+    (N, 1, d1...) for take_along_axis (ignored entries point at class 0), the mask of
+    non-ignored entries (None when none are ignored) and their count."""
+    if not np.issubdtype(target.dtype, np.integer):
+        raise TypeError(
+            f"{op}: target must hold integer class indices, got dtype {target.dtype} "
+            "(class-probability targets are not supported)"
+        )
+    if x.ndim < 2:
+        raise ValueError(f"{op}: expected input of shape (N, C, ...), got {x.shape}")
+    expected = x.shape[:1] + x.shape[2:]
+    if target.shape != expected:
+        raise ValueError(
+            f"{op}: target shape {target.shape} does not match input shape {x.shape} "
+            f"(expected target shape {expected})"
+        )
+    classes = x.shape[1]
+    valid = None
+    if target.size and (target.min() < 0 or target.max() >= classes):
+        valid = target != ignore_index
+        bad = valid & ((target < 0) | (target >= classes))
+        if bad.any():
+            raise IndexError(
+                f"{op}: target {target[bad].flat[0]} is out of bounds for {classes} classes "
+                f"(expected 0..{classes - 1}, or ignore_index={ignore_index})"
+            )
+        target = np.where(valid, target, 0)
+    count = target.size if valid is None else int(valid.sum())
+    return np.expand_dims(target, 1), valid, count
+
+
+def _check_reduction(op: str, reduction: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+class CrossEntropy(Function):
+    """loss_i = (1 - s) * -log p[i, t_i] + s * mean_c(-log p[i, c]), p = softmax(x) along axis 1;
+    grad_x = (p - (1 - s) * onehot(t) - s / C) * scale (scale: 1/count for 'mean', 0 where
+    ignored). x (N, C, d1...), target (N, d1...) integer classes."""
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, target: np.ndarray, reduction: str,
+                label_smoothing: float, ignore_index: int) -> np.ndarray:
+        index, valid, count = _class_targets("cross_entropy", x, target, ignore_index)
+        # log-sum-exp with the max pulled out: exp's argument is <= 0, so it never overflows
+        # (logits of +-1000 are fine) and the sum is >= 1, so its log is finite
+        shifted = x - x.max(axis=1, keepdims=True)
+        exp = np.exp(shifted)
+        sum_exp = exp.sum(axis=1, keepdims=True)
+        log_sum = np.log(sum_exp)
+        loss = log_sum - np.take_along_axis(shifted, index, axis=1)  # -log p[target]
+        if label_smoothing:
+            smooth = log_sum - shifted.mean(axis=1, keepdims=True)  # mean over c of -log p[c]
+            loss = (1 - label_smoothing) * loss + label_smoothing * smooth
+        loss = loss[:, 0]
+        if valid is not None:
+            loss *= valid
+        ctx.save_for_backward(exp, sum_exp, index, valid)
+        ctx.reduction, ctx.count, ctx.label_smoothing = reduction, count, label_smoothing
+        return _reduce(loss, reduction, count)
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
+        exp, sum_exp, index, valid = ctx.saved_tensors
+        scale = _loss_scale(grad_out, ctx.reduction, ctx.count)
+        if ctx.reduction == "none":
+            scale = np.expand_dims(scale, 1)
+        if valid is not None:
+            scale = scale * np.expand_dims(valid, 1)
+        smoothing = ctx.label_smoothing
+        grad_x = exp * (scale / sum_exp)  # softmax * scale
+        if smoothing:
+            grad_x -= scale * (smoothing / exp.shape[1])
+        at_target = np.take_along_axis(grad_x, index, axis=1) - (1 - smoothing) * scale
+        np.put_along_axis(grad_x, index, at_target, axis=1)
+        return grad_x, None
+
+
+class NLLLoss(Function):
+    """loss_i = -x[i, t_i];  grad_x = -onehot(t) * scale. x (N, C, d1...) log-probabilities,
+    target (N, d1...) integer classes."""
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, target: np.ndarray, reduction: str,
+                ignore_index: int) -> np.ndarray:
+        index, valid, count = _class_targets("nll_loss", x, target, ignore_index)
+        loss = -np.take_along_axis(x, index, axis=1)[:, 0]
+        if valid is not None:
+            loss *= valid
+        ctx.save_for_backward(index, valid)
+        ctx.reduction, ctx.count, ctx.shape, ctx.dtype = reduction, count, x.shape, x.dtype
+        return _reduce(loss, reduction, count)
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
+        index, valid = ctx.saved_tensors
+        scale = -_loss_scale(grad_out, ctx.reduction, ctx.count)
+        if valid is not None:
+            scale = scale * valid
+        grad_x = np.zeros(ctx.shape, ctx.dtype)
+        per_loss = np.broadcast_to(scale, index.shape[:1] + index.shape[2:])
+        values = np.expand_dims(per_loss, 1)
+        np.put_along_axis(grad_x, index, values, axis=1)
+        return grad_x, None
+
+
+class MSELoss(Function):
+    """loss = (x - y)**2;  grad_x = 2 (x - y) * scale, grad_y = -grad_x. x, y same shape."""
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, y: np.ndarray, reduction: str) -> np.ndarray:
+        diff = x - y
+        ctx.save_for_backward(diff)
+        ctx.reduction = reduction
+        return _reduce(diff * diff, reduction, diff.size)
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
+        (diff,) = ctx.saved_tensors
+        grad_x = diff * (2 * _loss_scale(grad_out, ctx.reduction, diff.size))
+        return grad_x, (-grad_x if ctx.needs_input_grad[1] else None)
+
+
+class BinaryCrossEntropy(Function):
+    """loss = -(y log p + (1 - y) log(1 - p)), each log clamped to >= -100 (as PyTorch);
+    grad_p = (p - y) / max(p (1 - p), 1e-12) * scale, grad_y = (log(1-p) - log p) * scale."""
+
+    @staticmethod
+    def forward(ctx: Function, p: np.ndarray, y: np.ndarray, reduction: str) -> np.ndarray:
+        if p.size and (p.min() < 0 or p.max() > 1):
+            raise ValueError(
+                "binary_cross_entropy: input must hold probabilities in [0, 1], got values from "
+                f"{p.min():.4g} to {p.max():.4g} (use binary_cross_entropy_with_logits for logits)"
+            )
+        # the clamp keeps the loss finite at p = 0 and 1; log(0) = -inf is expected there
+        with np.errstate(divide="ignore"):
+            log_p = np.maximum(np.log(p), -100)
+            log_1mp = np.maximum(np.log1p(-p), -100)
+        log_odds = log_p - log_1mp
+        ctx.save_for_backward(p, y, log_odds)
+        ctx.reduction = reduction
+        return _reduce(-(log_1mp + y * log_odds), reduction, p.size)
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
+        p, y, log_odds = ctx.saved_tensors
+        scale = _loss_scale(grad_out, ctx.reduction, p.size)
+        grad_p = None
+        if ctx.needs_input_grad[0]:
+            grad_p = (p - y) * scale / np.maximum(p * (1 - p), 1e-12)
+        grad_y = -log_odds * scale if ctx.needs_input_grad[1] else None
+        return grad_p, grad_y
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    """loss = max(z, 0) - z y + log(1 + e**-|z|) (= BCE of sigmoid(z));
+    grad_z = (sigmoid(z) - y) * scale, grad_y = -z * scale. z, y same shape."""
+
+    @staticmethod
+    def forward(ctx: Function, z: np.ndarray, y: np.ndarray, reduction: str) -> np.ndarray:
+        # stable form: exp only sees -|z| <= 0, so nothing overflows at any logit
+        exp = np.exp(-np.abs(z))
+        loss = np.maximum(z, 0) - z * y + np.log1p(exp)
+        ctx.save_for_backward(z, y, exp)
+        ctx.reduction = reduction
+        return _reduce(loss, reduction, z.size)
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
+        z, y, exp = ctx.saved_tensors
+        scale = _loss_scale(grad_out, ctx.reduction, z.size)
+        grad_z = None
+        if ctx.needs_input_grad[0]:
+            sigmoid = np.where(z >= 0, 1 / (1 + exp), exp / (1 + exp))
+            grad_z = (sigmoid - y) * scale
+        grad_y = -z * scale if ctx.needs_input_grad[1] else None
+        return grad_z, grad_y
+
+
+def _shape(x: Any) -> tuple[int, ...]:
+    return np.shape(x if isinstance(x, np.ndarray) else getattr(x, "data", x))
+
+
+def _dtype(x: Any) -> np.dtype:
+    return np.asarray(x if isinstance(x, np.ndarray) else getattr(x, "data", x)).dtype
+
+
+def _class_index_input(target: Any) -> Any:
+    """Lists become integer arrays; Tensors and arrays pass through (dtype checked in forward)."""
+    return np.asarray(target) if isinstance(target, (list, tuple, int)) else target
+
+
+def _float_target(op: str, input: Any, target: Any) -> Any:  # noqa: A002 (PyTorch's name)
+    """Check shapes match; non-Tensor targets take the input's dtype (float32 stays float32)."""
+    if _shape(input) != _shape(target):
+        raise ValueError(
+            f"{op}: target shape {_shape(target)} does not match input shape {_shape(input)}"
+        )
+    if isinstance(target, (np.ndarray, list, tuple, int, float)):
+        return np.asarray(target, dtype=_dtype(input))
+    return target
+
+
+def cross_entropy(logits: Any, target: Any, reduction: str = "mean",
+                  label_smoothing: float = 0.0, ignore_index: int = -100) -> Any:
+    """Like torch.nn.functional.cross_entropy with class-index targets: log_softmax over axis 1
+    and the negative log-likelihood of the target class, fused into one stable op."""
+    _check_reduction("cross_entropy", reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    return CrossEntropy.apply(logits, _class_index_input(target), reduction=reduction,
+                              label_smoothing=label_smoothing, ignore_index=ignore_index)
+
+
+def nll_loss(log_probs: Any, target: Any, reduction: str = "mean",
+             ignore_index: int = -100) -> Any:
+    """Like torch.nn.functional.nll_loss: minus the input at each target class (axis 1)."""
+    _check_reduction("nll_loss", reduction)
+    return NLLLoss.apply(log_probs, _class_index_input(target), reduction=reduction,
+                         ignore_index=ignore_index)
+
+
+def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Any:  # noqa: A002
+    """Like torch.nn.functional.mse_loss: squared error; differentiable in both arguments."""
+    _check_reduction("mse_loss", reduction)
+    return MSELoss.apply(input, _float_target("mse_loss", input, target), reduction=reduction)
+
+
+def binary_cross_entropy(input: Any, target: Any, reduction: str = "mean") -> Any:  # noqa: A002
+    """Like torch.nn.functional.binary_cross_entropy: input holds probabilities in [0, 1]."""
+    _check_reduction("binary_cross_entropy", reduction)
+    target = _float_target("binary_cross_entropy", input, target)
+    return BinaryCrossEntropy.apply(input, target, reduction=reduction)
+
+
+def binary_cross_entropy_with_logits(input: Any, target: Any,  # noqa: A002
+                                     reduction: str = "mean") -> Any:
+    """Like torch.nn.functional.binary_cross_entropy_with_logits: sigmoid + BCE, stable."""
+    _check_reduction("binary_cross_entropy_with_logits", reduction)
+    target = _float_target("binary_cross_entropy_with_logits", input, target)
+    return BinaryCrossEntropyWithLogits.apply(input, target, reduction=reduction)

@@ -1,0 +1,155 @@
+"""2-D pooling: max_pool2d (gradient to the first maximum of each window) and avg_pool2d."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ..autograd import Function
+from .conv_algorithms import as_pair
+
+
+class PoolGeometry:
+    """Kernel, stride and padding of a pooling op and the output size they give."""
+
+    def __init__(self, op: str, shape: tuple, kernel_size: Any, stride: Any, padding: Any) -> None:
+        if len(shape) != 4:
+            raise ValueError(f"{op}: input must be 4-D (N, C, H, W), got shape {shape}")
+        self.kernel = as_pair(kernel_size, "kernel_size")
+        self.stride = self.kernel if stride is None else as_pair(stride, "stride")
+        self.padding = as_pair(padding, "padding")
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
+        if min(kh, kw, sh, sw) < 1 or min(ph, pw) < 0:
+            raise ValueError(f"{op}: kernel_size and stride must be >= 1 and padding >= 0, "
+                             f"got kernel_size={self.kernel}, stride={self.stride}, "
+                             f"padding={self.padding}")
+        if 2 * ph > kh or 2 * pw > kw:  # as PyTorch: a window must never be all padding
+            raise ValueError(f"{op}: padding {self.padding} must be at most half the kernel "
+                             f"size {self.kernel}")
+        self.shape = shape
+        self.OH = (shape[2] + 2 * ph - kh) // sh + 1
+        self.OW = (shape[3] + 2 * pw - kw) // sw + 1
+        if self.OH < 1 or self.OW < 1:
+            raise ValueError(f"{op}: kernel {self.kernel} is larger than the padded input "
+                             f"{(shape[2] + 2 * ph, shape[3] + 2 * pw)} (input shape {shape})")
+
+    def pad(self, x: np.ndarray, value: float) -> np.ndarray:
+        (ph, pw) = self.padding
+        if ph == 0 and pw == 0:
+            return x
+        return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
+
+    def windows(self, xp: np.ndarray) -> np.ndarray:
+        """Read-only view (N, C, OH, OW, KH, KW) of every pooling window of the padded input."""
+        (sh, sw) = self.stride
+        view = sliding_window_view(xp, self.kernel, axis=(2, 3))[:, :, ::sh, ::sw]
+        return view[:, :, :self.OH, :self.OW]
+
+    def targets(self, grad_xp: np.ndarray, kh: int, kw: int) -> np.ndarray:
+        """The elements of grad_xp that kernel offset (kh, kw) of every window lands on."""
+        (sh, sw) = self.stride
+        return grad_xp[:, :, kh:kh + sh * (self.OH - 1) + 1:sh, kw:kw + sw * (self.OW - 1) + 1:sw]
+
+    def unpad(self, grad_xp: np.ndarray) -> np.ndarray:
+        (ph, pw), (h, w) = self.padding, self.shape[2:]
+        return grad_xp[:, :, ph:ph + h, pw:pw + w]
+
+    @property
+    def is_2x2(self) -> bool:
+        return self.kernel == (2, 2) and self.stride == (2, 2) and self.padding == (0, 0)
+
+
+class MaxPool2d(Function):
+    """out = max over each window (padding counts as -inf); grad_x = g at the window's first
+    maximum in row-major scan order (PyTorch's choice for ties), 0 elsewhere, summed over windows.
+    x (N, C, H, W) -> (N, C, OH, OW)."""
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, kernel_size: Any = 2, stride: Any = None,
+                padding: Any = 0) -> np.ndarray:
+        geom = PoolGeometry("max_pool2d", x.shape, kernel_size, stride, padding)
+        ctx.geom = geom
+        if geom.is_2x2:
+            return _max_pool_2x2(ctx, x[:, :, :2 * geom.OH, :2 * geom.OW])
+        flat = geom.windows(geom.pad(x, -np.inf))
+        flat = flat.reshape(*flat.shape[:4], -1)  # copies: (N, C, OH, OW, KH*KW)
+        index = flat.argmax(axis=-1)  # argmax returns the first maximum: PyTorch's tie rule
+        ctx.save_for_backward(index)
+        return np.take_along_axis(flat, index[..., None], axis=-1)[..., 0]
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
+        geom = ctx.geom
+        if geom.is_2x2:
+            return _max_pool_2x2_backward(ctx, grad_out)
+        (index,) = ctx.saved_tensors
+        n, c, h, w = geom.shape
+        (ph, pw), (kh_size, kw_size) = geom.padding, geom.kernel
+        grad_xp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=grad_out.dtype)
+        for kh in range(kh_size):  # one strided add per kernel offset; windows may overlap
+            for kw in range(kw_size):
+                geom.targets(grad_xp, kh, kw)[...] += grad_out * (index == kh * kw_size + kw)
+        return geom.unpad(grad_xp)
+
+
+# The 2x2 / stride 2 fast path: two np.maximum calls on strided views, no window copy and no argmax.
+# Horizontal pairs first, then rows: "left >= right", then "top >= bottom", gives ties to the first
+# maximum in row-major order. Every array keeps the input's memory layout (channels-last stays so).
+def _max_pool_2x2(ctx: Function, x: np.ndarray) -> np.ndarray:
+    pair_max = np.maximum(x[..., 0::2], x[..., 1::2])  # (N, C, 2*OH, OW)
+    ctx.save_for_backward(x, pair_max)
+    return np.maximum(pair_max[:, :, 0::2], pair_max[:, :, 1::2])
+
+
+def _max_pool_2x2_backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
+    x, pair_max = ctx.saved_tensors
+    top_wins = pair_max[:, :, 0::2] >= pair_max[:, :, 1::2]
+    grad_pair = np.empty_like(pair_max)
+    np.multiply(grad_out, top_wins, out=grad_pair[:, :, 0::2])
+    np.multiply(grad_out, ~top_wins, out=grad_pair[:, :, 1::2])
+    left_wins = x[..., 0::2] >= x[..., 1::2]
+    full_shape = ctx.geom.shape
+    if full_shape == x.shape:
+        grad_x = np.empty_like(x)
+    else:  # odd H or W: the last row / column was in no window
+        grad_x = np.zeros(full_shape, dtype=grad_out.dtype)
+    grad_used = grad_x[:, :, :x.shape[2], :x.shape[3]]
+    np.multiply(grad_pair, left_wins, out=grad_used[..., 0::2])
+    np.multiply(grad_pair, ~left_wins, out=grad_used[..., 1::2])
+    return grad_x
+
+
+class AvgPool2d(Function):
+    """out = mean over each window, padding counted as zeros (count_include_pad=True);
+    grad_x = g / (KH*KW) added to every element of the window. x (N, C, H, W) -> (N, C, OH, OW)."""
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, kernel_size: Any = 2, stride: Any = None,
+                padding: Any = 0) -> np.ndarray:
+        geom = PoolGeometry("avg_pool2d", x.shape, kernel_size, stride, padding)
+        ctx.geom = geom
+        return geom.windows(geom.pad(x, 0.0)).mean(axis=(-2, -1))
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
+        geom = ctx.geom
+        n, c, h, w = geom.shape
+        (ph, pw), (kh_size, kw_size) = geom.padding, geom.kernel
+        share = grad_out / (kh_size * kw_size)
+        grad_xp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=grad_out.dtype)
+        for kh in range(kh_size):
+            for kw in range(kw_size):
+                geom.targets(grad_xp, kh, kw)[...] += share
+        return geom.unpad(grad_xp)
+
+
+def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Any:
+    """Max over kernel_size windows (stride defaults to kernel_size), like PyTorch's."""
+    return MaxPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding)
+
+
+def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Any:
+    """Mean over kernel_size windows, padding counted (PyTorch's count_include_pad=True)."""
+    return AvgPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding)
