@@ -28,6 +28,7 @@ import graphviz
 import numpy as np
 
 from .autograd import Function, toposort
+from .naming import ModuleNames, op_title
 from .tensor import Tensor
 
 INSTALL_HINT = (
@@ -149,36 +150,14 @@ def render_graph(dot: graphviz.Digraph, path: str | Path, format: str | None = N
 
 
 # ----- helpers ---------------------------------------------------------------------------------
-class _Names:
-    """Dotted names for parameters and modules from a model (PyTorch-style), else fallbacks."""
-
-    def __init__(self, model: Any) -> None:
-        self.params: dict[int, str] = {}
-        self.modules: dict[int, str] = {}
-        if model is not None:
-            self.params = {id(p): name for name, p in model.named_parameters()}
-            self.modules = {id(m): name for name, m in model.named_modules()}
-        self.class_counts: Counter[str] = Counter()
-        self.fallback: dict[int, str] = {}
+class _Names(ModuleNames):
+    """ModuleNames plus the viewer's notion of a parameter."""
 
     def is_param(self, t: Tensor) -> bool:
         return id(t) in self.params if self.params else t.is_leaf and t.requires_grad
 
     def tensor(self, t: Tensor) -> str | None:
-        return self.params.get(id(t)) or t.name
-
-    def module(self, m: Any) -> str:
-        name = self.modules.get(id(m))
-        if name:
-            return name
-        if name == "":  # the model itself
-            return type(m).__name__
-        if id(m) not in self.fallback:
-            cls = type(m).__name__
-            self.class_counts[cls] += 1
-            count = self.class_counts[cls]
-            self.fallback[id(m)] = cls if count == 1 else f"{cls}_{count}"
-        return self.fallback[id(m)]
+        return self.param(t)
 
 
 def _nearest(nodes: list[Tensor], max_nodes: int | None) -> tuple[list[Tensor], int]:
@@ -230,11 +209,7 @@ def _tensor_label(t: Tensor, names: _Names, is_root: bool, options: tuple) -> tu
 
 
 def _op_label(ctx: Function, show_rule: bool) -> str:
-    title = ctx.name
-    algorithm = getattr(ctx, "algorithm", None)
-    if algorithm:
-        title += f" [{algorithm}]"
-    rows = [(title, "")]
+    rows = [(op_title(ctx), "")]
     rule = derivative_rule(ctx) if show_rule else None
     if rule:
         rows += [(line, "#555555") for line in textwrap.wrap(rule, 44)]
@@ -274,7 +249,7 @@ def _draw_tensors(dot: graphviz.Digraph, nodes: list[Tensor], root: Tensor, name
         dot.edge(oid, tid)
     for key, sub in clusters.items():
         module = cluster_modules[key]
-        sub.attr(label=_module_title(names, module), style="rounded,filled",
+        sub.attr(label=names.title(module), style="rounded,filled",
                  fillcolor=_CLUSTER_FILL, color="#9a9ab0", fontname="Helvetica", fontsize="11",
                  labeljust="l")
         dot.subgraph(sub)
@@ -325,7 +300,7 @@ def _draw_modules(dot: graphviz.Digraph, nodes: list[Tensor], root: Tensor,
             label, fill = _tensor_label(t, names, t is root, (False, False, False))
             dot.node(f"t{i}", label, shape="box", style="rounded,filled", fillcolor=fill)
     for uid, module in modules.values():
-        rows = [(_module_title(names, module), "")]
+        rows = [(names.title(module), "")]
         if param_counts[uid]:
             rows.append((f"{param_counts[uid]:,} parameters", "#555555"))
         dot.node(uid, _table(rows, _CLUSTER_FILL), shape="box", style="rounded,filled",
@@ -346,7 +321,3 @@ def _draw_modules(dot: graphviz.Digraph, nodes: list[Tensor], root: Tensor,
 def _shape_text(shape: tuple[int, ...]) -> str:
     return "x".join(str(d) for d in shape) or "scalar"
 
-
-def _module_title(names: _Names, module: Any) -> str:
-    name, cls = names.module(module), type(module).__name__
-    return name if name.split("_")[0] == cls else f"{name} ({cls})"
