@@ -23,6 +23,13 @@ from .elementwise import (
     sqrt,
     sub,
 )
+from .loss import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    mse_loss,
+    nll_loss,
+)
 from .matmul import linear, matmul
 from .movement import (
     concatenate,
@@ -37,6 +44,7 @@ from .movement import (
     transpose,
     unsqueeze,
 )
+from .norm import batch_norm, layer_norm, normalize
 from .pool import avg_pool2d, max_pool2d
 from .reduce import argmax, argmin, max, mean, min, std, sum, var
 
@@ -47,4 +55,6 @@ __all__ = [
     "pad", "permute", "pow", "relu", "reshape", "sigmoid", "softmax", "sqrt", "squeeze", "stack",
     "std", "sub", "sum", "tanh", "transpose", "unsqueeze", "var",
     "conv2d", "max_pool2d", "avg_pool2d",
+    "batch_norm", "layer_norm", "normalize", "cross_entropy", "nll_loss", "mse_loss",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits",
 ]
