@@ -1,6 +1,6 @@
 """tinygrad_cnn: a small deep-learning framework on NumPy with reverse-mode autodiff."""
 
-from . import ops
+from . import nn, ops, optim
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad
 from .gradcheck import GradcheckError, gradcheck
 from .ops import concatenate, stack
@@ -9,6 +9,6 @@ from .tensor import Tensor
 
 __all__ = [
     "Function", "GradcheckError", "Tensor", "concatenate", "enable_grad", "gradcheck",
-    "is_grad_enabled", "manual_seed", "no_grad", "ops", "stack",
+    "is_grad_enabled", "manual_seed", "nn", "no_grad", "ops", "optim", "stack",
 ]
 __version__ = "0.1.0"

@@ -1,0 +1,24 @@
+"""Neural-network building blocks: Module, Parameter, layers, initialisers and summary."""
+
+from . import init
+from .layers import (
+    AvgPool2d,
+    Conv2d,
+    Dropout,
+    Flatten,
+    LeakyReLU,
+    Linear,
+    MaxPool2d,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from .module import Identity, IncompatibleKeys, Module, ModuleList, Parameter, Sequential
+from .norm import BatchNorm1d, BatchNorm2d, LayerNorm, Normalization
+
+__all__ = [
+    "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "Dropout", "Flatten", "Identity",
+    "IncompatibleKeys", "LayerNorm", "LeakyReLU", "Linear", "MaxPool2d", "Module", "ModuleList",
+    "Normalization", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh", "init",
+]

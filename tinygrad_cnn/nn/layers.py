@@ -1,0 +1,220 @@
+"""Layers with parameters or hyper-parameters: Linear, Conv2d, pooling, Flatten, Dropout."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import ops
+from ..tensor import Tensor
+from . import init
+from .module import Module, Parameter
+
+IntPair = int | tuple[int, int]
+
+
+def _pair(value: IntPair) -> tuple[int, int]:
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"expected an int or a pair of ints, got {value!r}")
+        return int(value[0]), int(value[1])
+    return int(value), int(value)
+
+
+def _empty(*shape: int) -> Parameter:
+    return Parameter(np.zeros(shape, dtype=np.float32))
+
+
+def _init_uniform_bias(bias: Parameter, fan_in: int) -> None:
+    bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+    init.uniform_(bias, -bound, bound)
+
+
+class Linear(Module):
+    """y = x @ weight^T + bias; weight (out_features, in_features), both initialised from
+    U(-1/sqrt(in_features), 1/sqrt(in_features)) as PyTorch does."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = _empty(out_features, in_features)
+        self.bias = _empty(out_features) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            _init_uniform_bias(self.bias, self.in_features)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim == 0 or x.shape[-1] != self.in_features:
+            raise ValueError(
+                f"{self!r}: input has shape {tuple(x.shape)}, expected (..., {self.in_features})"
+            )
+        return ops.linear(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+
+class Conv2d(Module):
+    """2-D convolution over NCHW input; weight (C_out, C_in, KH, KW). Weight and bias start
+    from U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = C_in * KH * KW, as PyTorch does.
+    `algorithm` picks the conv implementation ('auto' chooses by shape)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntPair,
+                 stride: IntPair = 1, padding: IntPair = 0, dilation: IntPair = 1,
+                 bias: bool = True, algorithm: str = "auto") -> None:
+        super().__init__()
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size = _pair(kernel_size)
+        self.stride, self.padding, self.dilation = _pair(stride), _pair(padding), _pair(dilation)
+        self.algorithm = algorithm
+        self.weight = _empty(out_channels, in_channels, *self.kernel_size)
+        self.bias = _empty(out_channels) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in, _ = init.calculate_fan_in_and_fan_out(self.weight)
+            _init_uniform_bias(self.bias, fan_in)
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+        """(N, C_out, OH, OW) for an (N, C_in, H, W) input; raises naming the layer if the
+        input has the wrong channels or is smaller than the (dilated) kernel."""
+        if len(input_shape) != 4 or input_shape[1] != self.in_channels:
+            raise ValueError(f"{self!r}: input has shape {tuple(input_shape)}, expected "
+                             f"(N, {self.in_channels}, H, W)")
+        out_hw = []
+        for size, k, s, p, d in zip(input_shape[2:], self.kernel_size, self.stride,
+                                    self.padding, self.dilation):
+            out = (size + 2 * p - d * (k - 1) - 1) // s + 1
+            if out < 1:
+                raise ValueError(f"{self!r}: input has shape {tuple(input_shape)}, too small for "
+                                 f"kernel {self.kernel_size} with padding {self.padding} and "
+                                 f"dilation {self.dilation}")
+            out_hw.append(out)
+        return input_shape[0], self.out_channels, out_hw[0], out_hw[1]
+
+    def forward(self, x: Tensor) -> Tensor:
+        self.output_shape(x.shape)
+        return ops.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                          self.algorithm)
+
+    def extra_repr(self) -> str:
+        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}")
+        if self.padding != (0, 0):
+            text += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            text += f", dilation={self.dilation}"
+        if self.bias is None:
+            text += ", bias=False"
+        if self.algorithm != "auto":
+            text += f", algorithm={self.algorithm!r}"
+        return text
+
+
+class _Pool2d(Module):
+    def __init__(self, kernel_size: IntPair, stride: IntPair | None = None,
+                 padding: IntPair = 0) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding = padding
+
+    def _check(self, x: Tensor) -> None:
+        if x.ndim != 4:
+            raise ValueError(f"{self!r}: input has shape {tuple(x.shape)}, expected (N, C, H, W)")
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxPool2d(_Pool2d):
+    """Max over each kernel window (stride defaults to the kernel size)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        self._check(x)
+        return ops.max_pool2d(x, self.kernel_size, self.stride, self.padding)
+
+
+class AvgPool2d(_Pool2d):
+    """Mean over each kernel window (stride defaults to the kernel size)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        self._check(x)
+        return ops.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+
+
+class Flatten(Module):
+    """Merge dims start_dim..end_dim into one: (N, C, H, W) -> (N, C*H*W) by default."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.flatten(x, self.start_dim, self.end_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Dropout(Module):
+    """Zero each element with probability p while training (scaling the rest by 1/(1-p));
+    the identity after `eval()`."""
+
+    def __init__(self, p: float = 0.5) -> None:
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
+        self.p = p
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.dropout(x, self.p, self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class Sigmoid(Module):
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.sigmoid(x)
+
+
+class ReLU(Module):
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.relu(x)
+
+
+class Tanh(Module):
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.tanh(x)
+
+
+class LeakyReLU(Module):
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class Softmax(Module):
+    def __init__(self, dim: int = -1) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.softmax(x, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"

@@ -1,0 +1,318 @@
+"""Module (parameters, buffers, submodules, state dicts, train/eval), Parameter and containers."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ..autograd import module_scope
+from ..tensor import Tensor
+
+Hook = Callable[["Module", tuple, Any], None]
+
+
+class Parameter(Tensor):
+    """A Tensor that a Module owns and an optimizer updates: requires_grad=True by default.
+    Float arrays keep their dtype (and are not copied); anything else becomes float32."""
+
+    def __init__(self, data: Any, requires_grad: bool = True) -> None:
+        dtype = None if isinstance(data, (np.ndarray, Tensor)) else np.float32
+        super().__init__(data, requires_grad=requires_grad, dtype=dtype)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class IncompatibleKeys(NamedTuple):
+    """What `load_state_dict(strict=False)` could not match."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+class HookHandle:
+    """Returned by `register_forward_hook`; `remove()` detaches the hook."""
+
+    def __init__(self, hooks: list[Hook], hook: Hook) -> None:
+        self.hooks, self.hook = hooks, hook
+
+    def remove(self) -> None:
+        if self.hook in self.hooks:
+            self.hooks.remove(self.hook)
+
+
+class Module:
+    """Base class of layers and models. Parameters, buffers and submodules are found from the
+    attributes (and from lists/tuples held in attributes), in the order they were assigned;
+    names are dotted paths like PyTorch's (`features.0.weight`, `bn.running_mean`)."""
+
+    training: bool = True  # class default, so a subclass that forgets super().__init__() works
+
+    def __init__(self) -> None:
+        self.training = True
+        self._buffer_names: set[str] = set()
+        self._forward_hooks: list[Hook] = []
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # every op recorded inside knows which layer made it (profiler, graph viewer)
+        with module_scope(self):
+            out = self.forward(*args, **kwargs)
+        hooks = self.__dict__.get("_forward_hooks")
+        if hooks:
+            for hook in list(hooks):
+                hook(self, args, out)
+        return out
+
+    def register_forward_hook(self, hook: Hook) -> HookHandle:
+        """Call `hook(module, inputs, output)` after every forward; returns a removable handle."""
+        hooks = self.__dict__.setdefault("_forward_hooks", [])
+        hooks.append(hook)
+        return HookHandle(hooks, hook)
+
+    def register_buffer(self, name: str, value: Any) -> None:
+        """Keep a non-trainable array (e.g. running statistics) in the state dict as `name`.
+        Arrays are wrapped in a Tensor without a copy, keeping their dtype."""
+        if value is not None and not isinstance(value, Tensor):
+            value = Tensor(np.asarray(value), dtype=None)
+        self.__dict__.setdefault("_buffer_names", set()).add(name)
+        setattr(self, name, value)
+
+    # ----- discovery ----------------------------------------------------------------------------
+    def _members(self) -> tuple[list, list, list]:
+        """This module's own (name, parameter), (name, buffer) and (name, child) lists, in
+        attribute order; list/tuple attributes contribute `attr.0`, `attr.1`, ..."""
+        params: list[tuple[str, Parameter]] = []
+        buffers: list[tuple[str, Tensor]] = []
+        children: list[tuple[str, Module]] = []
+        buffer_names = self.__dict__.get("_buffer_names", ())
+        for name, value in vars(self).items():
+            if name in buffer_names:
+                if value is not None:
+                    buffers.append((name, value))
+            elif isinstance(value, Parameter):
+                params.append((name, value))
+            elif isinstance(value, Module):
+                children.append((name, value))
+            elif isinstance(value, (list, tuple)):
+                for i, item in enumerate(value):
+                    if isinstance(item, Parameter):
+                        params.append((f"{name}.{i}", item))
+                    elif isinstance(item, Module):
+                        children.append((f"{name}.{i}", item))
+        return params, buffers, children
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        yield from self._members()[2]
+
+    def children(self) -> Iterator[Module]:
+        for _, child in self.named_children():
+            yield child
+
+    def named_modules(self, prefix: str = "", remove_duplicate: bool = True,
+                      _seen: set[int] | None = None) -> Iterator[tuple[str, Module]]:
+        """This module and every submodule, depth first, parents before children."""
+        seen = set() if _seen is None else _seen
+        if remove_duplicate:
+            if id(self) in seen:
+                return
+            seen.add(id(self))
+        yield prefix, self
+        for name, child in self.named_children():
+            yield from child.named_modules(_join(prefix, name), remove_duplicate, seen)
+
+    def modules(self) -> Iterator[Module]:
+        for _, module in self.named_modules():
+            yield module
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, parameter); a parameter shared by two layers is listed once."""
+        yield from self._named_members(0, prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, param in self.named_parameters(recurse=recurse):
+            yield param
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        yield from self._named_members(1, prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        for _, buffer in self.named_buffers(recurse=recurse):
+            yield buffer
+
+    def _named_members(self, kind: int, prefix: str, recurse: bool,
+                       remove_duplicate: bool) -> Iterator[tuple[str, Tensor]]:
+        seen: set[int] = set()
+        modules = self.named_modules(prefix, remove_duplicate) if recurse else [(prefix, self)]
+        for module_name, module in modules:
+            for name, value in module._members()[kind]:
+                if remove_duplicate:
+                    if id(value) in seen:
+                        continue
+                    seen.add(id(value))
+                yield _join(module_name, name), value
+
+    # ----- state --------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Name -> copy of the array, parameters then buffers of each module, parents first."""
+        return {name: tensor.data.copy() for name, tensor in self._state_tensors().items()}
+
+    def _state_tensors(self) -> dict[str, Tensor]:
+        out: dict[str, Tensor] = {}
+        for module_name, module in self.named_modules(remove_duplicate=False):
+            params, buffers, _ = module._members()
+            for name, tensor in params + buffers:
+                out[_join(module_name, name)] = tensor
+        return out
+
+    def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> IncompatibleKeys:
+        """Copy `state`'s arrays into this module's parameters and buffers, in place (optimizers
+        holding the parameters keep working). Shape mismatches always raise; missing and
+        unexpected keys raise when `strict`, else they are returned."""
+        own = self._state_tensors()
+        missing = [key for key in own if key not in state]
+        unexpected = [key for key in state if key not in own]
+        if strict and (missing or unexpected):
+            parts = []
+            if missing:
+                parts.append("missing key(s): " + ", ".join(repr(k) for k in missing))
+            if unexpected:
+                parts.append("unexpected key(s): " + ", ".join(repr(k) for k in unexpected))
+            raise KeyError(f"load_state_dict into {type(self).__name__}: " + "; ".join(parts))
+        for key, tensor in own.items():
+            if key not in state:
+                continue
+            value = state[key]
+            value = np.asarray(value.data if isinstance(value, Tensor) else value)
+            if value.shape != tensor.shape:
+                raise ValueError(
+                    f"load_state_dict: size mismatch for {key!r}: the checkpoint has shape "
+                    f"{value.shape}, the model has shape {tensor.shape}"
+                )
+        for key, tensor in own.items():
+            if key in state:
+                value = state[key]
+                np.copyto(tensor.data, value.data if isinstance(value, Tensor) else value,
+                          casting="unsafe")
+        return IncompatibleKeys(missing, unexpected)
+
+    # ----- modes and gradients ------------------------------------------------------------------
+    def train(self, mode: bool = True) -> Module:
+        """Set training mode on this module and every submodule (Dropout, BatchNorm read it)."""
+        for module in self.modules():
+            module.training = mode
+        return self
+
+    def eval(self) -> Module:
+        return self.train(False)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Drop every parameter's gradient (backward() accumulates into .grad)."""
+        for param in self.parameters():
+            if set_to_none or param.grad is None:
+                param.grad = None
+            else:
+                param.grad = Tensor(np.zeros_like(param.data), dtype=None)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        for param in self.parameters():
+            param.requires_grad = requires_grad
+        return self
+
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
+        """Call fn on every submodule, children before parents (as PyTorch), then on self."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    # ----- printing -----------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        """The hyper-parameters shown inside the parentheses of this module's repr."""
+        return ""
+
+    def __repr__(self) -> str:
+        children = list(self.named_children())
+        if not children:
+            return f"{type(self).__name__}({self.extra_repr()})"
+        lines = [f"{type(self).__name__}({self.extra_repr()}"]
+        for name, child in children:
+            body = repr(child).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {body}")
+        return "\n".join(lines) + "\n)"
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+class _IndexedModules(Module):
+    """Children named "0", "1", ...: indexing, slicing, len, iteration and append."""
+
+    def __init__(self, modules: Iterable[Module] = ()) -> None:
+        super().__init__()
+        for module in modules:
+            self.append(module)
+
+    def append(self, module: Module) -> _IndexedModules:
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__} holds Modules, got {type(module).__name__}")
+        setattr(self, str(len(self)), module)
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> _IndexedModules:
+        for module in modules:
+            self.append(module)
+        return self
+
+    def _list(self) -> list[Module]:
+        return [child for _, child in self.named_children()]
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            sliced = type(self).__new__(type(self))
+            _IndexedModules.__init__(sliced, self._list()[index])
+            return sliced
+        return self._list()[index]
+
+    def __len__(self) -> int:
+        return len(self._members()[2])
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._list())
+
+
+class ModuleList(_IndexedModules):
+    """A list of modules whose parameters the parent finds (names `0`, `1`, ...); no forward."""
+
+
+class Sequential(_IndexedModules):
+    """Modules applied in order: `Sequential(conv, relu, ...)` or from an (ordered) dict of
+    name -> module, which names the children."""
+
+    def __init__(self, *modules: Module | dict[str, Module]) -> None:
+        if len(modules) == 1 and isinstance(modules[0], (dict, OrderedDict)):
+            super().__init__()
+            for name, module in modules[0].items():
+                setattr(self, name, module)
+        else:
+            super().__init__(modules)  # type: ignore[arg-type]
+
+    def forward(self, x: Any) -> Any:
+        for module in self:
+            x = module(x)
+        return x
+
+
+class Identity(Module):
+    """Returns its input unchanged (a placeholder layer)."""
+
+    def forward(self, x: Any) -> Any:
+        return x

@@ -1,0 +1,208 @@
+"""Optimizers: the Optimizer base (param groups, state dicts), SGD, Adam and AdamW."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor
+
+
+class Optimizer:
+    """Holds `param_groups` (dicts with 'params' and hyper-parameters such as 'lr', which
+    schedulers rewrite) and per-parameter `state`. `step()` updates each parameter's array in
+    place from its `.grad`, skipping parameters without one; it never touches `.grad`."""
+
+    def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
+        params = list(params)
+        if not params:
+            raise ValueError(f"{type(self).__name__} got an empty parameter list")
+        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        self.defaults = defaults
+        self.param_groups: list[dict[str, Any]] = []
+        self.state: dict[int, dict[str, Any]] = {}  # id(param) -> buffers and step counts
+        for group in groups:
+            self.add_param_group(group)
+
+    def add_param_group(self, group: dict[str, Any]) -> None:
+        params = group["params"]
+        params = [params] if isinstance(params, Tensor) else list(params)
+        for p in params:
+            if not isinstance(p, Tensor) or not p.requires_grad:
+                raise TypeError(f"{type(self).__name__} can only optimize tensors that require "
+                                f"grad, got {type(p).__name__}")
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in seen for p in params):
+            raise ValueError("a parameter appears in more than one parameter group")
+        self.param_groups.append({**self.defaults, **group, "params": params})
+
+    @property
+    def lr(self) -> float:
+        """The first group's learning rate; setting it sets every group's."""
+        return self.param_groups[0]["lr"]
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        for group in self.param_groups:
+            group["lr"] = value
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for group in self.param_groups:
+            for p in group["params"]:
+                p.grad = None if set_to_none or p.grad is None else Tensor(
+                    np.zeros_like(p.data), dtype=None)
+
+    def step(self) -> None:
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    self._update(p.data, p.grad.data, self.state.setdefault(id(p), {}), group)
+
+    def _update(self, p: np.ndarray, grad: np.ndarray, state: dict[str, Any],
+                group: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    # ----- state dicts: only arrays, numbers and lists, so tinygrad_cnn.save needs no pickle ----
+    def state_dict(self) -> dict[str, Any]:
+        """{'state': {'0': {...}}, 'param_groups': [{..., 'params': [0, 1]}]}: parameters are
+        numbered in group order, as PyTorch; arrays are copies."""
+        index = 0
+        state: dict[str, Any] = {}
+        groups = []
+        for group in self.param_groups:
+            numbers = []
+            for p in group["params"]:
+                if self.state.get(id(p)):
+                    state[str(index)] = {key: value.copy() if isinstance(value, np.ndarray)
+                                         else value for key, value in self.state[id(p)].items()}
+                numbers.append(index)
+                index += 1
+            groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": numbers})
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore hyper-parameters and buffers saved by `state_dict` (the same parameters, in
+        the same order, must have been passed to this optimizer)."""
+        groups = state_dict["param_groups"]
+        if len(groups) != len(self.param_groups):
+            raise ValueError(f"loaded state dict has {len(groups)} parameter groups, this "
+                             f"optimizer has {len(self.param_groups)}")
+        params = []
+        for saved, group in zip(groups, self.param_groups):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(f"loaded parameter group has {len(saved['params'])} parameters, "
+                                 f"this optimizer's has {len(group['params'])}")
+            params.extend(group["params"])
+        new_state: dict[int, dict[str, Any]] = {}
+        for key, values in state_dict["state"].items():
+            p = params[int(key)]
+            restored = {}
+            for name, value in values.items():
+                if isinstance(value, (np.ndarray, Tensor)):
+                    value = np.array(value.data if isinstance(value, Tensor) else value,
+                                     dtype=p.dtype)
+                    if value.shape != p.shape:
+                        raise ValueError(f"optimizer state {name!r} of parameter {key} has shape "
+                                         f"{value.shape}, the parameter has shape {p.shape}")
+                restored[name] = value
+            new_state[id(p)] = restored
+        self.state = new_state
+        for saved, group in zip(groups, self.param_groups):
+            for name, value in saved.items():
+                if name != "params":
+                    group[name] = tuple(value) if isinstance(value, list) else value
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {k}: {v}" for k, v in group.items() if k != "params"]
+        return "\n".join(lines) + "\n)"
+
+
+class SGD(Optimizer):
+    """PyTorch's SGD: d = g + wd * p; with momentum, buf = d on the first step, then
+    buf = momentum * buf + (1 - dampening) * d, and d = d + momentum * buf (nesterov) or buf;
+    p -= lr * d."""
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0.0,
+                 dampening: float = 0.0, weight_decay: float = 0.0,
+                 nesterov: bool = False) -> None:
+        if lr < 0 or momentum < 0 or weight_decay < 0:
+            raise ValueError(f"SGD: invalid lr={lr}, momentum={momentum} or "
+                             f"weight_decay={weight_decay}")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("SGD: nesterov momentum needs momentum > 0 and dampening = 0")
+        super().__init__(params, {"lr": lr, "momentum": momentum, "dampening": dampening,
+                                  "weight_decay": weight_decay, "nesterov": nesterov})
+
+    def _update(self, p: np.ndarray, grad: np.ndarray, state: dict[str, Any],
+                group: dict[str, Any]) -> None:
+        d = grad if group["weight_decay"] == 0 else grad + group["weight_decay"] * p
+        momentum = group["momentum"]
+        if momentum != 0:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = np.array(d, dtype=p.dtype)
+            else:
+                buf *= momentum
+                dampened = d if group["dampening"] == 0 else (1 - group["dampening"]) * d
+                buf += dampened
+            d = d + momentum * buf if group["nesterov"] else buf
+        # in place on the parameter's array: no graph, and optimizers/models share the array
+        p -= group["lr"] * d
+
+
+class Adam(Optimizer):
+    """PyTorch's Adam: g += wd * p (L2); m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+    p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)."""
+
+    decoupled_weight_decay = False
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0) -> None:
+        if lr < 0 or eps < 0 or weight_decay < 0 or not all(0 <= b < 1 for b in betas):
+            raise ValueError(f"{type(self).__name__}: invalid lr={lr}, betas={betas}, eps={eps} "
+                             f"or weight_decay={weight_decay}")
+        super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps,
+                                  "weight_decay": weight_decay})
+
+    def _update(self, p: np.ndarray, grad: np.ndarray, state: dict[str, Any],
+                group: dict[str, Any]) -> None:
+        lr, (beta1, beta2), wd = group["lr"], group["betas"], group["weight_decay"]
+        if wd != 0:
+            if self.decoupled_weight_decay:
+                p *= 1 - lr * wd
+            else:
+                grad = grad + wd * p
+        if not state:
+            state.update(step=0, exp_avg=np.zeros_like(p), exp_avg_sq=np.zeros_like(p))
+        state["step"] += 1
+        step, exp_avg, exp_avg_sq = state["step"], state["exp_avg"], state["exp_avg_sq"]
+        exp_avg *= beta1
+        exp_avg += (1 - beta1) * grad
+        exp_avg_sq *= beta2
+        exp_avg_sq += (1 - beta2) * (grad * grad)
+        step_size = lr / (1 - beta1**step)
+        denom = np.sqrt(exp_avg_sq)
+        denom *= 1 / math.sqrt(1 - beta2**step)
+        denom += group["eps"]
+        np.divide(exp_avg, denom, out=denom)
+        denom *= step_size
+        p -= denom
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter): p *= 1 - lr * wd before the
+    Adam step, instead of adding wd * p to the gradient."""
+
+    decoupled_weight_decay = True
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay)
