@@ -242,3 +242,85 @@ def test_lenet_forward_backward_shapes() -> None:
     for name, p in net.named_parameters():
         assert p.grad is not None and p.grad.shape == p.shape, name
     assert sum(p.size for p in net.parameters()) == 44426
+
+
+def test_batchnorm2d_train_uses_batch_stats_and_eval_uses_running_stats() -> None:
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal((4, 3, 5, 5)) * 2 + 1).astype(np.float32)
+    bn = nn.BatchNorm2d(3, momentum=0.2)
+    bn.weight.data[...] = [1.0, 2.0, 0.5]
+    bn.bias.data[...] = [0.0, -1.0, 3.0]
+    w, b = bn.weight.data.reshape(1, 3, 1, 1), bn.bias.data.reshape(1, 3, 1, 1)
+    mean = x.mean(axis=(0, 2, 3))
+    var = x.var(axis=(0, 2, 3))
+    n = x.size // 3
+    out = bn(Tensor(x)).data
+    expected = (x - mean.reshape(1, 3, 1, 1)) / np.sqrt(var.reshape(1, 3, 1, 1) + 1e-5) * w + b
+    np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-5)
+    running_mean = 0.8 * 0 + 0.2 * mean
+    running_var = 0.8 * 1 + 0.2 * var * n / (n - 1)  # unbiased, as PyTorch
+    np.testing.assert_allclose(bn.running_mean.data, running_mean, rtol=1e-5)
+    np.testing.assert_allclose(bn.running_var.data, running_var, rtol=1e-5)
+    assert int(bn.num_batches_tracked.data) == 1
+    bn.eval()
+    out = bn(Tensor(x)).data
+    expected = ((x - running_mean.reshape(1, 3, 1, 1))
+                / np.sqrt(running_var.reshape(1, 3, 1, 1) + 1e-5) * w + b)
+    np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-5)
+    assert int(bn.num_batches_tracked.data) == 1  # eval leaves the statistics alone
+    np.testing.assert_allclose(bn.running_mean.data, running_mean, rtol=1e-5)
+    with pytest.raises(ValueError, match=r"BatchNorm2d\(3, .*input has shape \(4, 2, 5, 5\), "
+                                         r"expected \(N, 3, H, W\)"):
+        bn(Tensor(x[:, :2]))
+
+
+def test_batchnorm_cumulative_momentum_and_no_running_stats() -> None:
+    rng = np.random.default_rng(4)
+    batches = [rng.standard_normal((6, 2)).astype(np.float32) + i for i in range(3)]
+    bn = nn.BatchNorm1d(2, momentum=None)
+    for x in batches:
+        bn(Tensor(x))
+    # momentum=None: the running mean is the plain average of the batch means
+    np.testing.assert_allclose(bn.running_mean.data, np.mean([x.mean(0) for x in batches], 0),
+                               rtol=1e-5)
+    free = nn.BatchNorm1d(2, track_running_stats=False, affine=False).eval()
+    assert list(free.state_dict()) == []
+    x = batches[2]
+    expected = (x - x.mean(0)) / np.sqrt(x.var(0) + 1e-5)
+    np.testing.assert_allclose(free(Tensor(x)).data, expected, rtol=1e-4, atol=1e-5)
+    seq = nn.BatchNorm1d(2)(Tensor(rng.standard_normal((3, 2, 7)).astype(np.float32)))
+    assert seq.shape == (3, 2, 7)
+
+
+def test_layernorm_and_normalization_layers() -> None:
+    x = np.random.default_rng(5).standard_normal((3, 4, 6)).astype(np.float32)
+    ln = nn.LayerNorm(6)
+    ln.weight.data[...] = np.arange(6)
+    ln.bias.data[...] = 1.0
+    mean, var = x.mean(-1, keepdims=True), x.var(-1, keepdims=True)
+    expected = (x - mean) / np.sqrt(var + 1e-5) * np.arange(6) + 1.0
+    np.testing.assert_allclose(ln(Tensor(x)).data, expected, rtol=1e-4, atol=1e-5)
+    assert repr(nn.LayerNorm((4, 6))) == "LayerNorm((4, 6), eps=1e-05, elementwise_affine=True)"
+    with pytest.raises(ValueError, match=r"LayerNorm\(\(5,\).*input has shape \(3, 4, 6\)"):
+        nn.LayerNorm(5)(Tensor(x))
+    norm = nn.Normalization()
+    assert list(norm.parameters()) == []
+    flat = x.reshape(3, -1)
+    expected = (flat - flat.mean(1, keepdims=True)) / np.sqrt(flat.var(1, keepdims=True) + 1e-5)
+    np.testing.assert_allclose(norm(Tensor(x)).data.reshape(3, -1), expected, rtol=1e-4,
+                               atol=1e-5)
+
+
+def test_batchnorm_layer_gradcheck() -> None:
+    bn = nn.BatchNorm2d(2)
+    x = np.random.default_rng(6).standard_normal((3, 2, 3, 3))
+    weight = np.array([1.5, -0.5])
+    bias = np.array([0.1, 0.2])
+
+    def fn(x: Tensor, w: Tensor, b: Tensor) -> Tensor:
+        bn.weight, bn.bias = w, b  # the layer reads its attributes, so gradcheck's leaves flow
+        return bn(x)
+
+    assert tc.gradcheck(fn, [x, weight, bias])
+    bn.eval()
+    assert tc.gradcheck(fn, [x, weight, bias])
