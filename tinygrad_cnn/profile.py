@@ -310,7 +310,3 @@ def _gflop(row: dict[str, Any]) -> str:
         return f"{'-':>8}"
     return f"{(row['forward_flops'] + row['backward_flops']) / 1e9:>8.3f}"
 
-
-def profile(model: Any = None, batch_size: int | None = None) -> Profiler:
-    """`with tinygrad_cnn.profile(model) as prof: ...` is `Profiler(model, batch_size)`."""
-    return Profiler(model, batch_size)
