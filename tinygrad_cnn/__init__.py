@@ -8,12 +8,14 @@ from .health import HealthMonitor
 from .ops import concatenate, stack
 from .profile import Profiler
 from .rng import manual_seed
+from .serialization import CheckpointError, load, save
 from .tensor import Tensor
 from .viz import draw_graph, render_graph
 
 __all__ = [
-    "AnomalyError", "Function", "GradcheckError", "HealthMonitor", "Profiler", "Tensor",
+    "AnomalyError", "CheckpointError", "Function", "GradcheckError", "HealthMonitor", "Profiler",
+    "Tensor",
     "concatenate", "detect_anomaly", "draw_graph", "enable_grad", "gradcheck", "is_grad_enabled",
-    "manual_seed", "nn", "no_grad", "ops", "optim", "render_graph", "stack",
+    "load", "manual_seed", "nn", "no_grad", "ops", "optim", "render_graph", "save", "stack",
 ]
 __version__ = "0.1.0"
