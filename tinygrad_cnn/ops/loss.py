@@ -47,7 +47,8 @@ def _class_targets(op: str, x: np.ndarray, target: np.ndarray, ignore_index: int
         )
     classes = x.shape[1]
     valid = None
-    if target.size and (target.min() < 0 or target.max() >= classes):
+    in_range = target.size == 0 or (target.min() >= 0 and target.max() < classes)
+    if not in_range or 0 <= ignore_index < classes:
         valid = target != ignore_index
         bad = valid & ((target < 0) | (target >= classes))
         if bad.any():
