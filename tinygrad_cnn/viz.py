@@ -113,7 +113,7 @@ def draw_graph(
     rankdir: "TB" (top to bottom) or "LR" (left to right).
     """
     nodes = toposort(root)
-    nodes, cut = _nearest(nodes, max_nodes)
+    nodes, boundary, cut = _nearest(nodes, max_nodes)
     names = _Names(model)
     dot = graphviz.Digraph("tinygrad_cnn", graph_attr={
         "rankdir": rankdir, "fontname": "Helvetica", "nodesep": "0.25", "ranksep": "0.3"})
@@ -123,7 +123,7 @@ def draw_graph(
         _draw_modules(dot, nodes, root, names)
     else:
         options = (show_values, show_grads, show_rules)
-        _draw_tensors(dot, nodes, root, names, options, group_by_module)
+        _draw_tensors(dot, nodes, root, names, options, group_by_module, boundary)
     if cut:
         dot.node("truncated", f"{cut} more ops not drawn (max_nodes={max_nodes})",
                  shape="note", style="filled", fillcolor="#ffffff", fontcolor="#aa0000")
@@ -160,21 +160,23 @@ class _Names(ModuleNames):
         return self.param(t)
 
 
-def _nearest(nodes: list[Tensor], max_nodes: int | None) -> tuple[list[Tensor], int]:
-    """Keep the `max_nodes` ops nearest the root (plus their inputs); return them and the cut."""
+def _nearest(nodes: list[Tensor], max_nodes: int | None) -> tuple[list[Tensor], set[int], int]:
+    """Keep the `max_nodes` ops nearest the root plus their inputs; return the kept tensors, the
+    ids of inputs whose own op is not drawn (the boundary), and how many ops were cut."""
     ops = [t for t in nodes if t._ctx is not None]
     if max_nodes is None or len(ops) <= max_nodes:
-        return nodes, 0
+        return nodes, set(), 0
     depth = {id(nodes[-1]): 0}
     for t in reversed(nodes):  # outputs come after inputs, so each depth is final when read
         d = depth.get(id(t), 0)
         if t._ctx is not None:
             for p in t._ctx.parents:
                 depth[id(p)] = min(depth.get(id(p), d + 1), d + 1)
-    keep_ops = sorted(ops, key=lambda t: depth[id(t)])[:max_nodes]
-    keep = {id(t) for t in keep_ops}
-    keep.update(id(p) for t in keep_ops for p in t._ctx.parents)
-    return [t for t in nodes if id(t) in keep], len(ops) - max_nodes
+    keep_ops = {id(t) for t in sorted(ops, key=lambda t: depth[id(t)])[:max_nodes]}
+    inputs = {id(p) for t in ops if id(t) in keep_ops for p in t._ctx.parents}
+    kept = [t for t in nodes if id(t) in keep_ops or id(t) in inputs]
+    boundary = {id(t) for t in kept if id(t) not in keep_ops and t._ctx is not None}
+    return kept, boundary, len(ops) - max_nodes
 
 
 def _table(rows: list[tuple[str, str]], fill: str, bold_first: bool = True) -> str:
@@ -217,7 +219,7 @@ def _op_label(ctx: Function, show_rule: bool) -> str:
 
 
 def _draw_tensors(dot: graphviz.Digraph, nodes: list[Tensor], root: Tensor, names: _Names,
-                  options: tuple, group_by_module: bool) -> None:
+                  options: tuple, group_by_module: bool, boundary: set[int]) -> None:
     ids = {id(t): f"t{i}" for i, t in enumerate(nodes)}
     owner = _owners(nodes) if group_by_module else {}
     clusters: dict[int, graphviz.Digraph] = {}
@@ -235,9 +237,11 @@ def _draw_tensors(dot: graphviz.Digraph, nodes: list[Tensor], root: Tensor, name
         tid = ids[id(t)]
         label, fill = _tensor_label(t, names, t is root, options)
         graph = target(owner.get(id(t)))
-        graph.node(tid, label, shape="box", style="rounded,filled", fillcolor=fill,
+        cut_here = id(t) in boundary  # made by an op that max_nodes left out: dashed
+        graph.node(tid, label, shape="box", fillcolor=fill,
+                   style="rounded,filled,dashed" if cut_here else "rounded,filled",
                    penwidth="2" if names.is_param(t) else "1")
-        if t._ctx is None:
+        if t._ctx is None or cut_here:
             continue
         ctx = t._ctx
         oid = "op" + tid[1:]

@@ -1,0 +1,218 @@
+"""draw_graph's DOT source against the recorded graph, grouping, rendering and missing Graphviz."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+from pathlib import Path
+
+import graphviz
+import numpy as np
+import pytest
+
+import tinygrad_cnn as tg
+from tinygrad_cnn import Tensor, nn
+from tinygrad_cnn.autograd import toposort
+from tinygrad_cnn.ops.elementwise import Log, Mul
+from tinygrad_cnn.viz import (
+    GraphvizNotFoundError,
+    derivative_rule,
+    draw_graph,
+    render_graph,
+    retain_grads,
+    summarize,
+)
+
+EDGE = re.compile(r"^\s*(\w+) -> (\w+)", re.MULTILINE)
+NODE = re.compile(r"^\s*(\w+) \[label=", re.MULTILINE)
+
+
+def node_ids(dot: graphviz.Digraph) -> list[str]:
+    return NODE.findall(dot.source)
+
+
+def position(nodes: list[Tensor], tensor: Tensor) -> int:
+    """Index by identity (Tensor == Tensor is elementwise, so list.index does not work)."""
+    return next(i for i, t in enumerate(nodes) if t is tensor)
+
+
+def label_of(dot: graphviz.Digraph, node: str) -> str:
+    match = re.search(rf"^\s*{node} \[label=<(.*)> ", dot.source, re.MULTILINE)
+    assert match, node
+    return match.group(1)
+
+
+def seed_model() -> nn.Module:
+    """The `seed` model of models/mnist.py (loaded from the script, so the test follows it)."""
+    path = Path(__file__).resolve().parents[1] / "models" / "mnist.py"
+    spec = importlib.util.spec_from_file_location("mnist_script", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.seed_model()
+
+
+@pytest.fixture
+def seed_loss():
+    tg.manual_seed(0)
+    model = seed_model()
+    x = Tensor(np.random.default_rng(0).random((2, 1, 28, 28)), name="images")
+    loss = tg.ops.cross_entropy(model(x), np.array([3, 7]))
+    loss.backward()
+    return model, loss
+
+
+def test_small_graph_has_one_op_node_per_op_and_edges_input_op_output():
+    x = Tensor([1.0, 2.0, 3.0], requires_grad=True, name="x")
+    w = Tensor([0.5, -1.0, 2.0], requires_grad=True, name="w")
+    loss = (x * w).relu().sum().log()
+    dot = draw_graph(loss)
+    nodes = toposort(loss)
+    ids = {id(t): i for i, t in enumerate(nodes)}
+    ops = [t for t in nodes if t._ctx is not None]
+    assert sorted(n for n in node_ids(dot) if n.startswith("op")) == sorted(
+        f"op{ids[id(t)]}" for t in ops)
+    expected = set()
+    for t in ops:
+        expected.add((f"op{ids[id(t)]}", f"t{ids[id(t)]}"))
+        expected.update((f"t{ids[id(p)]}", f"op{ids[id(t)]}") for p in t._ctx.parents)
+    assert set(EDGE.findall(dot.source)) == expected
+    assert len(ops) == 4
+    assert "<B>Mul</B>" in label_of(dot, f"op{ids[id(ops[0])]}")
+
+
+def test_tensor_labels_show_name_shape_dtype_values_and_grads():
+    x = Tensor([1.0, 2.0, 3.0], requires_grad=True, name="x")
+    big = Tensor(np.arange(12, dtype=np.float32).reshape(3, 4), name="big")
+    loss = (x.sum() * big).mean()
+    before = draw_graph(loss)
+    assert "grad" not in label_of(before, "t0")
+    loss.backward()
+    label = label_of(draw_graph(loss), "t0")
+    assert "x  3" in label and "float32" in label and "[1., 2., 3.]" in label
+    assert "grad [5.5, 5.5, 5.5]" in label  # d mean(sum(x) * big) / dx = mean(big)
+    big_label = label_of(draw_graph(loss), f"t{position(toposort(loss), big)}")
+    assert "big  3x4" in big_label and "min 0  mean 5.5  max 11" in big_label
+    hidden = draw_graph(loss, show_values=False, show_grads=False)
+    assert "[1., 2., 3.]" not in hidden.source and "grad" not in label_of(hidden, "t0")
+
+
+def test_parameters_stand_out_and_root_is_marked():
+    x = Tensor([1.0, 2.0], requires_grad=True, name="x")
+    data = Tensor([3.0, 4.0], name="data")
+    dot = draw_graph((x * data).sum())
+    assert "#cfe3ff" in label_of(dot, "t0") and "penwidth=2" in dot.source  # the parameter x
+    assert "#ececec" in label_of(dot, "t1")  # a plain input
+    assert "#ffd9d9" in label_of(dot, "t3")  # the root
+
+
+def test_retain_grads_shows_every_gradient():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3.0
+    loss = y.sum()
+    assert retain_grads(loss) == 3
+    loss.backward()
+    np.testing.assert_allclose(y.grad.data, [1.0, 1.0])
+    assert "grad [1., 1.]" in label_of(draw_graph(loss), "t2")
+
+
+def test_derivative_rule_comes_from_the_op_docstring():
+    assert derivative_rule(Log) == "grad_x = g / x"
+    assert derivative_rule(Mul) == "grad_x = g * y, grad_y = g * x"
+
+    class NoRule(tg.Function):
+        """Does something."""
+
+    assert derivative_rule(NoRule) is None
+    x = Tensor([2.0], requires_grad=True)
+    dot = draw_graph(x.log(), show_rules=True)
+    assert "grad_x = g / x" in dot.source
+    assert "grad_x = g / x" not in draw_graph(x.log()).source
+
+
+def test_summarize_counts_non_finite_values():
+    assert summarize(np.array([1.0, np.nan, 3.0, 5.0, 7.0])) == (
+        "min 1  mean 4  max 7  non-finite 1")
+    assert summarize(np.array([True, False, True])) == "true 2/3"
+    assert summarize(np.zeros((0, 3))) == "empty"
+
+
+def test_seed_model_graph_names_parameters_and_has_one_op_node_per_op(seed_loss):
+    model, loss = seed_loss
+    dot = draw_graph(loss, model)
+    ops = [t for t in toposort(loss) if t._ctx is not None]
+    assert sum(n.startswith("op") for n in node_ids(dot)) == len(ops)
+    nodes = toposort(loss)
+    for name, param in model.named_parameters():
+        label = label_of(dot, f"t{position(nodes, param)}")
+        assert f"<B>{name}  " in label
+        assert "grad " in label  # backward ran: the gradient summary is drawn
+    assert "images  2x1x28x28" in dot.source
+    assert any(t._ctx.name.startswith("Conv2d[") for t in ops)
+
+
+def test_group_by_module_has_one_cluster_per_layer(seed_loss):
+    model, loss = seed_loss
+    dot = draw_graph(loss, model, group_by_module=True)
+    clusters = re.findall(r"subgraph (cluster_\d+) \{", dot.source)
+    layers = [name for name, m in model.named_modules() if name]
+    assert len(clusters) == len(set(clusters)) == len(layers) == 7
+    labels = re.findall(r" label=\"([^\"]+)\"", dot.source)
+    assert labels == [f"{name} ({type(m).__name__})" for name, m in model.named_modules() if name]
+    # each cluster holds its layer's parameters: the conv cluster names 0.weight and 0.bias
+    conv_cluster = dot.source.split("subgraph cluster_0 {")[1].split("}")[0]
+    assert "0.weight" in conv_cluster and "0.bias" in conv_cluster and "Conv2d[" in conv_cluster
+
+
+def test_module_level_view_has_one_node_per_layer(seed_loss):
+    model, loss = seed_loss
+    dot = draw_graph(loss, model, module_level=True)
+    module_nodes = [n for n in node_ids(dot) if re.fullmatch(r"m\d+", n)]
+    assert len(module_nodes) == 7
+    titles = [re.search(r"<B>(.*?)</B>", label_of(dot, n)).group(1) for n in module_nodes]
+    assert titles == [f"{name} ({type(m).__name__})" for name, m in model.named_modules() if name]
+    assert "30 parameters" in label_of(dot, "m0")  # conv 3x1x3x3 weight + 3 biases
+    edges = re.findall(r"(\w+) -> (\w+) \[label=\" ([0-9x]+|scalar)\"\]", dot.source)
+    assert ("m0", "m1", "2x3x26x26") in edges and ("m3", "m4", "2x2028") in edges
+    assert not any(n.startswith("t") and "weight" in label_of(dot, n) for n in node_ids(dot))
+
+
+def test_deep_graph_draws_without_recursion_and_max_nodes_truncates():
+    x = Tensor([1.0], requires_grad=True)
+    y = x
+    for _ in range(10_000):
+        y = y * 1.0
+    dot = draw_graph(y, max_nodes=None, show_values=False)
+    assert sum(n.startswith("op") for n in node_ids(dot)) == 10_000
+    small = draw_graph(y, max_nodes=100)
+    assert sum(n.startswith("op") for n in node_ids(small)) == 100
+    assert "9900 more ops not drawn" in small.source
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot program is not installed")
+@pytest.mark.parametrize("fmt", ["svg", "png", "pdf"])
+def test_render_writes_the_image(tmp_path, seed_loss, fmt):
+    model, loss = seed_loss
+    path = render_graph(draw_graph(loss, model, group_by_module=True), tmp_path / f"g.{fmt}")
+    head = path.read_bytes()[:400]
+    assert {"svg": b"<svg", "png": b"\x89PNG", "pdf": b"%PDF"}[fmt] in head
+
+
+def test_missing_dot_writes_the_source_and_says_how_to_install(tmp_path, monkeypatch):
+    def missing(*args, **kwargs):
+        raise graphviz.ExecutableNotFound(("dot", "-Tsvg"))
+
+    monkeypatch.setattr(graphviz.Digraph, "pipe", missing)
+    dot = draw_graph(Tensor([2.0], requires_grad=True).log())
+    with pytest.raises(GraphvizNotFoundError, match="apt-get install graphviz") as info:
+        render_graph(dot, tmp_path / "out" / "graph.svg")
+    assert "brew install graphviz" in str(info.value)
+    assert "https://graphviz.org/download/" in str(info.value)
+    assert info.value.dot_path == tmp_path / "out" / "graph.dot"
+    assert info.value.dot_path.read_text() == dot.source
+    assert not (tmp_path / "out" / "graph.svg").exists()
+
+
+def test_render_rejects_unknown_formats(tmp_path):
+    with pytest.raises(ValueError, match="svg, png or pdf"):
+        render_graph(draw_graph(Tensor([1.0], requires_grad=True).exp()), tmp_path / "g.gif")
