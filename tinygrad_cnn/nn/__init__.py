@@ -14,11 +14,13 @@ from .layers import (
     Softmax,
     Tanh,
 )
+from .model_summary import LayerSummary, ModelSummary, summary
 from .module import Identity, IncompatibleKeys, Module, ModuleList, Parameter, Sequential
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm, Normalization
 
 __all__ = [
     "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "Dropout", "Flatten", "Identity",
-    "IncompatibleKeys", "LayerNorm", "LeakyReLU", "Linear", "MaxPool2d", "Module", "ModuleList",
-    "Normalization", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh", "init",
+    "IncompatibleKeys", "LayerNorm", "LayerSummary", "LeakyReLU", "Linear", "MaxPool2d",
+    "ModelSummary", "Module", "ModuleList", "Normalization", "Parameter", "ReLU", "Sequential",
+    "Sigmoid", "Softmax", "Tanh", "init", "summary",
 ]
