@@ -103,8 +103,8 @@ def _kernel_mosaic(weight: np.ndarray, max_out: int, max_in: int) -> tuple[np.nd
 
 def _kernel_figure(weight: np.ndarray, title: str | None, vmax: float) -> Figure:
     mosaic, note = _kernel_mosaic(weight, max_out=32, max_in=16)
-    height = 5.5
-    width = min(max(height * mosaic.shape[1] / mosaic.shape[0] + 1.2, 4.5), 12)
+    height = 4.0
+    width = min(max(height * mosaic.shape[1] / mosaic.shape[0] + 1.0, 4), 12)
     fig = Figure(figsize=(width, height), layout="constrained")
     ax = fig.add_subplot()
     # a diverging map centred on zero: red and blue are weights of opposite sign, white is zero
@@ -184,8 +184,10 @@ def plot_feature_maps(
     and a heat strip otherwise. A leading batch axis of size 1 is dropped. Returns `path`."""
     rows = [(name, np.asarray(a, dtype=np.float32)) for name, a in activations]
     rows = [(name, a[0] if a.ndim in (2, 4) and a.shape[0] == 1 else a) for name, a in rows]
-    fig = Figure(figsize=(1.4 * max_channels + 1.5, 1.5 * (len(rows) + 1)), layout="constrained")
-    grid = fig.add_gridspec(len(rows) + 1, max_channels)
+    widest = max((len(a) for _, a in rows if a.ndim == 3), default=1)
+    cols = max(4, min(max_channels, widest))  # 4 at least, so bar charts have room
+    fig = Figure(figsize=(1.4 * cols + 1.5, 1.5 * (len(rows) + 1)), layout="constrained")
+    grid = fig.add_gridspec(len(rows) + 1, cols)
     ax = fig.add_subplot(grid[0, 0])
     ax.imshow(_as_image(image), cmap="gray", interpolation="nearest")
     ax.set(xticks=[], yticks=[], ylabel="input")
