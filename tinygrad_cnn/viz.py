@@ -9,8 +9,8 @@
   is given, else `Tensor.name`); other leaves are grey; the root is red.
 - edges input tensor -> op -> output tensor.
 
-The derivative rule has one source of truth: the op class docstring, whose first sentence reads
-`out = <forward>;  <gradient rule>.` (`derivative_rule` returns the text after the first `;`).
+The derivative rule has one source of truth: the op class docstring, which reads
+`out = <forward>;  grad_x = <rule>.` (`derivative_rule` returns the sentence from `grad_x =`).
 
 Only leaves and tensors that called `retain_grad()` keep `.grad` after backward; call
 `retain_grads(loss)` before `loss.backward()` to see the gradient of every tensor in the picture.
@@ -19,6 +19,7 @@ Only leaves and tensors that called `retain_grad()` keep `.grad` after backward;
 from __future__ import annotations
 
 import html
+import re
 import textwrap
 from collections import Counter
 from pathlib import Path
@@ -50,13 +51,17 @@ class GraphvizNotFoundError(RuntimeError):
 
 
 def derivative_rule(op: Function | type[Function]) -> str | None:
-    """The local derivative rule from the op class docstring (the text after the first `;`),
-    or None when the docstring does not follow the `out = ...;  grad_x = ...` form."""
-    doc = (op if isinstance(op, type) else type(op)).__doc__ or ""
-    if ";" not in doc:
+    """The local derivative rule from the op class docstring: from its first `grad_<x> =` (else
+    from after its first `;`) to the end of that sentence; None when it has neither."""
+    text = " ".join(((op if isinstance(op, type) else type(op)).__doc__ or "").split())
+    match = re.search(r"\bgrad_\w+ =", text)
+    if match:
+        rule = text[match.start():]
+    elif ";" in text:
+        rule = text.split(";", 1)[1].strip()
+    else:
         return None
-    rule = " ".join(doc.split(";", 1)[1].split())
-    return rule.rstrip(".") or None
+    return re.split(r"\.(?:\s|$)", rule, maxsplit=1)[0] or None
 
 
 def summarize(data: np.ndarray, tiny: int = 4) -> str:
