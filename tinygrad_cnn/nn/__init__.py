@@ -1,6 +1,7 @@
 """Neural-network building blocks: Module, Parameter, layers, initialisers and summary."""
 
 from . import init
+from .container import Identity, ModuleList, Sequential
 from .layers import (
     AvgPool2d,
     Conv2d,
@@ -15,7 +16,7 @@ from .layers import (
     Tanh,
 )
 from .model_summary import LayerSummary, ModelSummary, summary
-from .module import Identity, IncompatibleKeys, Module, ModuleList, Parameter, Sequential
+from .module import IncompatibleKeys, Module, Parameter
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm, Normalization
 
 __all__ = [
