@@ -115,7 +115,9 @@ def draw_graph(
         that flow. Ops outside any module stay op nodes.
     max_nodes: draw at most this many ops, the ones nearest the root; a note node says how many
         were left out (None draws everything).
-    rankdir: "TB" (top to bottom) or "LR" (left to right).
+    rankdir: "TB" (top to bottom) or "LR" (left to right; suits `module_level`).
+
+    Write it with `render_graph(dot, "graph.svg")`; in Jupyter the returned Digraph shows itself.
     """
     nodes = toposort(root)
     nodes, boundary, cut = _nearest(nodes, max_nodes)
