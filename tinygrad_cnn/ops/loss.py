@@ -29,9 +29,9 @@ def _loss_scale(grad_out: np.ndarray, reduction: str, count: int) -> np.ndarray:
 
 
 def _class_targets(op: str, x: np.ndarray, target: np.ndarray, ignore_index: int):
-    """Check integer class targets against input x (N, C, d1...); returns the index array
-    (N, 1, d1...) for take_along_axis (ignored entries point at class 0), the mask of
-    non-ignored entries (None when none are ignored) and their count."""
+    """Check integer class targets (N, d1...) against input x (N, C, d1...). Returns the
+    flattened targets (ignored entries point at class 0), the flat mask of non-ignored entries
+    (None when nothing can be ignored) and their count."""
     if not np.issubdtype(target.dtype, np.integer):
         raise TypeError(
             f"{op}: target must hold integer class indices, got dtype {target.dtype} "
@@ -46,6 +46,7 @@ def _class_targets(op: str, x: np.ndarray, target: np.ndarray, ignore_index: int
             f"(expected target shape {expected})"
         )
     classes = x.shape[1]
+    target = target.reshape(-1)
     valid = None
     in_range = target.size == 0 or (target.min() >= 0 and target.max() < classes)
     if not in_range or 0 <= ignore_index < classes:
@@ -53,12 +54,24 @@ def _class_targets(op: str, x: np.ndarray, target: np.ndarray, ignore_index: int
         bad = valid & ((target < 0) | (target >= classes))
         if bad.any():
             raise IndexError(
-                f"{op}: target {target[bad].flat[0]} is out of bounds for {classes} classes "
+                f"{op}: target {target[bad][0]} is out of bounds for {classes} classes "
                 f"(expected 0..{classes - 1}, or ignore_index={ignore_index})"
             )
         target = np.where(valid, target, 0)
     count = target.size if valid is None else int(valid.sum())
-    return np.expand_dims(target, 1), valid, count
+    return target, valid, count
+
+
+def _rows(x: np.ndarray) -> np.ndarray:
+    """(N, C, d1...) as (M, C) rows, classes last: x itself for (N, C), a copy otherwise."""
+    return x if x.ndim == 2 else np.moveaxis(x, 1, -1).reshape(-1, x.shape[1])
+
+
+def _unrows(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Inverse of _rows: (M, C) back to (N, C, d1...)."""
+    if len(shape) == 2:
+        return grad
+    return np.moveaxis(grad.reshape(shape[:1] + shape[2:] + shape[1:2]), -1, 1)
 
 
 def _check_reduction(op: str, reduction: str) -> None:
@@ -74,39 +87,38 @@ class CrossEntropy(Function):
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, target: np.ndarray, reduction: str,
                 label_smoothing: float, ignore_index: int) -> np.ndarray:
-        index, valid, count = _class_targets("cross_entropy", x, target, ignore_index)
+        flat_target, valid, count = _class_targets("cross_entropy", x, target, ignore_index)
+        rows = _rows(x)
+        picks = np.arange(len(rows)), flat_target
         # log-sum-exp with the max pulled out: exp's argument is <= 0, so it never overflows
         # (logits of +-1000 are fine) and the sum is >= 1, so its log is finite
-        shifted = x - x.max(axis=1, keepdims=True)
+        shifted = rows - rows.max(axis=1, keepdims=True)
         exp = np.exp(shifted)
-        sum_exp = exp.sum(axis=1, keepdims=True)
+        sum_exp = exp.sum(axis=1)
         log_sum = np.log(sum_exp)
-        loss = log_sum - np.take_along_axis(shifted, index, axis=1)  # -log p[target]
+        loss = log_sum - shifted[picks]  # -log p[target]
         if label_smoothing:
-            smooth = log_sum - shifted.mean(axis=1, keepdims=True)  # mean over c of -log p[c]
+            smooth = log_sum - shifted.mean(axis=1)  # mean over classes of -log p
             loss = (1 - label_smoothing) * loss + label_smoothing * smooth
-        loss = loss[:, 0]
         if valid is not None:
             loss *= valid
-        ctx.save_for_backward(exp, sum_exp, index, valid)
+        ctx.save_for_backward(exp, sum_exp, flat_target, valid)
         ctx.reduction, ctx.count, ctx.label_smoothing = reduction, count, label_smoothing
-        return _reduce(loss, reduction, count)
+        ctx.x_shape = x.shape
+        return _reduce(loss.reshape(target.shape), reduction, count)
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
-        exp, sum_exp, index, valid = ctx.saved_tensors
-        scale = _loss_scale(grad_out, ctx.reduction, ctx.count)
-        if ctx.reduction == "none":
-            scale = np.expand_dims(scale, 1)
+        exp, sum_exp, flat_target, valid = ctx.saved_tensors
+        scale = np.ravel(_loss_scale(grad_out, ctx.reduction, ctx.count))  # (1,) or (M,)
         if valid is not None:
-            scale = scale * np.expand_dims(valid, 1)
+            scale = scale * valid
         smoothing = ctx.label_smoothing
-        grad_x = exp * (scale / sum_exp)  # softmax * scale
+        grad_x = exp * (scale / sum_exp)[:, None]  # softmax * scale
         if smoothing:
-            grad_x -= scale * (smoothing / exp.shape[1])
-        at_target = np.take_along_axis(grad_x, index, axis=1) - (1 - smoothing) * scale
-        np.put_along_axis(grad_x, index, at_target, axis=1)
-        return grad_x, None
+            grad_x -= (scale * (smoothing / exp.shape[1]))[:, None]
+        grad_x[np.arange(len(exp)), flat_target] -= (1 - smoothing) * scale
+        return _unrows(grad_x, ctx.x_shape), None
 
 
 class NLLLoss(Function):
@@ -116,25 +128,24 @@ class NLLLoss(Function):
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, target: np.ndarray, reduction: str,
                 ignore_index: int) -> np.ndarray:
-        index, valid, count = _class_targets("nll_loss", x, target, ignore_index)
-        loss = -np.take_along_axis(x, index, axis=1)[:, 0]
+        flat_target, valid, count = _class_targets("nll_loss", x, target, ignore_index)
+        rows = _rows(x)
+        loss = -rows[np.arange(len(rows)), flat_target]
         if valid is not None:
             loss *= valid
-        ctx.save_for_backward(index, valid)
-        ctx.reduction, ctx.count, ctx.shape, ctx.dtype = reduction, count, x.shape, x.dtype
-        return _reduce(loss, reduction, count)
+        ctx.save_for_backward(flat_target, valid)
+        ctx.reduction, ctx.count, ctx.x_shape, ctx.dtype = reduction, count, x.shape, x.dtype
+        return _reduce(loss.reshape(target.shape), reduction, count)
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
-        index, valid = ctx.saved_tensors
-        scale = -_loss_scale(grad_out, ctx.reduction, ctx.count)
+        flat_target, valid = ctx.saved_tensors
+        scale = np.ravel(_loss_scale(grad_out, ctx.reduction, ctx.count))
         if valid is not None:
             scale = scale * valid
-        grad_x = np.zeros(ctx.shape, ctx.dtype)
-        per_loss = np.broadcast_to(scale, index.shape[:1] + index.shape[2:])
-        values = np.expand_dims(per_loss, 1)
-        np.put_along_axis(grad_x, index, values, axis=1)
-        return grad_x, None
+        grad_x = np.zeros((len(flat_target), ctx.x_shape[1]), ctx.dtype)
+        grad_x[np.arange(len(flat_target)), flat_target] = -scale
+        return _unrows(grad_x, ctx.x_shape), None
 
 
 class MSELoss(Function):

@@ -10,28 +10,54 @@ import numpy as np
 from ..autograd import Function
 
 
-def _channel_sum(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
-    """Sum of a (or of a * b) over every axis but 1, shape (C,). NumPy's multi-axis reductions
-    are slow (12x on channels-last memory), so the sum runs on a 2-D or 3-D view of memory."""
-    channels = a.shape[1]
-    last = np.moveaxis(a, 1, -1)
-    if last.flags.c_contiguous:  # channels-last memory: (M, C) rows, column sums as one GEMV
-        rows = last.reshape(-1, channels)
-        if b is not None:
-            rows = rows * np.moveaxis(b, 1, -1).reshape(rows.shape)
-        return np.ones(rows.shape[0], a.dtype) @ rows
-    if a.flags.c_contiguous:  # channels-first memory: (N, C, L) planes
-        planes = a.reshape(a.shape[0], channels, -1)
-        if b is None:
-            return np.einsum("nck->c", planes)
-        return np.einsum("nck,nck->c", planes, b.reshape(planes.shape))
-    axes = (0, *range(2, a.ndim))
-    return (a if b is None else a * b).sum(axis=axes)
+class _ChannelLayout:
+    """Per-channel arithmetic on x (N, C, ...) that stays fast in either memory layout.
+    Channels-last memory is worked on as (rows, L*C) with (C,) vectors tiled L times
+    (L = x.shape[-1]): broadcasting (1, C, 1, 1) there would run NumPy's inner loops over just
+    C values (3x slower). Other layouts broadcast (1, C, 1, ...) as usual."""
+
+    def __init__(self, x: np.ndarray) -> None:
+        self.shape, self.channels = x.shape, x.shape[1]
+        last = np.moveaxis(x, 1, -1)
+        self.tiles = x.shape[-1] if x.ndim >= 3 and last.flags.c_contiguous else 0
+
+    def work(self, a: np.ndarray) -> np.ndarray:
+        """An array of x's shape in the working form (a view when it has x's layout)."""
+        if not self.tiles:
+            return a
+        return np.moveaxis(a, 1, -1).reshape(-1, self.tiles * self.channels)
+
+    def restore(self, a: np.ndarray) -> np.ndarray:
+        """A working-form array back in x's shape (NCHW-shaped view of channels-last memory)."""
+        if not self.tiles:
+            return a
+        return np.moveaxis(a.reshape(self.shape[:1] + self.shape[2:] + self.shape[1:2]), -1, 1)
+
+    def vector(self, v: np.ndarray) -> np.ndarray:
+        """A (C,) vector that broadcasts per channel against working-form arrays."""
+        if self.tiles:
+            return np.tile(v, self.tiles)
+        return v.reshape((1, self.channels) + (1,) * (len(self.shape) - 2))
+
+    def sum(self, a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+        """Per-channel sum of a (or a * b), shape (C,). NumPy's multi-axis reductions are slow,
+        so it runs as a GEMV on rows or an einsum on (N, C, L) planes."""
+        if self.tiles or a.ndim == 2:
+            rows = a if b is None else a * b
+            sums = np.ones(len(rows), a.dtype) @ rows
+            return sums.reshape(-1, self.channels).sum(axis=0) if self.tiles else sums
+        if a.flags.c_contiguous:
+            planes = a.reshape(a.shape[0], self.channels, -1)
+            if b is None:
+                return np.einsum("nck->c", planes)
+            return np.einsum("nck,nck->c", planes, b.reshape(planes.shape))
+        return (a if b is None else a * b).sum(axis=(0, *range(2, a.ndim)))
 
 
 def _standardize_grad(g: np.ndarray, xhat: np.ndarray, scale: Any, mean_g: Any, mean_gx: Any):
     """Closed-form gradient through xhat = (x - mean(x)) / sqrt(var(x) + eps) when mean and var
-    are the batch's own statistics: scale * (g - mean(g) - xhat * mean(g * xhat))."""
+    are the batch's own statistics: scale * (g - mean(g) - xhat * mean(g * xhat)). (batch_norm
+    passes x - mean for xhat, with mean_gx multiplied by inv_std to match.)"""
     grad_x = xhat * mean_gx
     grad_x += mean_g
     np.subtract(g, grad_x, out=grad_x)
@@ -75,14 +101,14 @@ class BatchNorm(Function):
     def forward(ctx: Function, x: np.ndarray, *affine: np.ndarray, running_mean: Any,
                 running_var: Any, training: bool, momentum: float, eps: float,
                 has_weight: bool, has_bias: bool) -> np.ndarray:
-        channels = x.shape[1]
-        shape = (1, channels) + (1,) * (x.ndim - 2)
-        count = x.size // channels
+        layout = _ChannelLayout(x)
+        count = x.size // layout.channels
+        x = layout.work(x)
+        weight, bias = _split_affine(affine, has_weight, has_bias)
         if training:
-            mean = _channel_sum(x) / count
-            # ufuncs default to order 'K': xhat keeps x's memory layout (NHWC views stay NHWC)
-            xhat = x - mean.reshape(shape)
-            var = _channel_sum(xhat, xhat) / count
+            mean = layout.sum(x) / count
+            source = x - layout.vector(mean)  # order 'K', like every ufunc: keeps x's layout
+            var = layout.sum(source, source) / count
             if running_mean is not None:
                 running_mean *= 1 - momentum
                 running_mean += momentum * mean
@@ -91,33 +117,44 @@ class BatchNorm(Function):
         else:
             mean = running_mean.astype(x.dtype, copy=False)
             var = running_var.astype(x.dtype, copy=False)
-            xhat = x - mean.reshape(shape)
+            source = x
         inv_std = 1.0 / np.sqrt(var + eps)
-        xhat *= inv_std.reshape(shape)
-        weight, bias = _split_affine(affine, has_weight, has_bias)
-        ctx.save_for_backward(xhat, inv_std, weight)
+        scale = inv_std if weight is None else inv_std * weight
+        # out = source * scale + shift: two passes over memory, xhat is never materialised
+        shift = bias if training else -mean * scale + (0 if bias is None else bias)
+        out = source * layout.vector(scale)
+        if shift is not None:
+            out += layout.vector(shift)
+        ctx.save_for_backward(source, inv_std, weight, None if training else mean)
         ctx.training, ctx.has_weight, ctx.has_bias = training, has_weight, has_bias
-        ctx.shape, ctx.count = shape, count
-        return _affine(xhat, _reshaped(weight, shape), _reshaped(bias, shape))
+        ctx.layout, ctx.count = layout, count
+        return layout.restore(out)
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
-        xhat, inv_std, weight = ctx.saved_tensors
+        # training saved centered = x - mean; eval saved x itself and the running mean
+        source, inv_std, weight, running_mean = ctx.saved_tensors
+        layout = ctx.layout
         need_x = ctx.needs_input_grad[0]
         need_w = ctx.has_weight and ctx.needs_input_grad[1]
         need_b = ctx.has_bias and ctx.needs_input_grad[-1]
         batch_terms = need_x and ctx.training
-        sum_g = _channel_sum(grad_out) if batch_terms or need_b else None
-        sum_gx = _channel_sum(grad_out, xhat) if batch_terms or need_w else None
-        scale = (inv_std if weight is None else inv_std * weight).reshape(ctx.shape)
+        g = layout.work(grad_out)
+        sum_g = layout.sum(g) if batch_terms or need_b else None
+        sum_gxhat = None
+        if batch_terms or need_w:
+            centered = source if ctx.training else source - layout.vector(running_mean)
+            sum_gxhat = layout.sum(g, centered) * inv_std
+        scale = inv_std if weight is None else inv_std * weight
         grad_x = None
-        if batch_terms:
-            mean_g = (sum_g / ctx.count).reshape(ctx.shape)
-            mean_gx = (sum_gx / ctx.count).reshape(ctx.shape)
-            grad_x = _standardize_grad(grad_out, xhat, scale, mean_g, mean_gx)
+        if batch_terms:  # xhat * mean(g * xhat) = centered * (inv_std * mean(g * xhat))
+            mean_g = layout.vector(sum_g / ctx.count)
+            coef = layout.vector(sum_gxhat * inv_std / ctx.count)
+            grad_x = _standardize_grad(g, source, layout.vector(scale), mean_g, coef)
         elif need_x:
-            grad_x = grad_out * scale
-        return (grad_x,) + _affine_grads(ctx, sum_gx, sum_g)
+            grad_x = g * layout.vector(scale)
+        grad_x = None if grad_x is None else layout.restore(grad_x)
+        return (grad_x,) + _affine_grads(ctx, sum_gxhat, sum_g)
 
 
 class LayerNorm(Function):
