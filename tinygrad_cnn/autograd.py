@@ -125,8 +125,7 @@ class Function:
     def apply(cls, *inputs: Any, **params: Any) -> Tensor:
         """Run forward on the inputs' arrays; record the graph if grad mode is on and an input
         requires grad. Non-Tensor inputs (Python scalars, arrays) become constants."""
-        from .tensor import Tensor  # tensor.py imports this module; importing here breaks the cycle
-
+        Tensor = tensor.Tensor
         parents = tuple(x if isinstance(x, Tensor) else Tensor._constant(x, inputs) for x in inputs)
         ctx = cls()
         ctx.needs_input_grad = tuple(p.requires_grad for p in parents)
@@ -154,21 +153,20 @@ def toposort(root: Tensor) -> list[Tensor]:
     """Every tensor that `root` was computed from, inputs before outputs; iterative DFS, so a graph
     of any depth is fine, and deterministic (parents in argument order)."""
     order: list[Tensor] = []
-    visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    visited = {id(root)}
+    # each entry: a node and an iterator over its parents not yet visited (post-order DFS)
+    stack = [(root, iter(root._ctx.parents if root._ctx is not None else ()))]
     while stack:
-        node, children_done = stack.pop()
-        if children_done:
+        node, parents = stack[-1]
+        for parent in parents:
+            if id(parent) not in visited:
+                visited.add(id(parent))
+                ctx = parent._ctx
+                stack.append((parent, iter(ctx.parents if ctx is not None else ())))
+                break
+        else:  # every parent is in `order`: the node can follow them
+            stack.pop()
             order.append(node)
-            continue
-        if id(node) in visited:
-            continue
-        visited.add(id(node))
-        stack.append((node, True))
-        if node._ctx is not None:
-            for parent in reversed(node._ctx.parents):
-                if id(parent) not in visited:
-                    stack.append((parent, False))
     return order
 
 
@@ -189,6 +187,10 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:
 
 
 def _checked_grad(ctx: Function, index: int, parent: Tensor, grad: Any) -> np.ndarray:
+    """`grad` reduced to the parent's shape and cast to its dtype, or an error naming the op."""
+    data = parent.data
+    if type(grad) is np.ndarray and grad.shape == data.shape and grad.dtype == data.dtype:
+        return grad  # the common case: nothing to reduce, cast or convert
     grad = np.asarray(grad)
     reduced = unbroadcast(grad, parent.shape)
     if reduced is None:
@@ -239,3 +241,8 @@ def backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> None
             grads[key] = grads[key] + g if key in grads else g
         if not retain_graph and ctx._saved:
             ctx._saved = None
+
+
+# Last and as a module, because tensor.py imports this one: whichever is imported first, the other
+# finds what it needs at call time (a function-level import would cost ~1 us on every op).
+from . import tensor  # noqa: E402

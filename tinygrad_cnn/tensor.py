@@ -166,11 +166,12 @@ class Tensor:
         autograd.backward(self, seed, retain_graph=retain_graph)
 
     def _accumulate_grad(self, grad: np.ndarray) -> None:
+        """`.grad += grad`, into a new array (grad has this tensor's shape and dtype already)."""
         if self.grad is None:
             # copy: the same array may be handed to several inputs (x + y) or kept by an op
-            self.grad = Tensor(np.array(grad, dtype=self.dtype), dtype=None)
+            self.grad = Tensor._from_op(grad.copy(), None)
         else:
-            self.grad = Tensor(self.grad.data + grad, dtype=None)
+            self.grad = Tensor._from_op(self.grad.data + grad, None)
 
     def retain_grad(self) -> Tensor:
         """Keep `.grad` on this non-leaf tensor after backward() (leaves always keep theirs)."""
