@@ -60,7 +60,7 @@ def _build_report(out: Path, self_contained: bool = False) -> tuple[Path, int]:
         epochs=[{"epoch": 1, "train_acc": 0.9, "test_acc": 0.93},
                 {"epoch": 2, "train_acc": 0.96, "test_acc": np.float32(0.97)}],
         profile_table="op       calls  ms\nConv2d   10     5.0",
-        graph=graph.name,
+        graph_svg=graph.name,
         images=[(title, path.relative_to(out)) for title, path in images],
         health={"conv1": {"grad_norm": 0.12, "update_ratio": 1e-3}},
         self_contained=self_contained,
@@ -153,7 +153,7 @@ def test_missing_image_raises(tmp_path):
 
 def test_dot_source_is_shown_when_graphviz_is_missing(tmp_path):
     (tmp_path / "graph.dot").write_text('digraph { a -> b [label="<x>"] }')
-    page = write_report(tmp_path, {}, [], graph="graph.dot")
+    page = write_report(tmp_path, {}, [], graph_svg="graph.dot")
     text = page.read_text(encoding="utf-8")
     assert "digraph { a -&gt; b [label=&quot;&lt;x&gt;&quot;] }" in text
     assert "apt-get install graphviz" in text

@@ -59,7 +59,7 @@ def write_report(
     config: Mapping[str, Any],
     epochs: Sequence[Mapping[str, Any]],
     profile_table: str | None = None,
-    graph: str | Path | None = None,
+    graph_svg: str | Path | None = None,
     images: Sequence[tuple[str, str | Path]] = (),
     health: Mapping[str, Mapping[str, Any]] | None = None,
     title: str = "tinygrad_cnn training run",
@@ -72,8 +72,8 @@ def write_report(
         .., "seconds": ..}; columns are the keys in first-seen order. Keys ending in `acc` or
         `accuracy` are fractions in [0, 1] and are shown as percentages.
     profile_table: the profiler's text table (`Profiler.table()`), shown pre-formatted.
-    graph: the rendered graph (SVG or PNG), or the `.dot` source written when Graphviz is missing
-        (then the DOT text is shown with a note on installing Graphviz).
+    graph_svg: the rendered graph (SVG, or PNG), or the `.dot` source that `viz.render_graph`
+        writes when Graphviz is missing (then the DOT text is shown with a note to install it).
     images: (title, path) per plot, in page order; a PNG, GIF or SVG file.
     health: per-layer training-health numbers, {layer: {metric: value}}, shown as one table.
     Paths are relative to `out_dir` (absolute paths are made relative); a missing file raises
@@ -87,8 +87,8 @@ def write_report(
     ]
     if profile_table:
         sections.append(("profile", "Profile", f"<pre>{_esc(profile_table)}</pre>"))
-    if graph is not None:
-        sections.append(("graph", "Computation graph", _graph(out_dir, graph, self_contained)))
+    if graph_svg is not None:
+        sections.append(("graph", "Computation graph", _graph(out_dir, graph_svg, self_contained)))
     if health:
         rows = [{"layer": layer, **metrics} for layer, metrics in health.items()]
         sections.append(("health", "Training health", _records_table(rows)))
