@@ -1,0 +1,157 @@
+"""models/mnist.py end to end on small generated data: train, resume after SIGKILL, eval, predict,
+and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import tinygrad_cnn as tg
+from tinygrad_cnn.datasets import write_idx
+
+ROOT = Path(__file__).resolve().parents[1]
+PROGRAM = ROOT / "models" / "mnist.py"
+sys.path.insert(0, str(PROGRAM.parent))
+import mnist  # noqa: E402  (models/ is a folder of programs, not a package)
+
+
+def synthetic_digits(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Learnable fake digits: class k is a bright bar at row 2k+4, plus noise."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, n)
+    images = rng.integers(0, 60, (n, 28, 28)).astype(np.uint8)
+    for k in range(10):
+        images[labels == k, 2 * k + 4: 2 * k + 6, 4:24] = 255
+    return images, labels.astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def idx_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("idx")
+    for prefix, n, seed in (("train", 1200, 0), ("t10k", 300, 1)):
+        images, labels = synthetic_digits(n, seed)
+        write_idx(directory / f"{prefix}-images-idx3-ubyte", images)
+        write_idx(directory / f"{prefix}-labels-idx1-ubyte", labels)
+    return directory
+
+
+def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, str(PROGRAM), *args], capture_output=True,
+                            text=True, timeout=300, cwd=ROOT)
+    if check and result.returncode != 0:
+        raise AssertionError(f"mnist.py {args} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def train_args(idx_dir: Path, out: Path, *extra: str) -> list[str]:
+    return ["train", "--model", "lenet", "--data", str(idx_dir), "--epochs", "3",
+            "--batch-size", "64", "--out", str(out), "--quiet", *extra]
+
+
+def test_short_training_learns_and_writes_a_checkpoint(idx_dir: Path, tmp_path: Path) -> None:
+    result = run(*train_args(idx_dir, tmp_path))
+    accuracy = float(result.stdout.split("test accuracy ")[-1].split()[0])
+    assert accuracy > 0.9, result.stdout
+    assert (tmp_path / "checkpoint.npz").is_file()
+    assert result.stdout.count("epoch ") >= 3
+
+    evaluation = run("eval", str(tmp_path / "checkpoint.npz"), "--data", str(idx_dir))
+    assert f"test accuracy {accuracy:.4f}" in evaluation.stdout
+    rows = [line for line in evaluation.stdout.splitlines() if line[:5].strip().isdigit()]
+    assert len(rows) == 10
+
+
+def test_same_seed_same_weights(idx_dir: Path, tmp_path: Path) -> None:
+    run(*train_args(idx_dir, tmp_path / "a", "--epochs", "1"))
+    run(*train_args(idx_dir, tmp_path / "b", "--epochs", "1"))
+    a = tg.load(tmp_path / "a" / "checkpoint.npz")["model"]
+    b = tg.load(tmp_path / "b" / "checkpoint.npz")["model"]
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_sigkill_then_resume_equals_an_uninterrupted_run(idx_dir: Path, tmp_path: Path) -> None:
+    run(*train_args(idx_dir, tmp_path / "full"))
+    killed = tmp_path / "killed"
+    process = subprocess.Popen([sys.executable, str(PROGRAM), *train_args(idx_dir, killed)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    deadline = time.monotonic() + 240
+    while not (killed / "checkpoint.npz").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)  # into the second epoch
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert tg.load(killed / "checkpoint.npz")["epoch"] < 3, "the run ended before the kill"
+
+    resumed = run(*train_args(idx_dir, killed, "--resume"))
+    assert "resumed" in resumed.stdout
+    full = tg.load(tmp_path / "full" / "checkpoint.npz")
+    again = tg.load(killed / "checkpoint.npz")
+    assert again["epoch"] == 3
+    for key, value in full["model"].items():
+        np.testing.assert_array_equal(again["model"][key], value, err_msg=key)
+
+
+def test_predict_preprocesses_a_drawing(idx_dir: Path, tmp_path: Path) -> None:
+    run(*train_args(idx_dir, tmp_path, "--epochs", "2"))
+    # dark ink on light paper, off-centre and larger than 20x20: preprocessing must fix all three
+    drawing = np.full((90, 70), 235, np.uint8)
+    drawing[10:18, 8:60] = 20  # class 0's bar sits at rows 4-5 of 28 once placed
+    path = tmp_path / "drawing.png"
+    Image.fromarray(drawing).save(path)
+    result = run("predict", str(tmp_path / "checkpoint.npz"), str(path))
+    assert result.stdout.startswith(f"{path}: ")
+    probabilities = [float(x.split(":")[1]) for x in result.stdout.splitlines()[1].split()]
+    assert len(probabilities) == 10 and abs(sum(probabilities) - 1) < 1e-2
+
+
+def test_checkpoint_from_another_model_is_a_one_line_error(idx_dir: Path, tmp_path: Path) -> None:
+    run(*train_args(idx_dir, tmp_path, "--epochs", "1"))
+    result = run("train", "--model", "seed", "--data", str(idx_dir), "--epochs", "2",
+                 "--out", str(tmp_path), "--resume", "--quiet", check=False)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and "lenet" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("problem", ["truncated", "magic", "count", "missing"])
+def test_bad_idx_input_is_a_one_line_error(problem: str, idx_dir: Path, tmp_path: Path) -> None:
+    for f in idx_dir.iterdir():
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    images = tmp_path / "train-images-idx3-ubyte"
+    if problem == "truncated":
+        images.write_bytes(images.read_bytes()[:-100])
+    elif problem == "magic":
+        images.write_bytes(b"\x01\x02" + images.read_bytes()[2:])
+    elif problem == "count":
+        write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(5, np.uint8))
+    else:
+        images.unlink()
+    result = run(*train_args(tmp_path, tmp_path / "out"), check=False)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+    assert "train-" in result.stderr  # names the file
+
+
+def test_bad_image_folder_is_a_one_line_error(tmp_path: Path) -> None:
+    for split in ("train", "test"):
+        (tmp_path / split / "seven").mkdir(parents=True)
+        Image.fromarray(np.zeros((28, 28), np.uint8)).save(tmp_path / split / "seven" / "a.png")
+    result = run("train", "--train-dir", str(tmp_path / "train"), "--test-dir",
+                 str(tmp_path / "test"), "--out", str(tmp_path / "out"), check=False)
+    assert result.returncode == 2
+    assert "seven" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_models_have_the_documented_shapes() -> None:
+    x = tg.Tensor(np.zeros((2, 1, 28, 28), np.float32))
+    for name, build in mnist.MODELS.items():
+        assert build()(x).shape == (2, 10), name
