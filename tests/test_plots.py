@@ -55,6 +55,7 @@ def test_plot_history_accepts_partial_history(tmp_path):
     history = {"epoch": [1, 2], "test_acc": [0.9, 0.95]}
     _open_png(plots.plot_history(history, tmp_path / "h.png"))
     _open_png(plots.plot_history({}, tmp_path / "empty.png"))
+    _open_png(plots.plot_history({"train_acc": [0.5, 0.7, 0.8]}, tmp_path / "no_epochs.png"))
 
 
 @pytest.mark.parametrize("shape", [(8, 1, 5, 5), (4, 3, 3, 3), (64, 40, 3, 3)])

@@ -28,7 +28,7 @@ class History(TypedDict, total=False):
     step_loss, step_acc: training mini-batch loss and accuracy at each step.
     steps_per_epoch: steps in one epoch, to place steps on the epoch axis; default
         len(step_loss) // len(epoch).
-    epoch: epoch numbers, 1-based (1, 2, ...).
+    epoch: epoch numbers (default 1, 2, ...).
     train_loss, train_acc, test_loss, test_acc: per-epoch values.
     """
 
@@ -52,7 +52,9 @@ def _save(fig: Figure, path: str | Path) -> Path:
 def plot_history(history: History, path: str | Path) -> Path:
     """Loss (left) and accuracy (right) against epochs: per step thin and light, per epoch bold,
     train blue and test orange. Returns `path`."""
-    epochs = list(history.get("epoch", []))
+    per_epoch_keys = ("train_loss", "train_acc", "test_loss", "test_acc")
+    longest = max(len(history.get(key, [])) for key in per_epoch_keys)
+    epochs = list(history.get("epoch", [])) or list(range(1, longest + 1))
     steps = len(history.get("step_loss", []) or history.get("step_acc", []))
     per_epoch = history.get("steps_per_epoch") or (steps // len(epochs) if epochs else 1) or 1
     step_x = (np.arange(steps) + 1) / per_epoch  # step i ends at epoch (i + 1) / steps_per_epoch
@@ -148,10 +150,8 @@ def kernels_gif(
         raise ValueError("kernels_gif needs at least one set of weights")
     titles = titles or [f"epoch {i + 1}" for i in range(len(weights_per_epoch))]
     vmax = _vmax(*weights_per_epoch)
-    frames = [
-        Image.fromarray(_figure_to_rgb(_kernel_figure(w, t, vmax))).convert("P", palette=1)
-        for w, t in zip(weights_per_epoch, titles)
-    ]
+    rgb = [_figure_to_rgb(_kernel_figure(w, t, vmax)) for w, t in zip(weights_per_epoch, titles)]
+    frames = [Image.fromarray(a).convert("P", palette=Image.Palette.ADAPTIVE) for a in rgb]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     frames[0].save(
