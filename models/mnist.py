@@ -21,13 +21,14 @@ import argparse
 import json
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 import tinygrad_cnn as tg
-from tinygrad_cnn import nn, optim, rng
+from tinygrad_cnn import nn, optim, plots, rng
 from tinygrad_cnn.data import Compose, DataLoader, Normalize, RandomShift
 from tinygrad_cnn.datasets import (
     DataFileError,
@@ -38,6 +39,8 @@ from tinygrad_cnn.datasets import (
     mnist,
 )
 from tinygrad_cnn.datasets.preprocess import load_digit_image
+from tinygrad_cnn.report import write_report
+from tinygrad_cnn.viz import GraphvizNotFoundError
 
 # ----------------------------------------------------------------------------- models
 
@@ -121,12 +124,18 @@ def make_optimizer(args: argparse.Namespace, model: nn.Module, steps: int):
     return opt, None
 
 
-def train_step(model, opt, scheduler, x: tg.Tensor, y: tg.Tensor) -> tuple[float, int]:
-    logits = model(x)
+def train_step(model, opt, scheduler, x: tg.Tensor, y: tg.Tensor,
+               monitor: tg.HealthMonitor | None = None) -> tuple[float, int]:
+    with monitor.track() if monitor else nullcontext():
+        logits = model(x)
     loss = tg.ops.cross_entropy(logits, y)
     opt.zero_grad()
     loss.backward()
+    if monitor:
+        monitor.before_step()
     opt.step()
+    if monitor:
+        monitor.after_step()
     if scheduler is not None:
         scheduler.step()
     return loss.item(), int((logits.data.argmax(axis=1) == y.data).sum())
@@ -169,14 +178,21 @@ def train(args: argparse.Namespace) -> dict:
         print(f"resumed {checkpoint_path} after epoch {start_epoch}")
 
     config = vars(args) | {"train_size": len(train_x), "test_size": len(test_x)}
+    # --profile times every op of the first epoch; --report samples health every 10th step
+    profiler = tg.Profiler(model, batch_size=args.batch_size) if args.profile else None
+    monitor = tg.HealthMonitor(model) if args.report else None
+    kernels, health = [], {}
     print(f"{args.model}: {sum(p.size for p in model.parameters()):,} parameters, "
           f"{len(train_x):,} training images, {args.epochs} epochs of {len(loader)} steps")
     for epoch in range(start_epoch, args.epochs):
         loss_sum, correct, seen, t0 = 0.0, 0, 0, time.perf_counter()
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{args.epochs}", unit="batch",
                    leave=False, disable=args.quiet)
+        profiling = profiler is not None and epoch == start_epoch
         for step, (x, y) in enumerate(bar):
-            loss, hits = train_step(model, opt, scheduler, x, y)
+            with profiler if profiling else nullcontext():
+                loss, hits = train_step(model, opt, scheduler, x, y,
+                                        monitor if monitor and step % 10 == 0 else None)
             loss_sum, correct, seen = loss_sum + loss * len(y), correct + hits, seen + len(y)
             history["step_loss"].append(loss)
             history["step_acc"].append(hits / len(y))
@@ -193,12 +209,84 @@ def train(args: argparse.Namespace) -> dict:
         print(f"epoch {epoch + 1}: train acc {correct / seen:.4f}  test acc {test_acc:.4f}  "
               f"loss {loss_sum / seen:.4f}  {seconds:.1f}s")
         save_checkpoint(checkpoint_path, args, model, opt, scheduler, loader, epoch + 1, history)
+        if profiling:
+            print(profiler.table())
+            profiler.to_json(out / "profile.json")
+        if monitor:
+            print(monitor.table())
+            health[epoch + 1] = monitor.summary(reset=True)
+            kernels.append(first_conv(model).weight.data.copy())
 
     final = history["test_acc"][-1] if history["test_acc"] else evaluate(model, test_x, test_y)
     print(f"test accuracy {final:.4f} ({100 * final:.2f}%) after {args.epochs} epochs, "
           f"{sum(history['seconds']):.1f}s of training; checkpoint {checkpoint_path}")
     (out / "history.json").write_text(json.dumps(history | {"config": config}, default=str))
+    if args.report:
+        (out / "health.json").write_text(json.dumps(health))
+        table = profiler.table() if profiler else None
+        path = write_run_report(out, config, model, history, kernels, health, table, test_x, test_y)
+        print(f"report: {path}")
     return history
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def first_conv(model: nn.Module) -> nn.Conv2d:
+    return next(m for m in model.modules() if isinstance(m, nn.Conv2d))
+
+
+def write_run_report(out: Path, config: dict, model: nn.Module, history: dict, kernels: list,
+                     health: dict, profile_table: str | None, test_x: np.ndarray,
+                     test_y: np.ndarray) -> Path:
+    """Plots of the run, the graph of the loss, and report.html that shows them all."""
+    images = [("Loss and accuracy", plots.plot_history(history, out / "history.png"))]
+    if kernels:
+        images.append(("First conv layer's kernels, epoch by epoch",
+                       plots.kernels_gif(kernels, out / "kernels.gif",
+                                         titles=[f"epoch {i + 1}" for i in range(len(kernels))])))
+        images.append(("Kernels after the last epoch",
+                       plots.plot_kernels(kernels[-1], out / "kernels.png", "last epoch")))
+    images.append(("Feature maps of a test image after every layer",
+                   plots.plot_feature_maps(test_x[0], feature_maps(model, test_x[0]),
+                                           out / "feature_maps.png")))
+    probs = predict_proba(model, test_x)
+    images.append(("Confusion matrix (test set)", plots.plot_confusion_matrix(
+        test_y, probs.argmax(axis=1), out / "confusion.png", num_classes=10)))
+    images.append(("The test images it got most confidently wrong",
+                   plots.plot_most_confident_wrong(test_x, test_y, probs, out / "wrong.png")))
+    graph = draw_loss_graph(model, test_x[:2], test_y[:2], out)
+    epochs = [{key: history[key][i] for key in ("epoch", "train_loss", "train_acc", "test_acc",
+                                                 "seconds")} for i in range(len(history["epoch"]))]
+    last_health = health[max(health)] if health else None
+    return write_report(out, config, epochs, profile_table, graph, images, last_health)
+
+
+@tg.no_grad()
+def feature_maps(model: nn.Module, image: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """The output of every top-level layer for one image."""
+    model.eval()
+    x, maps = tg.Tensor(Normalize()(image[None, None])), []
+    for name, layer in model.named_children():
+        x = layer(x)
+        maps.append((f"{name} {type(layer).__name__}", x.data[0]))
+    model.train()
+    return maps
+
+
+def draw_loss_graph(model: nn.Module, images: np.ndarray, labels: np.ndarray, out: Path):
+    """The autograd graph of the loss on two test images, one cluster per layer, as SVG (or the
+    .dot text when Graphviz is missing)."""
+    x = tg.Tensor(Normalize()(images[:, None]))
+    loss = tg.ops.cross_entropy(model(x), tg.Tensor(labels, dtype=None))
+    loss.backward()
+    model.zero_grad()
+    dot = tg.draw_graph(loss, model=model, group_by_module=True)
+    try:
+        return tg.render_graph(dot, out / "graph.svg")
+    except GraphvizNotFoundError as exc:
+        print(f"warning: {exc}", file=sys.stderr)
+        return out / "graph.dot"
 
 
 def save_checkpoint(path: Path, args, model, opt, scheduler, loader, epoch: int, history) -> None:
@@ -296,6 +384,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     t.add_argument("--out", help="output folder (default runs/<model>)")
     t.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint.npz")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.add_argument("--profile", action="store_true", help="per-layer time table, first epoch")
+    t.add_argument("--report", action="store_true", help="plots, graph, health, report.html")
     e = sub.add_parser("eval", help="test accuracy of a checkpoint, per digit")
     e.add_argument("checkpoint")
     e.add_argument("--data", help="folder of MNIST-named IDX files (raw or .gz)")
