@@ -39,7 +39,8 @@ def reference_layer_norm(x, k, weight=None, bias=None):
     return out
 
 
-SHAPES = [(7, 3), (2, 3), (7, 3, 5), (1, 3, 5), (7, 3, 5, 3), (1, 2, 3, 5)]
+SHAPES = [(7, 3), (2, 3), (7, 3, 5), (1, 3, 5), (7, 3, 5, 3), (1, 2, 3, 5), (4, 1, 3, 3),
+          (5, 3, 1, 1)]
 
 
 @pytest.mark.parametrize("shape", SHAPES)
