@@ -39,23 +39,16 @@ class Conv2d(Function):
         ctx.algorithm = choose_algorithm(geom) if algorithm == "auto" else _checked(algorithm)
         ctx.geom = geom
         forward_fn = ALGORITHMS[ctx.algorithm][0]
-        out, saved = forward_fn(x, weight, geom, need_w=ctx.needs_input_grad[1])
+        out, saved = forward_fn(x, weight, bias, geom, need_w=ctx.needs_input_grad[1])
         ctx.save_for_backward(weight, *saved)
-        if bias is not None:
-            out += bias[:, None, None]  # out is a fresh array: adding in place is safe
         return out
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
         weight, *saved = ctx.saved_tensors
-        needs = ctx.needs_input_grad
         backward_fn = ALGORITHMS[ctx.algorithm][1]
-        grad_x, grad_w = backward_fn(grad_out, weight, tuple(saved), ctx.geom,
-                                     need_x=needs[0], need_w=needs[1])
-        if len(needs) == 2:
-            return grad_x, grad_w
-        grad_b = grad_out.sum(axis=(0, 2, 3)) if needs[2] else None
-        return grad_x, grad_w, grad_b
+        grads = backward_fn(grad_out, weight, tuple(saved), ctx.geom, ctx.needs_input_grad)
+        return grads[:len(ctx.needs_input_grad)]  # (grad_x, grad_w) when there is no bias
 
 
 def conv_geometry(x_shape: tuple, w_shape: tuple, stride: Any, padding: Any,

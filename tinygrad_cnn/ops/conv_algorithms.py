@@ -1,10 +1,10 @@
 """The conv2d algorithms behind ops.conv2d: naive loop reference, im2col + GEMM, row-Toeplitz GEMM.
 
-Each algorithm has `<name>_forward(x, weight, geom, need_w) -> (out, saved)` and
-`<name>_backward(grad_out, weight, saved, geom, need_x, need_w) -> (grad_x, grad_w)`, NCHW at the
-boundary. im2col and Toeplitz compute in channels-last (NHWC) memory and return NCHW-shaped *views*
-of it: NumPy's ufuncs keep that layout (order='K'), so relu / pool outputs stay channels-last and
-the next conv's `x.transpose(0, 2, 3, 1)` is free.
+Each algorithm has `<name>_forward(x, weight, bias, geom, need_w) -> (out, saved)` and
+`<name>_backward(grad_out, weight, saved, geom, needs) -> (grad_x, grad_w, grad_b)`, NCHW shapes
+at the boundary (bias may be None; `needs` is ctx.needs_input_grad). im2col and Toeplitz compute in
+another memory layout and return NCHW-shaped *views* of it: NumPy's ufuncs keep that layout
+(order='K'), so relu / pool outputs keep it and the next conv's conversion to it is free.
 """
 
 from __future__ import annotations
@@ -91,7 +91,8 @@ def _unpad_nchw(grad_xp: np.ndarray, geom: ConvGeometry) -> np.ndarray:
 
 
 # ----- naive: the reference to read -------------------------------------------------------------
-def naive_forward(x: np.ndarray, weight: np.ndarray, geom: ConvGeometry, need_w: bool) -> tuple:
+def naive_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
+                  geom: ConvGeometry, need_w: bool) -> tuple:
     """out[n, o, oh, ow] = sum over c, kh, kw of weight[o, c, kh, kw] * window(oh, ow)[n, c, kh, kw]
     (one tensordot per output pixel)."""
     ph, pw = geom.padding
@@ -101,12 +102,15 @@ def naive_forward(x: np.ndarray, weight: np.ndarray, geom: ConvGeometry, need_w:
         for ow in range(geom.OW):
             patch = xp[(slice(None), slice(None), *geom.window(oh, ow))]  # (N, C_in, KH, KW)
             out[:, :, oh, ow] = np.tensordot(patch, weight, axes=([1, 2, 3], [1, 2, 3]))
+    if bias is not None:
+        out += bias[:, None, None]
     return out, (xp,)
 
 
 def naive_backward(grad_out: np.ndarray, weight: np.ndarray, saved: tuple, geom: ConvGeometry,
-                   need_x: bool, need_w: bool) -> tuple:
-    """Each output pixel sends g * weight back to its window and g * window to the weight."""
+                   needs: tuple[bool, ...]) -> tuple:
+    """Each output pixel sends g * weight back to its window and g * window to the weight;
+    grad_b = g summed over all but the channel axis."""
     (xp,) = saved
     grad_xp = np.zeros_like(xp)
     grad_w = np.zeros_like(weight)
@@ -117,7 +121,8 @@ def naive_backward(grad_out: np.ndarray, weight: np.ndarray, saved: tuple, geom:
             grad_xp[window] += np.tensordot(g, weight, axes=(1, 0))
             grad_w += np.tensordot(g, xp[window], axes=(0, 0))
     ph, pw = geom.padding
-    return grad_xp[:, :, ph:ph + geom.H, pw:pw + geom.W], grad_w
+    grad_b = grad_out.sum(axis=(0, 2, 3)) if len(needs) > 2 else None
+    return grad_xp[:, :, ph:ph + geom.H, pw:pw + geom.W], grad_w, grad_b
 
 
 # ----- im2col: one row per output pixel ---------------------------------------------------------
@@ -135,24 +140,27 @@ def _weight_matrix(weight: np.ndarray) -> np.ndarray:
     return weight.transpose(0, 2, 3, 1).reshape(weight.shape[0], -1)
 
 
-def im2col_forward(x: np.ndarray, weight: np.ndarray, geom: ConvGeometry, need_w: bool) -> tuple:
+def im2col_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
+                   geom: ConvGeometry, need_w: bool) -> tuple:
     xp = _pad_nhwc(x, geom)
     cols = _windows(xp, geom).reshape(-1, geom.KH * geom.KW * geom.C_in)  # the one copy
     out = cols @ _weight_matrix(weight).T  # (N*OH*OW, C_out) is NHWC memory
+    if bias is not None:
+        out += bias
     out = out.reshape(geom.N, geom.OH, geom.OW, geom.C_out)
     return _nchw(out), (cols if need_w else None,)
 
 
 def im2col_backward(grad_out: np.ndarray, weight: np.ndarray, saved: tuple, geom: ConvGeometry,
-                    need_x: bool, need_w: bool) -> tuple:
+                    needs: tuple[bool, ...]) -> tuple:
     (cols,) = saved
     g2 = _nhwc(grad_out).reshape(-1, geom.C_out)
-    grad_w = grad_x = None
-    if need_w:
+    grad_x = grad_w = grad_b = None
+    if needs[1]:
         # a long inner dimension (N*OH*OW): tensordot beats g2.T @ cols here
         grad_w = np.tensordot(g2, cols, axes=(0, 0))
         grad_w = grad_w.reshape(geom.C_out, geom.KH, geom.KW, geom.C_in).transpose(0, 3, 1, 2)
-    if need_x:
+    if needs[0]:
         grad_cols = (g2 @ _weight_matrix(weight)).reshape(
             geom.N, geom.OH, geom.OW, geom.KH, geom.KW, geom.C_in)
         ph, pw = geom.padding
@@ -162,66 +170,90 @@ def im2col_backward(grad_out: np.ndarray, weight: np.ndarray, saved: tuple, geom
             for kw in range(geom.KW):
                 grad_xp[:, geom.rows(kh), geom.cols(kw), :] += grad_cols[:, :, :, kh, kw, :]
         grad_x = _unpad_nchw(grad_xp, geom)
-    return grad_x, grad_w
+    if len(needs) > 2 and needs[2]:
+        grad_b = g2.sum(axis=0)
+    return grad_x, grad_w, grad_b
 
 
-# ----- row-Toeplitz: one row per output *line* --------------------------------------------------
-# In channels-last memory one padded input line (Wp * C values) is contiguous, and the KH lines an
-# output line needs are evenly spaced, so a GEMM row is a strided view of KH whole lines. The weight
-# becomes a banded matrix: column (ow, o) holds weight[o, :, kh, kw] where the line index is
-# ow * stride + kw * dilation. It wastes multiplies on zeros (about Wp / KW times im2col's) but
-# makes BLAS-friendly shapes, and col2im shrinks to KH shifted adds.
+# ----- row-Toeplitz: one GEMM row per output *line* ---------------------------------------------
+# Stored as (N, H, C, W) (each image row holds all its channels), one padded input line (C * Wp
+# values) is contiguous and the KH lines an output line reads are evenly spaced, so a GEMM row is a
+# strided view of KH whole lines and the copy that makes the GEMM operand runs at memcpy speed.
+# The weight becomes a banded matrix: column (o, ow) holds weight[o, c, kh, kw] at line position
+# (kh, c, ow * stride + kw * dilation). It multiplies about Wp / KW times im2col's work, but in
+# BLAS-friendly shapes, and col2im shrinks to KH shifted adds. The output keeps the (N, H, C, W)
+# layout, where pooling's stride-2 views are long 1-D runs (see docs/benchmarks.md).
+def _nhcw(a: np.ndarray) -> np.ndarray:
+    return a.transpose(0, 2, 1, 3)  # (N, C, H, W) <-> (N, H, C, W): its own inverse
+
+
+def _pad_rows(x: np.ndarray, geom: ConvGeometry) -> np.ndarray:
+    """x (NCHW, any memory layout) as a C-contiguous, zero-padded (N, Hp, C, Wp) array."""
+    ph, pw = geom.padding
+    if ph == 0 and pw == 0:
+        return np.ascontiguousarray(_nhcw(x))  # free when x is already in this layout
+    xp = np.zeros((geom.N, geom.H + 2 * ph, geom.C_in, geom.W + 2 * pw), dtype=x.dtype)
+    xp[:, ph:ph + geom.H, :, pw:pw + geom.W] = _nhcw(x)
+    return xp
+
+
 def _lines(xp: np.ndarray, geom: ConvGeometry) -> np.ndarray:
-    """(N*OH, KH*Wp*C): row (n, oh) holds the KH padded input lines output line oh reads."""
-    n, hp, wp, c = xp.shape
+    """(N*OH, KH*C*Wp): row (n, oh) holds the KH padded input lines output line oh reads."""
+    n, _, c, wp = xp.shape
     sn, sh_ = xp.strides[:2]
-    shape = (n, geom.OH, geom.KH, wp * c)
+    shape = (n, geom.OH, geom.KH, c * wp)
     strides = (sn, geom.stride[0] * sh_, geom.dilation[0] * sh_, xp.itemsize)
     return as_strided(xp, shape, strides, writeable=False).reshape(n * geom.OH, -1)  # copies
 
 
 def _band_entries(band: np.ndarray, geom: ConvGeometry) -> np.ndarray:
-    """View (KH, KW, C_in, OW, C_out) of band (KH, Wp, C_in, OW, C_out) at its nonzero entries,
-    line index wp = ow * stride + kw * dilation: one strided view, so no loop over ow or kw."""
-    s_kh, s_wp, s_c, s_ow, s_o = band.strides
-    shape = (geom.KH, geom.KW, geom.C_in, geom.OW, geom.C_out)
-    strides = (s_kh, geom.dilation[1] * s_wp, s_c, s_ow + geom.stride[1] * s_wp, s_o)
+    """View (KH, KW, C_in, C_out, OW) of band (KH, C_in, Wp, C_out, OW) at its nonzero entries,
+    wp = ow * stride + kw * dilation: one strided view, so no loop over ow or kw."""
+    s_kh, s_c, s_wp, s_o, s_ow = band.strides
+    shape = (geom.KH, geom.KW, geom.C_in, geom.C_out, geom.OW)
+    strides = (s_kh, geom.dilation[1] * s_wp, s_c, s_o, s_ow + geom.stride[1] * s_wp)
     return as_strided(band, shape, strides)
 
 
-def _band(weight: np.ndarray, geom: ConvGeometry, wp: int) -> np.ndarray:
-    """The banded weight matrix (KH*Wp*C_in, OW*C_out), rebuilt from the weight on every call."""
-    band = np.zeros((geom.KH, wp, geom.C_in, geom.OW, geom.C_out), dtype=weight.dtype)
-    _band_entries(band, geom)[...] = weight.transpose(2, 3, 1, 0)[:, :, :, None, :]
-    return band.reshape(-1, geom.OW * geom.C_out)
+def _band(weight: np.ndarray, geom: ConvGeometry) -> np.ndarray:
+    """The banded weight matrix (KH*C_in*Wp, C_out*OW), rebuilt from the weight on every call."""
+    wp = geom.W + 2 * geom.padding[1]
+    band = np.zeros((geom.KH, geom.C_in, wp, geom.C_out, geom.OW), dtype=weight.dtype)
+    _band_entries(band, geom)[...] = weight.transpose(2, 3, 1, 0)[..., None]
+    return band.reshape(-1, geom.C_out * geom.OW)
 
 
-def toeplitz_forward(x: np.ndarray, weight: np.ndarray, geom: ConvGeometry, need_w: bool) -> tuple:
-    xp = _pad_nhwc(x, geom)
-    lines = _lines(xp, geom)
-    out = lines @ _band(weight, geom, xp.shape[2])  # (N*OH, OW*C_out) is NHWC memory
-    out = out.reshape(geom.N, geom.OH, geom.OW, geom.C_out)
-    return _nchw(out), (lines if need_w else None,)
+def toeplitz_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
+                     geom: ConvGeometry, need_w: bool) -> tuple:
+    lines = _lines(_pad_rows(x, geom), geom)
+    out = lines @ _band(weight, geom)  # (N*OH, C_out*OW) is (N, OH, C_out, OW) memory
+    if bias is not None:
+        out += np.repeat(bias, geom.OW)  # one long row: faster than a 4-D broadcast
+    out = out.reshape(geom.N, geom.OH, geom.C_out, geom.OW)
+    return _nhcw(out), (lines if need_w else None,)
 
 
 def toeplitz_backward(grad_out: np.ndarray, weight: np.ndarray, saved: tuple, geom: ConvGeometry,
-                      need_x: bool, need_w: bool) -> tuple:
+                      needs: tuple[bool, ...]) -> tuple:
     (lines,) = saved
-    wp = geom.W + 2 * geom.padding[1]
-    g2 = _nhwc(grad_out).reshape(geom.N * geom.OH, geom.OW * geom.C_out)
-    grad_w = grad_x = None
-    if need_w:
-        grad_band = np.tensordot(lines, g2, axes=(0, 0))  # long inner dimension: N*OH
-        grad_band = grad_band.reshape(geom.KH, wp, geom.C_in, geom.OW, geom.C_out)
-        grad_w = _band_entries(grad_band, geom).sum(axis=3).transpose(3, 2, 0, 1)
-    if need_x:
-        grad_lines = (g2 @ _band(weight, geom, wp).T).reshape(geom.N, geom.OH, geom.KH, -1)
-        hp = geom.H + 2 * geom.padding[0]
-        grad_xp = np.zeros((geom.N, hp, wp * geom.C_in), dtype=grad_lines.dtype)
+    g2 = _nhcw(grad_out).reshape(geom.N * geom.OH, geom.C_out * geom.OW)
+    grad_x = grad_w = grad_b = None
+    if needs[0]:
+        grad_lines = (g2 @ _band(weight, geom).T).reshape(geom.N, geom.OH, geom.KH, -1)
+        ph, pw = geom.padding
+        hp, wp = geom.H + 2 * ph, geom.W + 2 * pw
+        grad_xp = np.zeros((geom.N, hp, geom.C_in * wp), dtype=grad_lines.dtype)
         for kh in range(geom.KH):  # col2im: KH shifted adds of whole lines
             grad_xp[:, geom.rows(kh)] += grad_lines[:, :, kh]
-        grad_x = _unpad_nchw(grad_xp.reshape(geom.N, hp, wp, geom.C_in), geom)
-    return grad_x, grad_w
+        grad_xp = grad_xp.reshape(geom.N, hp, geom.C_in, wp)
+        grad_x = _nhcw(grad_xp[:, ph:ph + geom.H, :, pw:pw + geom.W])
+    if needs[1]:
+        grad_band = np.tensordot(lines, g2, axes=(0, 0))  # long inner dimension: N*OH
+        grad_band = grad_band.reshape(geom.KH, geom.C_in, -1, geom.C_out, geom.OW)
+        grad_w = _band_entries(grad_band, geom).sum(axis=4).transpose(3, 2, 0, 1)
+    if len(needs) > 2 and needs[2]:
+        grad_b = g2.sum(axis=0).reshape(geom.C_out, geom.OW).sum(axis=1)
+    return grad_x, grad_w, grad_b
 
 
 ALGORITHMS = {
