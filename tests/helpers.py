@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_cnn import Tensor, gradcheck
+from tinygrad_cnn.autograd import observe
 
 Shape = tuple[int, ...]
 Domain = tuple[float, float]
@@ -77,12 +78,14 @@ def _sample(rng: np.random.Generator, shape: Shape, domain: Domain, margin: floa
 
 
 def _check_float32_backward(call: Callable, values: list[np.ndarray]) -> None:
-    """The float32 backward yields float32 grads that agree with the float64 backward."""
+    """The float32 backward yields float32 grads that agree with the float64 backward, and no
+    op's backward makes float64 arrays from float32 ones (which the engine would cast back)."""
     grads = {}
     for dtype in (np.float32, np.float64):
         leaves = [Tensor(v, requires_grad=True, dtype=dtype) for v in values]
-        out = call(*leaves)
-        out.backward(np.ones(out.shape, dtype=dtype))
+        with observe(_DtypeWatch(dtype)):
+            out = call(*leaves)
+            out.backward(np.ones(out.shape, dtype=dtype))
         grads[dtype] = [leaf.grad for leaf in leaves]
     for value, g32, g64 in zip(values, grads[np.float32], grads[np.float64]):
         if g32 is None:
@@ -92,6 +95,22 @@ def _check_float32_backward(call: Callable, values: list[np.ndarray]) -> None:
         assert g32.shape == value.shape, f"grad shape {g32.shape}, input {value.shape}"
         scale = max(1.0, float(np.abs(g64.data).max(initial=0.0)))
         np.testing.assert_allclose(g32.data, g64.data, rtol=1e-4, atol=1e-5 * scale)
+
+
+class _DtypeWatch:
+    """Observer asserting that every gradient an op's backward returns has the expected dtype."""
+
+    def __init__(self, dtype: Any) -> None:
+        self.dtype = dtype
+
+    def on_forward(self, ctx: Any, out: Tensor, seconds: float) -> None:
+        pass
+
+    def on_backward(self, ctx: Any, input_grads: Any, seconds: float) -> None:
+        grads = input_grads if isinstance(input_grads, tuple) else (input_grads,)
+        for i, g in enumerate(grads):
+            dtype = getattr(g, "dtype", self.dtype)
+            assert g is None or dtype == self.dtype, f"{ctx.name} backward gave input {i} {dtype}"
 
 
 def uniform(*shape: int, low: float = -1.0, high: float = 1.0, seed: int = 0,

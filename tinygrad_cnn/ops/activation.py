@@ -11,7 +11,9 @@ from ..autograd import Function
 
 
 class Sigmoid(Function):
-    """out = 1 / (1 + e**-x);  grad_x = g * out * (1 - out)."""
+    """out = 1 / (1 + e**-x);  grad_x = g * out * (1 - out).
+    Shapes: out, g and grad_x all have x's shape.
+    """
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
@@ -28,7 +30,9 @@ class Sigmoid(Function):
 
 
 class ReLU(Function):
-    """out = max(x, 0);  grad_x = g where x > 0, else 0."""
+    """out = max(x, 0);  grad_x = g where x > 0, else 0 (relu'(0) = 0, as PyTorch).
+    Shapes: out, g and grad_x all have x's shape.
+    """
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
@@ -42,7 +46,9 @@ class ReLU(Function):
 
 
 class Tanh(Function):
-    """out = tanh x;  grad_x = g * (1 - out**2)."""
+    """out = tanh x;  grad_x = g * (1 - out**2).
+    Shapes: out, g and grad_x all have x's shape.
+    """
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
@@ -57,7 +63,9 @@ class Tanh(Function):
 
 
 class LeakyReLU(Function):
-    """out = x if x > 0 else slope * x;  grad_x = g if x > 0 else slope * g."""
+    """out = x if x > 0 else slope * x;  grad_x = g if x > 0 else slope * g (slope at x = 0, as
+    PyTorch). Shapes: out, g and grad_x all have x's shape.
+    """
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
@@ -72,7 +80,9 @@ class LeakyReLU(Function):
 
 
 class Softmax(Function):
-    """out = e**x / sum(e**x) along axis;  grad_x = out * (g - sum(g * out, axis))."""
+    """out = e**x / sum(e**x) along axis;  grad_x = out * (g - sum(g * out, axis)).
+    Shapes: out, g and grad_x all have x's shape.
+    """
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -90,7 +100,9 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
-    """out = x - logsumexp(x) along axis;  grad_x = g - softmax(x) * sum(g, axis)."""
+    """out = x - logsumexp(x) along axis;  grad_x = g - softmax(x) * sum(g, axis).
+    Shapes: out, g and grad_x all have x's shape.
+    """
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -108,7 +120,9 @@ class LogSoftmax(Function):
 
 
 class Dropout(Function):
-    """out = x * mask / (1 - p), mask ~ Bernoulli(1 - p);  grad_x = g * mask / (1 - p)."""
+    """out = x * mask / (1 - p), mask ~ Bernoulli(1 - p);  grad_x = g * mask / (1 - p).
+    Shapes: out, g and grad_x all have x's shape.
+    """
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, p: float = 0.5) -> np.ndarray:

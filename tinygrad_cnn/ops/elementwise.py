@@ -14,7 +14,9 @@ from ..autograd import Function
 
 
 class Add(Function):
-    """out = x + y;  grad_x = g, grad_y = g."""
+    """out = x + y;  grad_x = g, grad_y = g.
+    Shapes: x, y and out broadcast (NumPy rules); grads have out's shape, the engine reduces them.
+    """
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -26,7 +28,9 @@ class Add(Function):
 
 
 class Sub(Function):
-    """out = x - y;  grad_x = g, grad_y = -g."""
+    """out = x - y;  grad_x = g, grad_y = -g.
+    Shapes: x, y and out broadcast (NumPy rules); grads have out's shape, the engine reduces them.
+    """
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -38,7 +42,9 @@ class Sub(Function):
 
 
 class Mul(Function):
-    """out = x * y;  grad_x = g * y, grad_y = g * x."""
+    """out = x * y;  grad_x = g * y, grad_y = g * x.
+    Shapes: x, y and out broadcast (NumPy rules); grads have out's shape, the engine reduces them.
+    """
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -53,7 +59,9 @@ class Mul(Function):
 
 
 class Div(Function):
-    """out = x / y;  grad_x = g / y, grad_y = -g * x / y**2."""
+    """out = x / y;  grad_x = g / y, grad_y = -g * x / y**2.
+    Shapes: x, y and out broadcast (NumPy rules); grads have out's shape, the engine reduces them.
+    """
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -68,7 +76,9 @@ class Div(Function):
 
 
 class Pow(Function):
-    """out = x ** y;  grad_x = g * y * x**(y-1), grad_y = g * out * log(x)."""
+    """out = x ** y;  grad_x = g * y * x**(y-1), grad_y = g * out * log(x) (only if needed: x > 0).
+    Shapes: x, y and out broadcast (NumPy rules); grads have out's shape, the engine reduces them.
+    """
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -87,7 +97,9 @@ class Pow(Function):
 
 
 class Neg(Function):
-    """out = -x;  grad_x = -g."""
+    """out = -x;  grad_x = -g.
+    Shapes: out, g and grad_x all have x's shape.
+    """
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
@@ -99,7 +111,9 @@ class Neg(Function):
 
 
 class Exp(Function):
-    """out = e**x;  grad_x = g * out."""
+    """out = e**x;  grad_x = g * out.
+    Shapes: out, g and grad_x all have x's shape.
+    """
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
@@ -113,7 +127,9 @@ class Exp(Function):
 
 
 class Log(Function):
-    """out = ln x;  grad_x = g / x."""
+    """out = ln x;  grad_x = g / x.
+    Shapes: out, g and grad_x all have x's shape.
+    """
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
@@ -126,7 +142,9 @@ class Log(Function):
 
 
 class Sqrt(Function):
-    """out = sqrt(x);  grad_x = g / (2 out)."""
+    """out = sqrt(x);  grad_x = g / (2 out).
+    Shapes: out, g and grad_x all have x's shape.
+    """
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
@@ -140,7 +158,9 @@ class Sqrt(Function):
 
 
 class Abs(Function):
-    """out = |x|;  grad_x = g * sign(x) (0 at x = 0, as PyTorch)."""
+    """out = |x|;  grad_x = g * sign(x) (0 at x = 0, as PyTorch).
+    Shapes: out, g and grad_x all have x's shape.
+    """
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
@@ -153,7 +173,9 @@ class Abs(Function):
 
 
 class Clip(Function):
-    """out = min(max(x, low), high);  grad_x = g where low <= x <= high, else 0."""
+    """out = min(max(x, low), high);  grad_x = g where low <= x <= high, else 0 (1 at the
+    boundary, as PyTorch). Shapes: out, g and grad_x all have x's shape.
+    """
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, low: Any = None, high: Any = None) -> np.ndarray:
@@ -173,7 +195,10 @@ class Clip(Function):
 
 
 class Maximum(Function):
-    """out = max(x, y);  the gradient goes to the larger input, split evenly on ties (PyTorch)."""
+    """out = max(x, y);  grad_x = g * ([x > y] + [x == y] / 2), grad_y = g - grad_x: ties split
+    the gradient evenly, as PyTorch.
+    Shapes: x, y and out broadcast (NumPy rules); grads have out's shape, the engine reduces them.
+    """
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -183,12 +208,15 @@ class Maximum(Function):
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
         x, y = ctx.saved_tensors
-        share = (x > y) + 0.5 * (x == y)
-        return grad_out * share, grad_out * (1 - share)
+        tie = grad_out * (x == y) * 0.5  # bool masks and a Python float keep g's dtype
+        return grad_out * (x > y) + tie, grad_out * (x < y) + tie
 
 
 class Minimum(Function):
-    """out = min(x, y);  the gradient goes to the smaller input, split evenly on ties (PyTorch)."""
+    """out = min(x, y);  grad_x = g * ([x < y] + [x == y] / 2), grad_y = g - grad_x: ties split
+    the gradient evenly, as PyTorch.
+    Shapes: x, y and out broadcast (NumPy rules); grads have out's shape, the engine reduces them.
+    """
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -198,12 +226,13 @@ class Minimum(Function):
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
         x, y = ctx.saved_tensors
-        share = (x < y) + 0.5 * (x == y)
-        return grad_out * share, grad_out * (1 - share)
+        tie = grad_out * (x == y) * 0.5
+        return grad_out * (x < y) + tie, grad_out * (x > y) + tie
 
 
 class Compare(Function):
-    """out = x <op> y as a bool array; never differentiable."""
+    """out = x <op> y as a bool array; no gradient (the output never requires grad).
+    Shapes: x and y broadcast to out."""
 
     differentiable = False
     ufuncs = {"lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,

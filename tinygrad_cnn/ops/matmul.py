@@ -11,7 +11,9 @@ from ..autograd import Function
 
 class MatMul(Function):
     """out = a @ b (NumPy's rules: batch dims broadcast, 1-D operands are vectors);
-    grad_a = g @ b^T, grad_b = a^T @ g."""
+    grad_a = g @ b^T, grad_b = a^T @ g.
+    Shapes: a (..., n, k), b (..., k, m), out (..., n, m); a (k,) acts as (1, k), b (k,) as (k, 1),
+    that axis dropped from out; the engine sums grads over broadcast batch dims."""
 
     @staticmethod
     def forward(ctx: Function, a: np.ndarray, b: np.ndarray) -> np.ndarray:

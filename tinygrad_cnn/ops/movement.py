@@ -11,7 +11,9 @@ from ..autograd import Function
 
 
 class Reshape(Function):
-    """out = x viewed with a new shape;  grad_x = g reshaped back."""
+    """out = x viewed with a new shape;  grad_x = g reshaped back.
+    Shapes: out has `shape` (same size as x); grad_x has x's shape.
+    """
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, shape: tuple = ()) -> np.ndarray:
@@ -27,7 +29,9 @@ class Reshape(Function):
 
 
 class Permute(Function):
-    """out = x with axes reordered by dims;  grad_x = g with the inverse order."""
+    """out = x with axes reordered by dims;  grad_x = g with the inverse order.
+    Shapes: out.shape[i] = x.shape[dims[i]]; grad_x has x's shape.
+    """
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, dims: tuple = ()) -> np.ndarray:
@@ -42,7 +46,9 @@ class Permute(Function):
 
 
 class Expand(Function):
-    """out = x broadcast to shape (a view);  grad_x = g summed over the broadcast axes."""
+    """out = x broadcast to shape (a view);  grad_x = g summed over the broadcast axes.
+    Shapes: out has `shape`; the engine reduces g back to x's shape.
+    """
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, shape: tuple = ()) -> np.ndarray:
@@ -59,7 +65,9 @@ class Expand(Function):
 
 
 class Pad(Function):
-    """out = x with constant borders;  grad_x = g with the borders sliced away."""
+    """out = x with constant borders;  grad_x = g with the borders sliced away.
+    Shapes: out.shape[i] = before_i + x.shape[i] + after_i; grad_x has x's shape.
+    """
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, pad_width: tuple = (), value: float = 0.0):
@@ -72,7 +80,9 @@ class Pad(Function):
 
 
 class Concatenate(Function):
-    """out = the inputs joined along axis;  grad_i = the slice of g that input i filled."""
+    """out = the inputs joined along axis;  grad_i = the slice of g that input i filled.
+    Shapes: inputs agree off axis; out.shape[axis] is the sum of theirs.
+    """
 
     @staticmethod
     def forward(ctx: Function, *xs: np.ndarray, axis: int = 0) -> np.ndarray:
@@ -86,7 +96,9 @@ class Concatenate(Function):
 
 
 class Stack(Function):
-    """out = the inputs stacked along a new axis;  grad_i = g indexed at i on that axis."""
+    """out = the inputs stacked along a new axis;  grad_i = g indexed at i on that axis.
+    Shapes: n inputs of one shape S; out is S with n inserted at axis.
+    """
 
     @staticmethod
     def forward(ctx: Function, *xs: np.ndarray, axis: int = 0) -> np.ndarray:
@@ -100,8 +112,9 @@ class Stack(Function):
 
 
 class GetItem(Function):
-    """out = x[index] (basic slicing or integer arrays);  grad_x = zeros with g scattered back,
-    adding where an integer index repeats."""
+    """out = x[index] (slices, None, Ellipsis, integer arrays, bool masks);  grad_x = zeros with g
+    scattered back, adding where an integer index repeats.
+    Shapes: out is NumPy's x[index]; grad_x has x's shape."""
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, index: Any = ()) -> np.ndarray:

@@ -33,7 +33,9 @@ def _expand(grad_out: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.n
 
 
 class Sum(Function):
-    """out = sum(x, axes);  grad_x = g broadcast back over the summed axes."""
+    """out = sum(x, axes);  grad_x = g broadcast back over the summed axes.
+    Shapes: out is x's shape without the axes (size 1 with keepdims); grad_x has x's shape.
+    """
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, axes: tuple = (), keepdims: bool = False):
@@ -46,7 +48,9 @@ class Sum(Function):
 
 
 class Mean(Function):
-    """out = sum(x, axes) / n;  grad_x = g / n broadcast back over the reduced axes."""
+    """out = sum(x, axes) / n;  grad_x = g / n broadcast back over the reduced axes.
+    Shapes: out is x's shape without the axes (size 1 with keepdims); grad_x has x's shape.
+    """
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, axes: tuple = (), keepdims: bool = False):
@@ -61,7 +65,10 @@ class Mean(Function):
 
 
 class Max(Function):
-    """out = max(x, axes);  grad_x = g shared evenly among the elements equal to the max."""
+    """out = max(x, axes);  grad_x = g / count at the elements equal to the max, else 0 (ties
+    split evenly, as PyTorch's amax). Shapes: out is x's shape without the axes (size 1 with
+    keepdims); grad_x has x's shape.
+    """
 
     pick = staticmethod(np.max)
 
@@ -76,17 +83,22 @@ class Max(Function):
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
         (hit,) = ctx.saved_tensors
         grad = _expand(grad_out, ctx.axes, ctx.keepdims)
-        return hit * (grad / hit.sum(axis=ctx.axes, keepdims=True))
+        count = hit.sum(axis=ctx.axes, keepdims=True, dtype=grad.dtype)  # not int64: keeps float32
+        return hit * (grad / count)
 
 
 class Min(Max):
-    """out = min(x, axes);  grad_x = g shared evenly among the elements equal to the min."""
+    """out = min(x, axes);  grad_x = g / count at the elements equal to the min, else 0.
+    Shapes: as Max.
+    """
 
     pick = staticmethod(np.min)
 
 
 class Var(Function):
-    """out = sum((x - mean)**2) / (n - correction);  grad_x = 2 g (x - mean) / (n - correction)."""
+    """out = sum((x - mean)**2) / (n - correction);  grad_x = 2 g (x - mean) / (n - correction).
+    Shapes: out is x's shape without the axes (size 1 with keepdims); grad_x has x's shape.
+    """
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, axes: tuple = (), keepdims: bool = False,
@@ -104,7 +116,8 @@ class Var(Function):
 
 
 class ArgMax(Function):
-    """out = index of the max along axis (flattened when axis is None); no gradient."""
+    """out = index of the max (or min) along axis, flattened when axis is None; no gradient.
+    Shapes: out is x's shape without axis (size 1 with keepdims), int64."""
 
     differentiable = False
 
