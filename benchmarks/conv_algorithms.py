@@ -1,6 +1,7 @@
 """Forward+backward time of each LeNet-5 conv layer at batch 128, for every conv2d algorithm.
 
     python benchmarks/conv_algorithms.py --repeats 200 --threads 2
+    python benchmarks/conv_algorithms.py --repeats 200 --threads 1   # steadier on a busy machine
 
 conv1: 1->6 5x5 on (128, 1, 28, 28), the input needs no grad (it is the data);
 conv2: 6->16 5x5 on (128, 6, 12, 12), the input needs grad. Prints the median and the minimum in
@@ -58,10 +59,17 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--algorithms", nargs="+", default=["im2col", "toeplitz", "naive"])
+    parser.add_argument("--no-malloc-tuning", dest="malloc_tuning", action="store_false",
+                        help="leave glibc's malloc at its defaults (see steps_tinygrad.py)")
     args = parser.parse_args()
     set_threads(args.threads)
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from steps_tinygrad import keep_freed_memory  # this folder is on sys.path
+
     from tinygrad_cnn.ops.conv import choose_algorithm, conv_geometry
+
+    if args.malloc_tuning:
+        keep_freed_memory()
 
     steps = {(layer, alg): make_step(layer, alg, args.batch_size)
              for layer in LAYERS for alg in args.algorithms}

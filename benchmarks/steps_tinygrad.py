@@ -163,14 +163,15 @@ def time_case(case: Case, iters: int, warmup: int) -> list[float]:
 
 
 def peak_memory(case: Case) -> dict:
-    """Peak bytes NumPy allocates during one step (after a warm-up step made the optimizer
-    state), and the process's peak resident set, both in MB."""
+    """Peak bytes NumPy allocates during one step (after 20 warm-up steps made the optimizer
+    state and let the allocator settle), and the process's peak resident set, both in MB."""
     import resource
     import tracemalloc
 
     step, reset = case
-    reset()
-    step()
+    for _ in range(20):
+        reset()
+        step()
     reset()
     tracemalloc.start()
     step()
