@@ -186,6 +186,17 @@ def test_enable_grad_inside_no_grad():
     assert not z.requires_grad
 
 
+def test_enable_grad_as_decorator_inside_no_grad():
+    @enable_grad()
+    def f(t: Tensor) -> Tensor:
+        return t * 2.0
+
+    with no_grad():
+        y = f(leaf(3))
+        assert not is_grad_enabled()
+    assert y.requires_grad and y.grad_fn is not None
+
+
 def test_no_grad_restores_the_mode_after_an_exception():
     with pytest.raises(KeyError), no_grad():
         raise KeyError("inside no_grad")
