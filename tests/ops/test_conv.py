@@ -134,10 +134,17 @@ def test_float32_in_float32_out_and_any_memory_layout(algorithm):
     weight = uniform(5, 4, 3, 3, seed=8, dtype=np.float32)
     expected = reference_conv2d(x.astype(np.float64), weight.astype(np.float64), padding=1)
     channels_last = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
-    for data in (x, channels_last, x[:, :, :, ::-1][:, :, :, ::-1]):
+    rows_layout = np.ascontiguousarray(x.transpose(0, 2, 1, 3)).transpose(0, 2, 1, 3)
+    for data in (x, channels_last, rows_layout, x[:, :, :, ::-1][:, :, :, ::-1]):
         out = ops.conv2d(Tensor(data), Tensor(weight), padding=1, algorithm=algorithm)
         assert out.dtype == np.float32
         np.testing.assert_allclose(out.data, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_toeplitz_output_is_an_nchw_view_of_row_major_memory():
+    """The layout the pooling fast path relies on: (N, H, C, W) memory, no copy."""
+    out = ops.conv2d(Tensor(uniform(2, 3, 9, 9)), Tensor(uniform(4, 3, 3, 3)), algorithm="toeplitz")
+    assert out.data.transpose(0, 2, 1, 3).flags.c_contiguous
 
 
 def test_chained_convs_through_relu_and_pool_match_naive():
@@ -159,9 +166,11 @@ def test_chained_convs_through_relu_and_pool_match_naive():
 def test_auto_picks_toeplitz_for_lenet_and_im2col_for_wide_images():
     lenet1 = conv_geometry((128, 1, 28, 28), (6, 1, 5, 5), 1, 0, 1)
     lenet2 = conv_geometry((128, 6, 12, 12), (16, 6, 5, 5), 1, 0, 1)
+    seed = conv_geometry((32, 1, 28, 28), (3, 1, 3, 3), 1, 0, 1)
     wide = conv_geometry((8, 64, 224, 224), (64, 64, 3, 3), 1, 1, 1)
-    assert choose_algorithm(lenet1) == choose_algorithm(lenet2) == "toeplitz"
-    assert choose_algorithm(wide) == "im2col"
+    many_channels = conv_geometry((16, 16, 32, 32), (32, 16, 3, 3), 1, 1, 1)
+    assert {choose_algorithm(g) for g in (lenet1, lenet2, seed)} == {"toeplitz"}
+    assert choose_algorithm(wide) == choose_algorithm(many_channels) == "im2col"
     out = ops.conv2d(Tensor(uniform(2, 1, 28, 28)), Tensor(uniform(6, 1, 5, 5)))
     assert out.grad_fn is None  # nothing needs grad: no graph, but the result is the same
     w = Tensor(uniform(6, 1, 5, 5), requires_grad=True)
