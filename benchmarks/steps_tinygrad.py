@@ -16,8 +16,6 @@ every step's large arrays come back as fresh pages from the kernel and page faul
 from __future__ import annotations
 
 import argparse
-import ctypes
-import ctypes.util
 import json
 import os
 import statistics
@@ -50,30 +48,19 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def keep_freed_memory() -> bool:
-    """Ask glibc's malloc to serve every array from its heap (never a private mmap) and to keep
-    freed memory instead of trimming it back to the kernel, so each step reuses warm pages.
-    Returns False where there is no glibc (macOS, musl), which keeps its defaults."""
-    m_trim_threshold, m_mmap_threshold = -1, -3  # from <malloc.h>
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"))
-        return bool(libc.mallopt(m_mmap_threshold, 32 << 20)
-                    and libc.mallopt(m_trim_threshold, 512 << 20))
-    except (OSError, AttributeError):
-        return False
-
-
 # Parse and set threads before anything imports NumPy.
 if __name__ == "__main__":
     ARGS = parse_args()
     set_threads(ARGS.threads)
-    if ARGS.malloc_tuning:
-        keep_freed_memory()
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
 from tinygrad_cnn import Tensor, nn, ops, optim  # noqa: E402
+from tinygrad_cnn.memory import keep_freed_memory  # noqa: E402
+
+if __name__ == "__main__" and ARGS.malloc_tuning:
+    keep_freed_memory()
 
 Case = tuple[Callable[[], None], Callable[[], None]]  # (timed step, untimed reset before it)
 

@@ -39,6 +39,7 @@ from tinygrad_cnn.datasets import (
     mnist,
 )
 from tinygrad_cnn.datasets.preprocess import load_digit_image
+from tinygrad_cnn.memory import keep_freed_memory
 from tinygrad_cnn.report import write_report
 from tinygrad_cnn.viz import GraphvizNotFoundError
 
@@ -403,6 +404,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    keep_freed_memory()  # reuse freed arrays' pages across steps (docs/benchmarks.md)
     try:
         {"train": train, "eval": evaluate_command, "predict": predict_command}[args.command](args)
     except (DatasetError, DataFileError, ValueError, KeyError, FileNotFoundError) as exc:
