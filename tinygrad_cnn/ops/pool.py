@@ -94,31 +94,64 @@ class MaxPool2d(Function):
         return geom.unpad(grad_xp)
 
 
-# The 2x2 / stride 2 fast path: two np.maximum calls on strided views, no window copy and no argmax.
-# Horizontal pairs first, then rows: "left >= right", then "top >= bottom", gives ties to the first
-# maximum in row-major order. Every array keeps the input's memory layout (channels-last stays so).
+# The 2x2 / stride 2 fast path: two np.maximum calls over pairs, no window copy and no argmax.
+# Width pairs first, then height pairs: "left >= right", then "top >= bottom", gives ties to the
+# first maximum in row-major order. The work happens in the input's own memory order (a conv
+# output is (N, H, C, W) in memory behind its NCHW shape): there H and W split into (size/2, 2)
+# by a free reshape, every ufunc streams through memory, and the result keeps that layout.
+def _pair_view(x: np.ndarray) -> tuple[np.ndarray, tuple[int, ...], int, int]:
+    """x in its memory order with H and W split into (size/2, 2): (view, axis order, H-pair axis,
+    W-pair axis). Copies only when x's memory is not one block (as when odd H, W are cropped)."""
+    x = x[:, :, :x.shape[2] // 2 * 2, :x.shape[3] // 2 * 2]
+    order = tuple(sorted(range(4), key=lambda axis: -x.strides[axis]))
+    in_memory_order = x.transpose(order)
+    if not in_memory_order.flags.c_contiguous:
+        order, in_memory_order = (0, 1, 2, 3), np.ascontiguousarray(x)
+    shape, pair_axis = [], {}
+    for axis in order:
+        if axis >= 2:
+            shape += [x.shape[axis] // 2, 2]
+            pair_axis[axis] = len(shape) - 1
+        else:
+            shape.append(x.shape[axis])
+    return in_memory_order.reshape(shape), order, pair_axis[2], pair_axis[3]
+
+
+def _pick(array: np.ndarray, axis: int, k: int) -> np.ndarray:
+    return array[(slice(None),) * axis + (k,)]
+
+
 def _max_pool_2x2(ctx: Function, x: np.ndarray) -> np.ndarray:
-    pair_max = np.maximum(x[..., 0::2], x[..., 1::2])  # (N, C, 2*OH, OW)
-    ctx.save_for_backward(x, pair_max)
-    return np.maximum(pair_max[:, :, 0::2], pair_max[:, :, 1::2])
+    pairs, order, h_axis, w_axis = _pair_view(x)
+    h_axis -= h_axis > w_axis  # the W-pair axis is gone once width pairs are reduced
+    width_max = np.maximum(_pick(pairs, w_axis, 0), _pick(pairs, w_axis, 1))
+    ctx.save_for_backward(pairs, width_max)
+    memory_shape = tuple(x.shape[axis] // 2 * 2 if axis >= 2 else x.shape[axis] for axis in order)
+    ctx.layout = (order, h_axis, w_axis, memory_shape)
+    out = np.maximum(_pick(width_max, h_axis, 0), _pick(width_max, h_axis, 1))
+    return out.transpose(np.argsort(order))
 
 
 def _max_pool_2x2_backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
-    x, pair_max = ctx.saved_tensors
-    top_wins = pair_max[:, :, 0::2] >= pair_max[:, :, 1::2]
-    grad_pair = np.empty_like(pair_max)
-    np.multiply(grad_out, top_wins, out=grad_pair[:, :, 0::2])
-    np.multiply(grad_out, ~top_wins, out=grad_pair[:, :, 1::2])
-    left_wins = x[..., 0::2] >= x[..., 1::2]
+    pairs, width_max = ctx.saved_tensors
+    order, h_axis, w_axis, memory_shape = ctx.layout
+    grad_out = grad_out.transpose(order)
+    # g * mask for the winner, g - that for the loser: exactly one of each pair gets g
+    grad_width = np.empty_like(width_max)
+    top = _pick(grad_width, h_axis, 0)
+    np.multiply(grad_out, _pick(width_max, h_axis, 0) >= _pick(width_max, h_axis, 1), out=top)
+    np.subtract(grad_out, top, out=_pick(grad_width, h_axis, 1))
+    grad_pairs = np.empty_like(pairs)
+    left = _pick(grad_pairs, w_axis, 0)
+    np.multiply(grad_width, _pick(pairs, w_axis, 0) >= _pick(pairs, w_axis, 1), out=left)
+    np.subtract(grad_width, left, out=_pick(grad_pairs, w_axis, 1))
+    grad_x = grad_pairs.reshape(memory_shape).transpose(np.argsort(order))
     full_shape = ctx.geom.shape
-    if full_shape == x.shape:
-        grad_x = np.empty_like(x)
-    else:  # odd H or W: the last row / column was in no window
-        grad_x = np.zeros(full_shape, dtype=grad_out.dtype)
-    grad_used = grad_x[:, :, :x.shape[2], :x.shape[3]]
-    np.multiply(grad_pair, left_wins, out=grad_used[..., 0::2])
-    np.multiply(grad_pair, ~left_wins, out=grad_used[..., 1::2])
-    return grad_x
+    if grad_x.shape == full_shape:
+        return grad_x
+    padded = np.zeros(full_shape, dtype=grad_x.dtype)  # odd H or W: the last row/column was in
+    padded[:, :, :grad_x.shape[2], :grad_x.shape[3]] = grad_x  # no window
+    return padded
 
 
 class AvgPool2d(Function):
