@@ -36,7 +36,7 @@ def synthetic_digits(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 @pytest.fixture(scope="module")
 def idx_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("idx")
-    for prefix, n, seed in (("train", 1200, 0), ("t10k", 300, 1)):
+    for prefix, n, seed in (("train", 4000, 0), ("t10k", 300, 1)):
         images, labels = synthetic_digits(n, seed)
         write_idx(directory / f"{prefix}-images-idx3-ubyte", images)
         write_idx(directory / f"{prefix}-labels-idx1-ubyte", labels)
@@ -86,7 +86,7 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(idx_dir: Path, tmp_path
     deadline = time.monotonic() + 240
     while not (killed / "checkpoint.npz").exists() and time.monotonic() < deadline:
         time.sleep(0.02)
-    time.sleep(0.3)  # into the second epoch
+    time.sleep(0.05)  # into the second epoch (an epoch takes several times longer)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     assert tg.load(killed / "checkpoint.npz")["epoch"] < 3, "the run ended before the kill"
