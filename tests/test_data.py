@@ -261,3 +261,28 @@ def test_compose_applies_in_order() -> None:
     x = np.array([1.0, 2.0])
     np.testing.assert_array_equal(Compose([add_one, double])(x, np.random.default_rng()), [4, 6])
     np.testing.assert_array_equal(Compose([double, add_one])(x, np.random.default_rng()), [3, 5])
+
+
+def test_peeking_with_next_iter_does_not_shorten_the_next_loop() -> None:
+    loader = DataLoader(*dataset(6), batch_size=3, shuffle=True, seed=4)
+    reference = DataLoader(*dataset(6), batch_size=3, shuffle=True, seed=4)
+    x, y = next(iter(loader))  # the PyTorch habit: look at one batch first
+    assert list(y.data) == epoch_labels(reference)[:3]  # the peek saw epoch 0
+    assert epoch_labels(loader) == epoch_labels(reference)  # then a whole epoch 1
+    assert loader.state_dict()["epoch"] == 2 and loader.state_dict()["batch"] == 0
+
+
+def test_each_iter_starts_an_epoch_but_a_restored_position_continues_once() -> None:
+    loader = DataLoader(*dataset(10), batch_size=3, shuffle=True, seed=2)
+    reference = DataLoader(*dataset(10), batch_size=3, shuffle=True, seed=2)
+    epochs = [epoch_labels(reference) for _ in range(3)]
+    iterator = iter(loader)
+    next(iterator)
+    next(iterator)
+    state = loader.state_dict()
+    assert (state["epoch"], state["batch"]) == (0, 2)
+    loader.load_state_dict(state)
+    assert epoch_labels(loader) == epochs[0][6:]  # continues epoch 0 from batch 2
+    next(iter(loader))
+    assert loader.state_dict()["batch"] == 1
+    assert epoch_labels(loader) == epochs[2]  # the peek took epoch 1; no resume pending

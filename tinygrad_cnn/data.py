@@ -107,9 +107,11 @@ class DataLoader:
 
     images: uint8 (N, H, W) or (N, 1, H, W) (or float already scaled); labels: integers (N,).
     Without a transform uint8 pixels become x / 255; `transform=Normalize()` gives the usual
-    MNIST input. One `for` loop is one epoch. With `shuffle`, epoch e visits the examples in the
-    order `default_rng([seed, 1, e]).permutation(N)`, so `state_dict()` (plain integers: the seed,
-    the epoch and the next batch index) is all it takes to resume exactly, even mid-epoch.
+    MNIST input. Each `iter()` (each `for` loop) starts a new epoch, except the first one after
+    `load_state_dict`, which continues the saved epoch. With `shuffle`, epoch e visits the examples
+    in the order `default_rng([seed, 1, e]).permutation(N)`, so `state_dict()` (plain integers:
+    the seed, the epoch and the next batch index) is all it takes to resume exactly, even
+    mid-epoch.
     `seed=None` draws a seed from `tinygrad_cnn.rng`, so `manual_seed` makes loaders repeatable.
     """
 
@@ -132,6 +134,7 @@ class DataLoader:
         self.batch_size, self.shuffle, self.drop_last = int(batch_size), shuffle, drop_last
         self.seed, self.transform = int(seed), transform
         self.epoch, self.batch = 0, 0  # the next batch to yield
+        self._resumed = False  # set by load_state_dict: the next iter() continues mid-epoch
 
     def __len__(self) -> int:
         """Number of batches per epoch."""
@@ -141,8 +144,15 @@ class DataLoader:
         return full
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
-        if self.batch >= len(self):  # the previous loop stopped right after its last batch
+        """Start an epoch now (not at the first `next`): the next one if the previous loop took
+        any batch, so a peek with `next(iter(loader))` never shortens the following loop. Only
+        right after `load_state_dict` does it continue the saved epoch from the saved batch."""
+        resumed, self._resumed = self._resumed, False
+        if self.batch >= len(self) or (self.batch > 0 and not resumed):
             self.epoch, self.batch = self.epoch + 1, 0
+        return self._batches()
+
+    def _batches(self) -> Iterator[tuple[Tensor, Tensor]]:
         order = self.order(self.epoch)
         while self.batch < len(self):
             index = self.batch
@@ -181,6 +191,7 @@ class DataLoader:
                 raise ValueError(f"state is for a loader with {key}={state[key]}, this one has "
                                  f"{key}={mine[key]}")
         self.seed, self.epoch, self.batch = state["seed"], state["epoch"], state["batch"]
+        self._resumed = True
 
     def __repr__(self) -> str:
         return (f"DataLoader(n={len(self.images)}, batch_size={self.batch_size}, "
