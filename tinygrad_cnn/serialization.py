@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from typing import Any
 
 import numpy as np
 
+from .fileio import atomic_write
 from .tensor import Tensor
 
 MANIFEST = "__manifest__"
@@ -32,41 +32,8 @@ def save(obj: dict[str, Any], path: str | os.PathLike) -> None:
     arrays: dict[str, np.ndarray] = {}
     tree = _encode(obj, [], arrays)
     arrays[MANIFEST] = np.array(json.dumps({"format": FORMAT, "tree": tree}))
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    _fsync_folder(folder)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _fsync_folder(folder: str) -> None:
-    """Make the rename itself durable (POSIX); not possible on every platform."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    with atomic_write(path) as f:
+        np.savez(f, **arrays)
 
 
 def _encode(value: Any, path: list[str], arrays: dict[str, np.ndarray]) -> dict[str, Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from ..fileio import atomic_write
 from .errors import DataFileError
 
 ENV_VAR = "TINYGRAD_CNN_DATA"
@@ -27,20 +27,10 @@ def data_dir(root: str | os.PathLike[str] | None = None) -> Path:
 
 @contextmanager
 def atomic_open(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
-    """Open a temporary file beside `path` for writing; on success it replaces `path` in one step,
-    so a crash or a concurrent reader never sees a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # same directory as the target: os.replace is atomic only within one filesystem
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; cache files are ordinary readable files
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """`fileio.atomic_write(path)` after creating the missing cache folders above `path`."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path) as f:
+        yield f
 
 
 def sha256_array(array: np.ndarray) -> str:
