@@ -36,6 +36,22 @@ def test_counts_calls_per_op_forward_and_backward():
     assert prof.steps == 2 and not _state.observers
 
 
+def test_backward_flops_come_only_from_a_forward_the_profiler_saw_on_that_ctx():
+    a = Tensor(np.ones((16, 16), dtype=np.float32), requires_grad=True)
+    x = Tensor(np.ones((2, 3), dtype=np.float32), requires_grad=True)
+    prof = Profiler()
+    for _ in range(20):  # a freed ctx's id is often reused by the next op's ctx
+        with prof:
+            a @ a  # recorded, never backpropagated, freed at once
+        loss = x.exp().sum()  # forward outside the profiler
+        with prof:
+            loss.backward()
+    rows = by_name(prof.rows("op"))
+    assert rows["MatMul"]["forward_flops"] == 20 * 2 * 16**3
+    assert rows["Exp"]["backward_calls"] == rows["Sum"]["backward_calls"] == 20
+    assert rows["Exp"]["backward_flops"] == rows["Sum"]["backward_flops"] == 0
+
+
 def test_matmul_linear_and_conv_flops_from_shapes():
     tg.manual_seed(0)
     a = Tensor(np.ones((4, 5), dtype=np.float32), requires_grad=True)

@@ -113,7 +113,6 @@ class Profiler:
         """Forget everything measured so far."""
         self._stats: dict[tuple[str, int], _Stat] = {}
         self._modules: dict[int, Any] = {}  # keeps modules alive so their ids stay unique
-        self._pending: dict[int, int] = {}  # id(ctx) -> forward FLOPs, until its backward
         self.wall_s = 0.0
         self.steps = 0
         self._images = 0
@@ -162,14 +161,15 @@ class Profiler:
         if flops_fn is not None:
             flops = flops_fn(ctx, out.data)
             stat.forward_flops += flops
-            if out._ctx is ctx:  # recorded: its backward may come
-                self._pending[id(ctx)] = flops
+            if out._ctx is ctx:  # recorded: its backward may come, and lives as long as ctx
+                ctx._profile_flops = flops
 
     def on_backward(self, ctx: Any, input_grads: Any, seconds: float) -> None:
         stat = self._stat(ctx)
         stat.backward_calls += 1
         stat.backward_s += seconds
-        flops = self._pending.pop(id(ctx), 0)
+        # set only where a profiler saw this ctx's forward; never keyed by id(), which is reused
+        flops = getattr(ctx, "_profile_flops", 0)
         if flops:
             grads = input_grads if isinstance(input_grads, tuple) else (input_grads,)
             # a third input is a bias: its gradient is a cheap sum, not another product
