@@ -21,7 +21,8 @@ import argparse
 import json
 import sys
 import time
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,7 @@ from tinygrad_cnn.datasets import (
     load_image_folder,
     mnist,
 )
+from tinygrad_cnn.datasets.fashion import CLASSES as FASHION_CLASSES
 from tinygrad_cnn.datasets.preprocess import load_digit_image
 from tinygrad_cnn.memory import keep_freed_memory
 from tinygrad_cnn.report import write_report
@@ -142,14 +144,26 @@ def train_step(model, opt, scheduler, x: tg.Tensor, y: tg.Tensor,
     return loss.item(), int((logits.data.argmax(axis=1) == y.data).sum())
 
 
+@contextmanager
+def evaluating(model: nn.Module) -> Iterator[nn.Module]:
+    """Eval mode inside (batch norm uses its running statistics and leaves them alone), then each
+    module goes back to the mode it had."""
+    modes = [(module, module.training) for module in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for module, training in modes:
+            module.training = training
+
+
 @tg.no_grad()
 def predict_proba(model: nn.Module, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
     """Class probabilities (N, 10) for uint8 images, in eval mode."""
-    model.eval()
     normalize = Normalize()
-    probs = [model(tg.Tensor(normalize(images[i:i + batch_size, None]))).softmax(axis=1).data
-             for i in range(0, len(images), batch_size)]
-    model.train()
+    with evaluating(model):
+        probs = [model(tg.Tensor(normalize(images[i:i + batch_size, None]))).softmax(axis=1).data
+                 for i in range(0, len(images), batch_size)]
     return np.concatenate(probs)
 
 
@@ -173,16 +187,18 @@ def train(args: argparse.Namespace) -> dict:
     opt, scheduler = make_optimizer(args, model, args.epochs * len(loader))
     history = {"epoch": [], "train_acc": [], "test_acc": [], "train_loss": [], "seconds": [],
                "step_loss": [], "step_acc": []}
-    start_epoch = 0
+    start_epoch, kernels, health = 0, [], {}
     if args.resume and checkpoint_path.exists():
-        start_epoch, history = restore(checkpoint_path, args, model, opt, scheduler, loader)
+        start_epoch, history, kernels, health = restore(checkpoint_path, args, model, opt,
+                                                        scheduler, loader)
         print(f"resumed {checkpoint_path} after epoch {start_epoch}")
+    elif args.resume:
+        print(f"no checkpoint at {checkpoint_path}: starting from scratch")
 
     config = vars(args) | {"train_size": len(train_x), "test_size": len(test_x)}
     # --profile times every op of the first epoch; --report samples health every 10th step
     profiler = tg.Profiler(model, batch_size=args.batch_size) if args.profile else None
     monitor = tg.HealthMonitor(model) if args.report else None
-    kernels, health = [], {}
     print(f"{args.model}: {sum(p.size for p in model.parameters()):,} parameters, "
           f"{len(train_x):,} training images, {args.epochs} epochs of {len(loader)} steps")
     for epoch in range(start_epoch, args.epochs):
@@ -209,14 +225,15 @@ def train(args: argparse.Namespace) -> dict:
             history[key].append(value)
         print(f"epoch {epoch + 1}: train acc {correct / seen:.4f}  test acc {test_acc:.4f}  "
               f"loss {loss_sum / seen:.4f}  {seconds:.1f}s")
-        save_checkpoint(checkpoint_path, args, model, opt, scheduler, loader, epoch + 1, history)
         if profiling:
             print(profiler.table())
             profiler.to_json(out / "profile.json")
         if monitor:
             print(monitor.table())
-            health[epoch + 1] = monitor.summary(reset=True)
+            health[str(epoch + 1)] = monitor.summary(reset=True)
             kernels.append(first_conv(model).weight.data.copy())
+        save_checkpoint(checkpoint_path, args, model, opt, scheduler, loader, epoch + 1, history,
+                        kernels, health)
 
     final = history["test_acc"][-1] if history["test_acc"] else evaluate(model, test_x, test_y)
     print(f"test accuracy {final:.4f} ({100 * final:.2f}%) after {args.epochs} epochs, "
@@ -266,12 +283,11 @@ def write_run_report(out: Path, config: dict, model: nn.Module, history: dict, k
 @tg.no_grad()
 def feature_maps(model: nn.Module, image: np.ndarray) -> list[tuple[str, np.ndarray]]:
     """The output of every top-level layer for one image."""
-    model.eval()
     x, maps = tg.Tensor(Normalize()(image[None, None])), []
-    for name, layer in model.named_children():
-        x = layer(x)
-        maps.append((f"{name} {type(layer).__name__}", x.data[0]))
-    model.train()
+    with evaluating(model):
+        for name, layer in model.named_children():
+            x = layer(x)
+            maps.append((f"{name} {type(layer).__name__}", x.data[0]))
     return maps
 
 
@@ -279,10 +295,11 @@ def draw_loss_graph(model: nn.Module, images: np.ndarray, labels: np.ndarray, ou
     """The autograd graph of the loss on two test images, one cluster per layer, as SVG (or the
     .dot text when Graphviz is missing)."""
     x = tg.Tensor(Normalize()(images[:, None]))
-    loss = tg.ops.cross_entropy(model(x), tg.Tensor(labels, dtype=None))
-    loss.backward()
-    model.zero_grad()
+    with evaluating(model):  # no running-statistics update from these two test images
+        loss = tg.ops.cross_entropy(model(x), tg.Tensor(labels, dtype=None))
+    loss.backward()  # so the picture shows every parameter's gradient
     dot = tg.draw_graph(loss, model=model, group_by_module=True)
+    model.zero_grad()
     try:
         return tg.render_graph(dot, out / "graph.svg")
     except GraphvizNotFoundError as exc:
@@ -290,7 +307,13 @@ def draw_loss_graph(model: nn.Module, images: np.ndarray, labels: np.ndarray, ou
         return out / "graph.dot"
 
 
-def save_checkpoint(path: Path, args, model, opt, scheduler, loader, epoch: int, history) -> None:
+# flags that shape the run: --resume refuses a checkpoint trained with other values
+RUN_FLAGS = ("model", "epochs", "batch_size", "lr", "optimizer", "schedule", "shift", "dataset",
+             "data", "train_dir", "test_dir", "limit", "seed")
+
+
+def save_checkpoint(path: Path, args, model, opt, scheduler, loader, epoch: int, history,
+                    kernels: list, health: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tg.save({
         "model_name": args.model,
@@ -302,20 +325,31 @@ def save_checkpoint(path: Path, args, model, opt, scheduler, loader, epoch: int,
         "epoch": epoch,
         "config": json.dumps(vars(args), default=str),
         "history": json.dumps(history),
+        "kernels": {str(i): k for i, k in enumerate(kernels)},  # for --report's GIF on resume
+        "health": json.dumps(health),
     }, path)
 
 
-def restore(path: Path, args, model, opt, scheduler, loader) -> tuple[int, dict]:
+def restore(path: Path, args, model, opt, scheduler, loader) -> tuple[int, dict, list, dict]:
     state = tg.load(path)
-    if str(state["model_name"]) != args.model:
-        raise ValueError(f"{path} holds a '{state['model_name']}' model, not '{args.model}'")
+    name = str(state.get("model_name", ""))
+    if name != args.model:
+        raise ValueError(f"{path} holds a {name!r} model, not {args.model!r}")
+    saved = json.loads(str(state["config"]))
+    changed = [f"--{key.replace('_', '-')} {saved.get(key)} -> {getattr(args, key)}"
+               for key in RUN_FLAGS if saved.get(key) != getattr(args, key)]
+    if changed:
+        raise ValueError(f"--resume: {path} was trained with other settings ({', '.join(changed)}"
+                         "); resume with the same flags, or train into a new --out")
     model.load_state_dict(state["model"])
     opt.load_state_dict(state["optimizer"])
     if scheduler is not None:
         scheduler.load_state_dict(state["scheduler"])
     loader.load_state_dict(state["loader"])
     rng.set_rng_state(state["rng"])
-    return int(state["epoch"]), json.loads(str(state["history"]))
+    kernels = [state["kernels"][str(i)] for i in range(len(state["kernels"]))]
+    return (int(state["epoch"]), json.loads(str(state["history"])), kernels,
+            json.loads(str(state["health"])))
 
 
 def load_model(path: str) -> tuple[nn.Module, dict]:
@@ -335,14 +369,21 @@ def load_model(path: str) -> tuple[nn.Module, dict]:
 
 def evaluate_command(args: argparse.Namespace) -> None:
     model, config = load_model(args.checkpoint)
-    fetch = fashion_mnist if config.get("dataset") == "fashion" else mnist
-    images, labels = fetch("test") if not args.data else idx_split(Path(args.data), "test")
+    fashion = config.get("dataset") == "fashion"
+    if args.test_dir:
+        images, labels = load_image_folder(args.test_dir)
+    elif args.data:
+        images, labels = idx_split(Path(args.data), "test")
+    else:
+        images, labels = (fashion_mnist if fashion else mnist)("test")
     predictions = predict_proba(model, images).argmax(axis=1)
     print(f"test accuracy {np.mean(predictions == labels):.4f} on {len(labels):,} images")
-    print("digit  images  accuracy")
-    for digit in range(10):
-        mask = labels == digit
-        print(f"{digit:>5}  {mask.sum():>6}  {np.mean(predictions[mask] == digit):.4f}")
+    names = FASHION_CLASSES if fashion else [str(d) for d in range(10)]
+    print(f"{'class':>11}  images  accuracy")
+    for k, name in enumerate(names):
+        mask = labels == k
+        accuracy = f"{np.mean(predictions[mask] == k):.4f}" if mask.any() else "-"
+        print(f"{name:>11}  {mask.sum():>6}  {accuracy:>8}")
 
 
 def predict_command(args: argparse.Namespace) -> None:
@@ -380,7 +421,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     t.add_argument("--data", help="folder of MNIST-named IDX files (raw or .gz)")
     t.add_argument("--train-dir", help="PNG folder with one sub-folder per digit")
     t.add_argument("--test-dir", help="PNG folder with one sub-folder per digit")
-    t.add_argument("--limit", type=int, help="use only the first N training images")
+    t.add_argument("--limit", type=int, help="a quick run on the first N training images and "
+                   "the first N/6 test images (the accuracy printed is on those only)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", help="output folder (default runs/<model>)")
     t.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint.npz")
@@ -390,11 +432,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     e = sub.add_parser("eval", help="test accuracy of a checkpoint, per digit")
     e.add_argument("checkpoint")
     e.add_argument("--data", help="folder of MNIST-named IDX files (raw or .gz)")
+    e.add_argument("--test-dir", help="PNG folder with one sub-folder per digit")
     p = sub.add_parser("predict", help="classify image files")
     p.add_argument("checkpoint")
     p.add_argument("images", nargs="*")
     p.add_argument("--random-test", action="store_true", help="also a random test image")
-    args = parser.parse_args(argv or ["train"])
+    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+        argv = ["train", *argv]  # `python models/mnist.py --model seed` means train
+    args = parser.parse_args(argv)
     if args.command == "train":
         for key, value in RECIPES[args.model].items():
             if getattr(args, key) is None:
@@ -408,7 +453,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         {"train": train, "eval": evaluate_command, "predict": predict_command}[args.command](args)
     except (DatasetError, DataFileError, ValueError, KeyError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc  # no repr quotes
+        print(f"error: {message}", file=sys.stderr)
         return 2
     return 0
 

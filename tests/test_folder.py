@@ -140,3 +140,27 @@ def test_export_checks_arguments(tmp_path: Path) -> None:
         export_image_folder(np.zeros((2, 28, 28), np.uint8), np.array([0]), tmp_path / "b")
     with pytest.raises(ValueError, match="labels must be non-negative"):
         export_image_folder(np.zeros((1, 28, 28), np.uint8), np.array([-1]), tmp_path / "c")
+
+
+def test_mnistify_inverts_crops_scales_and_centres() -> None:
+    from tinygrad_cnn.datasets.preprocess import mnistify
+
+    paper = np.full((120, 90), 230.0)  # dark ink on light paper, off centre, too large
+    paper[10:100, 5:25] = 15.0
+    out = mnistify(paper)
+    assert out.shape == (28, 28) and out.dtype == np.uint8
+    assert out[0, 0] == 0 and out.max() == 255  # inverted: black background, white ink
+    rows, cols = np.nonzero(out)
+    assert rows.max() - rows.min() + 1 <= 20 and cols.max() - cols.min() + 1 <= 20
+    assert rows.max() - rows.min() + 1 == 20  # the long side fills the 20x20 box
+    mass = out.astype(np.float64)
+    cy = (mass.sum(axis=1) @ np.arange(28)) / mass.sum()
+    cx = (mass.sum(axis=0) @ np.arange(28)) / mass.sum()
+    assert abs(cy - 13.5) <= 1 and abs(cx - 13.5) <= 1
+
+
+def test_mnistify_rejects_a_blank_image() -> None:
+    from tinygrad_cnn.datasets.preprocess import mnistify
+
+    with pytest.raises(ValueError, match="no ink"):
+        mnistify(np.full((40, 40), 255.0))

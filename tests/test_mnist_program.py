@@ -65,8 +65,8 @@ def test_short_training_learns_and_writes_a_checkpoint(idx_dir: Path, tmp_path: 
 
     evaluation = run("eval", str(tmp_path / "checkpoint.npz"), "--data", str(idx_dir))
     assert f"test accuracy {accuracy:.4f}" in evaluation.stdout
-    rows = [line for line in evaluation.stdout.splitlines() if line[:5].strip().isdigit()]
-    assert len(rows) == 10
+    rows = [line.split() for line in evaluation.stdout.splitlines()]
+    assert [row[0] for row in rows if len(row) == 3 and row[0].isdigit()] == list("0123456789")
 
 
 def test_same_seed_same_weights(idx_dir: Path, tmp_path: Path) -> None:
@@ -102,15 +102,30 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(idx_dir: Path, tmp_path
 
 def test_predict_preprocesses_a_drawing(idx_dir: Path, tmp_path: Path) -> None:
     run(*train_args(idx_dir, tmp_path, "--epochs", "2"))
-    # dark ink on light paper, off-centre and larger than 20x20: preprocessing must fix all three
+    # dark ink on light paper, off-centre and larger than 20x20: preprocessing inverts, crops,
+    # scales the bar to 20 pixels wide and centres it on rows 13-14, between the bars of the
+    # synthetic classes 4 (rows 12-13) and 5 (rows 14-15); uncentred it would sit near the top
     drawing = np.full((90, 70), 235, np.uint8)
-    drawing[10:18, 8:60] = 20  # class 0's bar sits at rows 4-5 of 28 once placed
+    drawing[10:18, 8:60] = 20
     path = tmp_path / "drawing.png"
     Image.fromarray(drawing).save(path)
     result = run("predict", str(tmp_path / "checkpoint.npz"), str(path))
-    assert result.stdout.startswith(f"{path}: ")
+    assert result.stdout.startswith((f"{path}: 4 with probability", f"{path}: 5 with"))
     probabilities = [float(x.split(":")[1]) for x in result.stdout.splitlines()[1].split()]
     assert len(probabilities) == 10 and abs(sum(probabilities) - 1) < 1e-2
+
+
+def test_resume_refuses_other_settings(idx_dir: Path, tmp_path: Path) -> None:
+    run(*train_args(idx_dir, tmp_path, "--epochs", "1"))
+    result = run(*train_args(idx_dir, tmp_path, "--resume", "--lr", "0.5"), check=False)
+    assert result.returncode == 2
+    assert "--lr" in result.stderr and "0.5" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_flags_without_subcommand_mean_train(idx_dir: Path, tmp_path: Path) -> None:
+    result = run("--model", "seed", "--data", str(idx_dir), "--epochs", "1", "--limit", "600",
+                 "--out", str(tmp_path), "--quiet")
+    assert "seed:" in result.stdout and (tmp_path / "checkpoint.npz").is_file()
 
 
 def test_checkpoint_from_another_model_is_a_one_line_error(idx_dir: Path, tmp_path: Path) -> None:

@@ -52,7 +52,8 @@ def mnistify(gray: np.ndarray) -> np.ndarray:
 
 
 def _centre_by_mass(box: np.ndarray) -> np.ndarray:
-    """Paste `box` (at most 20x20) into 28x28 with its centre of mass at (14, 14), clipped."""
+    """Paste `box` (at most 20x20) into 28x28 with its centre of mass at the image centre
+    (13.5, 13.5 in pixel-index coordinates), as near as whole-pixel shifts and the border allow."""
     h, w = box.shape
     total = box.sum()
     cy = (box.sum(axis=1) @ np.arange(h)) / total
