@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from time import perf_counter
 
 import numpy as np
 import pytest
 
 import tinygrad_cnn as tg
-from tinygrad_cnn import Profiler, Tensor, nn
+from tinygrad_cnn import Profiler, Tensor, autograd, nn, profile
 from tinygrad_cnn.autograd import _state
 from tinygrad_cnn.profile import NO_MODULE, UNTRACKED
 
@@ -95,7 +94,24 @@ def test_module_rows_use_dotted_names_and_work_under_no_grad():
     assert rows[NO_MODULE]["calls"] == 1  # the loss
 
 
-def test_rows_add_up_to_the_wall_time_of_a_real_step():
+class TickClock:
+    """A deterministic perf_counter: every reading advances time by exactly one tick (a power of
+    two, so the float sums below are exact)."""
+
+    def __init__(self, tick: float = 2.0**-10) -> None:
+        self.now, self.tick = 0.0, tick
+
+    def __call__(self) -> float:
+        self.now += self.tick
+        return self.now
+
+
+def test_rows_add_up_to_the_wall_time_of_a_real_step(monkeypatch):
+    # the acceptance bar: the profiler's total agrees with the measured wall time of the step
+    # within 10%; with an injected clock it is checked exactly, never against a busy machine
+    clock = TickClock()
+    monkeypatch.setattr(profile, "perf_counter", clock)  # the profiler's wall time
+    monkeypatch.setattr(autograd, "perf_counter", clock)  # the engine's per-op timings
     tg.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
                           nn.Linear(4 * 13 * 13, 10))
@@ -106,27 +122,36 @@ def test_rows_add_up_to_the_wall_time_of_a_real_step():
     prof = Profiler(model, batch_size=16)
     outer = 0.0
     for _ in range(3):
-        start = perf_counter()
+        start = clock()
         with prof:
             loss = tg.ops.cross_entropy(model(x), y)
             model.zero_grad()
             loss.backward()
-            for p in params:  # an SGD step: untracked time
+            clock()  # an SGD step that takes one tick: untracked time
+            for p in params:
                 p.data -= 0.01 * p.grad.data
-        outer += perf_counter() - start
+        outer += clock() - start
     data = prof.to_dict()
     assert data["images"] == 48 and data["steps"] == 3
-    for view in ("modules", "ops"):
+    # each timed forward or backward reads the clock twice, so it lasts exactly one tick
+    ops = [r for r in data["ops"] if r["name"] != UNTRACKED]
+    timed = sum(r["calls"] + r["backward_calls"] for r in ops)
+    assert data["tracked_ms"] == 1e3 * clock.tick * timed
+    # per step the wall time is: enter -> (2 readings per timed op) + 1 SGD reading -> exit
+    assert data["wall_ms"] == 1e3 * clock.tick * (2 * timed + 3 * 2)
+    assert data["untracked_ms"] == data["wall_ms"] - data["tracked_ms"] > 0
+    for view in ("modules", "ops"):  # tracked rows + untracked row = the wall time
         total = sum(r["total_ms"] for r in data[view])
-        assert total == pytest.approx(data["wall_ms"], rel=1e-9)
+        assert total == pytest.approx(data["wall_ms"], rel=1e-12)
         assert sum(r["share"] for r in data[view]) == pytest.approx(1.0)
-    assert data["wall_ms"] == pytest.approx(1e3 * outer, rel=0.10)  # the acceptance bar
-    assert 0 < data["tracked_ms"] <= data["wall_ms"]
+    # measured outside the `with`: the same time plus the readings at either end of each step
+    assert 1e3 * outer == data["wall_ms"] + 1e3 * clock.tick * 3 * 2
+    assert data["wall_ms"] == pytest.approx(1e3 * outer, rel=0.10)
     rows = by_name(data["modules"])
     conv = rows["0 (Conv2d)"]
+    assert conv["forward_ms"] == 3 * 1e3 * clock.tick and conv["backward_ms"] > 0
     assert conv["forward_ms_per_image"] == pytest.approx(conv["forward_ms"] / 48)
     assert conv["ms_per_image"] == pytest.approx(conv["total_ms"] / 48)
-    assert conv["forward_ms"] > 0 and conv["backward_ms"] > 0
 
 
 def test_count_images_table_and_json(tmp_path):
