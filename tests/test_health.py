@@ -105,3 +105,35 @@ def test_activation_stats_of_a_known_array():
     assert stats == pytest.approx({"activation_rms": 2.5, "activation_mean": -0.25,
                                    "activation_std": np.std([0, 3, 0, -4]),
                                    "zero_fraction": 0.5})
+
+
+class Heads(nn.Module):
+    """A Linear body and two head weights kept in a plain list (named `heads.0`, `heads.1`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = nn.Linear(3, 4)
+        self.heads = [nn.Parameter(np.full((4, 2), 0.5, np.float32)),
+                      nn.Parameter(np.full((4, 2), -0.25, np.float32))]
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = self.body(x)
+        return h @ self.heads[0] + (h * h) @ self.heads[1]
+
+
+def test_parameters_in_a_list_attribute_belong_to_the_module_holding_the_list():
+    tg.manual_seed(2)
+    model = nn.Sequential(Heads())
+    monitor = HealthMonitor(model)
+    assert list(monitor.params) == [n for n, _ in model.named_parameters()]
+    assert {n: layer for n, (layer, _) in monitor.params.items()} == {
+        "0.body.weight": "0.body (Linear)", "0.body.bias": "0.body (Linear)",
+        "0.heads.0": "0 (Heads)", "0.heads.1": "0 (Heads)"}
+    model(Tensor(np.ones((2, 3), dtype=np.float32))).sum().backward()
+    monitor.before_step()
+    heads = model[0].heads
+    expected = np.sqrt(sum(np.sum(p.grad.data.astype(np.float64) ** 2) for p in heads))
+    monitor.after_step()
+    summary = monitor.summary()
+    assert summary["0 (Heads)"]["grad_norm"] == pytest.approx(expected, rel=1e-6)
+    assert summary["0 (Heads)"]["weight_norm"] == pytest.approx(np.sqrt(8 * 0.25 + 8 / 16))

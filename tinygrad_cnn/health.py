@@ -84,10 +84,15 @@ class HealthMonitor:
         for module in modules.values():
             if not any(True for _ in module.children()):
                 self.layers[names.title(module)] = module
-        for pname, param in model.named_parameters():
-            owner = modules[pname.rsplit(".", 1)[0] if "." in pname else ""]
-            self.layers.setdefault(names.title(owner), owner)
-            self.params[pname] = (names.title(owner), param)
+        seen: set[int] = set()
+        # each module's own parameters, so a name is never parsed back into its owner's name
+        # (`heads.0` of a list attribute belongs to the module holding `heads`)
+        for mname, owner in modules.items():
+            for pname, param in owner.named_parameters(mname, recurse=False):
+                if id(param) not in seen:  # a shared parameter counts once, as in named_parameters
+                    seen.add(id(param))
+                    self.layers.setdefault(names.title(owner), owner)
+                    self.params[pname] = (names.title(owner), param)
         self._snapshot: dict[str, np.ndarray] = {}
         self.reset()
 
