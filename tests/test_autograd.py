@@ -266,3 +266,24 @@ def test_unbroadcast(grad_shape, shape, expected):
         if size == 1:
             reference = reference.sum(axis=axis, keepdims=True)
     np.testing.assert_allclose(out, reference)
+
+
+def test_backward_after_an_optimizer_step_says_the_input_changed() -> None:
+    from tinygrad_cnn import nn, optim
+
+    layer = nn.Linear(3, 2)
+    opt = optim.SGD(layer.parameters(), lr=0.1)
+    loss = layer(Tensor(np.ones((4, 3), np.float32))).sum()
+    loss.backward(retain_graph=True)
+    opt.step()  # changes the weight that Linear saved for backward, in place
+    with pytest.raises(RuntimeError, match=r"Linear: input 1 \(shape \(2, 3\)\) was modified"):
+        loss.backward()
+
+
+def test_ops_that_saved_nothing_still_backward_after_an_update() -> None:
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    out = (w + 1.0).sum()
+    w.data += 1.0
+    w._version += 1
+    out.backward()  # Add saved nothing: its gradient does not depend on w's value
+    np.testing.assert_array_equal(w.grad.data, [1.0, 1.0])

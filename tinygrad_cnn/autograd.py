@@ -142,6 +142,7 @@ class Function:
         out = Tensor._from_op(data, ctx if record else None)
         if record:
             ctx.parents = parents
+            ctx.versions = tuple([p._version for p in parents])
             ctx.module = _state.module_stack[-1] if _state.module_stack else None
         if _state.observers:
             ctx.parents = parents  # observers see inputs and module of unrecorded ops too
@@ -207,6 +208,19 @@ def _checked_grad(ctx: Function, index: int, parent: Tensor, grad: Any) -> np.nd
     return reduced
 
 
+def _check_versions(ctx: Function) -> None:
+    """An op that saved arrays for backward must see its inputs as they were in forward: an
+    optimizer step or load_state_dict between forward and backward would silently give wrong
+    gradients, so say so instead (PyTorch's version counter, with the same advice)."""
+    for index, (parent, version) in enumerate(zip(ctx.parents, ctx.versions)):
+        if parent._version != version:
+            raise RuntimeError(
+                f"{ctx.name}: input {index} (shape {parent.shape}) was modified in place after "
+                "the forward pass (an optimizer step or load_state_dict?), so its gradient would "
+                "be wrong. Call backward() before changing parameters, then run forward again."
+            )
+
+
 def backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> None:
     """Reverse-mode autodiff: push `grad` (d root / d root) back through the recorded graph and
     accumulate d root / d leaf into every leaf's `.grad`."""
@@ -221,6 +235,8 @@ def backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> None
         ctx = node._ctx
         if ctx is None:
             continue
+        if ctx._saved:
+            _check_versions(ctx)
         if observers:
             start = perf_counter()
             input_grads = ctx.backward(ctx, grad_out)

@@ -35,6 +35,7 @@ class Tensor:
         self.name = name
         self._ctx: Function | None = None
         self._retains_grad = False
+        self._version = 0  # bumped by in-place updates (optimizer steps, load_state_dict)
         self.requires_grad = requires_grad
 
     @classmethod
@@ -47,6 +48,7 @@ class Tensor:
         out._ctx = ctx
         out._retains_grad = False
         out._requires_grad = ctx is not None
+        out._version = 0
         return out
 
     @staticmethod

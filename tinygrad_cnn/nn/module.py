@@ -200,6 +200,7 @@ class Module:
                 value = state[key]
                 np.copyto(tensor.data, value.data if isinstance(value, Tensor) else value,
                           casting="unsafe")
+                tensor._version += 1
         return IncompatibleKeys(missing, unexpected)
 
     # ----- modes and gradients ------------------------------------------------------------------

@@ -115,8 +115,9 @@ class BatchNorm(Function):
                 running_var *= 1 - momentum
                 running_var += (momentum * count / (count - 1)) * var  # unbiased, as PyTorch
         else:
-            mean = running_mean.astype(x.dtype, copy=False)
-            var = running_var.astype(x.dtype, copy=False)
+            # copies (C floats): a later training forward updates the running stats in place
+            mean = running_mean.astype(x.dtype)
+            var = running_var.astype(x.dtype)
             source = x
         inv_std = 1.0 / np.sqrt(var + eps)
         scale = inv_std if weight is None else inv_std * weight

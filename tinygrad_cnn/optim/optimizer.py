@@ -60,6 +60,7 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is not None:
                     self._update(p.data, p.grad.data, self.state.setdefault(id(p), {}), group)
+                    p._version += 1  # graphs recorded before this step must not backward
 
     def _update(self, p: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
