@@ -24,7 +24,7 @@ MEAN, STD = 0.1307, 0.3081
 
 # Defaults per model; every field can be overridden on the command line.
 RECIPES = {
-    "lenet": {"epochs": 5, "batch_size": 128, "lr": 3e-3, "optimizer": "adam_onecycle",
+    "lenet": {"epochs": 5, "batch_size": 128, "lr": 1e-2, "optimizer": "adam_onecycle",
               "shift": 0, "target": 0.99},
     "seed": {"epochs": 3, "batch_size": 32, "lr": 0.05, "optimizer": "sgd",
              "shift": 0, "target": 0.92},
