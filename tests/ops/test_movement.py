@@ -145,3 +145,83 @@ def test_shape_errors():
         Tensor(np.ones((2, 3))).permute(0, 0)
     with pytest.raises(ValueError, match="pad"):
         Tensor(np.ones(3)).pad(-1)
+
+
+RANGE_2D = r"dimension out of range \(expected to be in range of \[-2, 1\], but got {}\)"
+
+
+@pytest.mark.parametrize("call, op, bad", [
+    (lambda x: x.squeeze(7), "squeeze", 7),
+    (lambda x: x.squeeze((0, -3)), "squeeze", -3),
+    (lambda x: x.permute(0, 5), "permute", 5),
+    (lambda x: x.flatten(0, 2), "flatten", 2),
+    (lambda x: tg.concatenate([x, x], axis=5), "concatenate", 5),
+], ids=["squeeze", "squeeze-tuple", "permute", "flatten", "concatenate"])
+def test_axis_out_of_range_is_an_index_error_naming_op_axis_and_shape(call, op, bad):
+    pattern = rf"{op}: " + RANGE_2D.format(bad) + r" for a tensor of shape \(2, 3\)"
+    with pytest.raises(IndexError, match=pattern):
+        call(Tensor(np.ones((2, 3))))
+
+
+def test_unsqueeze_and_stack_accept_one_past_the_last_axis_and_no_further():
+    x = Tensor(np.ones((2, 3)))
+    assert x.unsqueeze(2).shape == (2, 3, 1) and x.unsqueeze(-3).shape == (1, 2, 3)
+    assert tg.stack([x, x], axis=-1).shape == (2, 3, 2)
+    with pytest.raises(IndexError, match=r"unsqueeze: .*\[-3, 2\], but got 5\) .*shape \(2, 3\)"):
+        x.unsqueeze(5)
+    with pytest.raises(IndexError, match=r"stack: .*\[-3, 2\], but got -4\) .*shape \(2, 3\)"):
+        tg.stack([x, x], axis=-4)
+
+
+def test_transpose_of_a_1d_tensor_names_the_op_the_dims_and_the_shape():
+    pattern = (r"transpose\(dim0=-2, dim1=-1\): dimension out of range \(expected to be in range "
+               r"of \[-1, 0\], but got -2\) for a tensor of shape \(3,\)")
+    with pytest.raises(IndexError, match=pattern):
+        Tensor(np.ones(3)).transpose()
+    x = Tensor(np.ones(3), requires_grad=True)
+    assert x.transpose(0, -1).shape == (3,)
+
+
+def test_zero_dim_tensor_takes_axis_0_and_minus_1_like_pytorch():
+    x = Tensor(2.5, requires_grad=True)
+    assert x.squeeze(0).shape == () and x.squeeze(-1).shape == () and x.squeeze().shape == ()
+    assert x.unsqueeze(0).shape == (1,) and x.unsqueeze(-1).shape == (1,)
+    assert x.transpose(0, -1).shape == () and x.flatten(0, -1).shape == (1,)
+    x.unsqueeze(0).sum().backward()
+    assert x.grad.item() == 1.0
+    with pytest.raises(IndexError, match=r"squeeze: .*\[-1, 0\], but got 1\) .*shape \(\)"):
+        x.squeeze(1)
+    with pytest.raises(IndexError, match=r"unsqueeze: .*\[-1, 0\], but got 1\) .*shape \(\)"):
+        x.unsqueeze(1)
+    with pytest.raises(ValueError, match="concatenate: zero-dimensional tensors cannot be"):
+        tg.concatenate([x, x])
+
+
+def test_numpy_integer_axes_are_accepted_by_movement_ops():
+    a = np.arange(6.0).reshape(2, 1, 3)
+    x = Tensor(a)
+    assert x.squeeze(np.int64(1)).shape == (2, 3)
+    assert x.unsqueeze(np.int64(0)).shape == (1, 2, 1, 3)
+    assert x.transpose(np.int64(0), np.int32(2)).shape == (3, 1, 2)
+    assert x.permute(np.int64(2), 0, 1).shape == (3, 2, 1)
+    np.testing.assert_array_equal(tg.concatenate([x, x], axis=np.int64(-1)).data,
+                                  np.concatenate([a, a], axis=-1))
+    with pytest.raises(TypeError, match=r"squeeze: an axis must be an int, got 1.0"):
+        x.squeeze(1.0)
+
+
+def test_expand_rejects_minus_one_for_a_new_leading_dim_like_pytorch():
+    x = Tensor(np.ones(3))
+    assert x.expand(2, -1).shape == (2, 3)
+    with pytest.raises(ValueError, match=r"expand: size -1 is not allowed for a new leading "
+                                         r"dimension \(expanding shape \(3,\) to \(-1, 3\)\)"):
+        x.expand(-1, 3)
+
+
+def test_concatenate_rank_mismatch_and_flatten_order_are_value_errors():
+    with pytest.raises(ValueError, match=r"concatenate: shapes \[\(2, 3\), \(3,\)\] differ"):
+        tg.concatenate([Tensor(np.ones((2, 3))), Tensor(np.ones(3))], axis=1)
+    with pytest.raises(ValueError, match="flatten: start_dim 1 comes after end_dim 0"):
+        Tensor(np.ones((2, 3))).flatten(1, 0)
+    with pytest.raises(ValueError, match=r"squeeze: axis \(0, -2\) names a dimension more"):
+        Tensor(np.ones((1, 3))).squeeze((0, -2))

@@ -100,6 +100,28 @@ def test_zero_dim_tensor_reduces_over_axis_0_like_pytorch(name):
     assert out.shape == () and out.item() == 2.5 and x.grad.item() == 1.0
 
 
-def test_axis_out_of_range():
-    with pytest.raises(ValueError, match="axis 2 is out of range"):
-        Tensor(np.ones((2, 3))).sum(axis=2)
+@pytest.mark.parametrize("name", ["sum", "mean", "max", "min", "var", "argmax", "argmin"])
+def test_axis_out_of_range_is_an_index_error_naming_op_axis_and_shape(name):
+    pattern = (rf"{name}: dimension out of range \(expected to be in range of \[-2, 1\], but got "
+               rf"5\) for a tensor of shape \(2, 3\)")
+    with pytest.raises(IndexError, match=pattern):
+        getattr(Tensor(np.ones((2, 3))), name)(axis=5)
+    with pytest.raises(IndexError, match=r"\[-1, 0\], but got 1\) for a tensor of shape \(\)"):
+        getattr(Tensor(2.0), name)(axis=1)
+
+
+def test_numpy_integer_axes_are_accepted():
+    a = np.arange(24.0).reshape(2, 3, 4)
+    np.testing.assert_array_equal(Tensor(a).sum(axis=np.int64(1)).data, a.sum(axis=1))
+    np.testing.assert_array_equal(Tensor(a).max(axis=(np.int32(0), -1)).data, a.max(axis=(0, 2)))
+    np.testing.assert_array_equal(Tensor(a).argmax(axis=np.int64(-1)).data, a.argmax(axis=-1))
+
+
+def test_argmax_of_a_zero_dim_tensor_over_axis_0_is_0_like_pytorch():
+    out = Tensor(2.5).argmax(axis=-1)
+    assert out.shape == () and out.item() == 0
+
+
+def test_repeated_axis_is_rejected_like_pytorch():
+    with pytest.raises(ValueError, match=r"sum: axis \(1, -1\) names a dimension more than once"):
+        Tensor(np.ones((2, 3))).sum(axis=(1, -1))

@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Function
-from .conv_algorithms import ALGORITHMS, ConvGeometry, as_pair
+from ._args import as_pair
+from .conv_algorithms import ALGORITHMS, ConvGeometry
 
 # Row-Toeplitz multiplies waste = Wp / KW times im2col's work but in BLAS-friendly shapes; im2col's
 # GEMM (N*OH*OW, KH*KW*C_in) @ (., C_out) runs well once C_out is wide. Measured (1 thread): LeNet's

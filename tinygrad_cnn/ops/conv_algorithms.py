@@ -10,18 +10,9 @@ another memory layout and return NCHW-shaped *views* of it: NumPy's ufuncs keep 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
-
-
-def as_pair(value: Any, name: str) -> tuple[int, int]:
-    """An int or a pair of ints (PyTorch's convention for stride, padding, kernel sizes)."""
-    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) for v in pair):
-        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-    return int(pair[0]), int(pair[1])
 
 
 @dataclass(frozen=True)

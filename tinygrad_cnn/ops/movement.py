@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Function
+from ._args import Axis, normalize_axes, normalize_axis
 
 
 class Reshape(Function):
@@ -35,14 +36,12 @@ class Permute(Function):
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, dims: tuple = ()) -> np.ndarray:
-        if sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
-            raise ValueError(f"permute: {dims} is not a permutation of the axes of shape {x.shape}")
-        ctx.dims = dims
+        ctx.dims = dims  # non-negative, checked by permute()
         return x.transpose(dims)
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
-        return grad_out.transpose(np.argsort([d % grad_out.ndim for d in ctx.dims]))
+        return grad_out.transpose(np.argsort(ctx.dims))
 
 
 class Expand(Function):
@@ -53,6 +52,9 @@ class Expand(Function):
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, shape: tuple = ()) -> np.ndarray:
         offset = len(shape) - x.ndim
+        if -1 in shape[:max(offset, 0)]:  # as PyTorch: a new leading dim has no size to keep
+            raise ValueError(f"expand: size -1 is not allowed for a new leading dimension "
+                             f"(expanding shape {x.shape} to {shape})")
         shape = tuple(x.shape[i - offset] if s == -1 else s for i, s in enumerate(shape))
         try:
             return np.broadcast_to(x, shape)
@@ -140,37 +142,47 @@ def reshape(x: Any, shape: Sequence[int] | int) -> Any:
 
 
 def permute(x: Any, dims: Sequence[int]) -> Any:
-    return Permute.apply(x, dims=_shape_arg(dims))
+    shape = x.shape
+    axes = tuple([normalize_axis(d, shape, "permute") for d in dims])
+    if sorted(axes) != list(range(len(shape))):
+        raise ValueError(f"permute: {tuple(dims)} is not a permutation of the axes of shape "
+                         f"{shape}")
+    return Permute.apply(x, dims=axes)
 
 
 def transpose(x: Any, dim0: int = -2, dim1: int = -1) -> Any:
-    dims = list(range(np.ndim(x.data)))
-    dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
+    shape = x.shape
+    op = f"transpose(dim0={dim0}, dim1={dim1})"
+    a, b = normalize_axis(dim0, shape, op), normalize_axis(dim1, shape, op)
+    dims = list(range(len(shape)))  # [] for a 0-d tensor, whose dims 0 / -1 swap with themselves
+    if dims:
+        dims[a], dims[b] = dims[b], dims[a]
     return Permute.apply(x, dims=tuple(dims))
 
 
 def flatten(x: Any, start_dim: int = 0, end_dim: int = -1) -> Any:
     shape = x.shape
+    start = normalize_axis(start_dim, shape, "flatten")
+    end = normalize_axis(end_dim, shape, "flatten")
     if not shape:
         return Reshape.apply(x, shape=(1,))
-    start, end = start_dim % len(shape), end_dim % len(shape)
-    return Reshape.apply(x, shape=shape[:start] + (-1,) + shape[end + 1 :]) if start <= end else x
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} "
+                         f"(shape {shape})")
+    return Reshape.apply(x, shape=shape[:start] + (-1,) + shape[end + 1 :])
 
 
-def squeeze(x: Any, axis: int | tuple[int, ...] | None = None) -> Any:
+def squeeze(x: Any, axis: Axis = None) -> Any:
     shape = x.shape
-    if axis is None:
-        axes = {i for i, s in enumerate(shape) if s == 1}
-    else:
-        axes = {a % len(shape) for a in ((axis,) if isinstance(axis, int) else axis)}
-        axes = {a for a in axes if shape[a] == 1}  # PyTorch: squeezing a non-1 axis is a no-op
+    axes = [i for i, s in enumerate(shape) if s == 1] if axis is None else [
+        a for a in normalize_axes(axis, shape, "squeeze") if shape[a] == 1]  # a non-1 axis: no-op
     return Reshape.apply(x, shape=tuple(s for i, s in enumerate(shape) if i not in axes))
 
 
 def unsqueeze(x: Any, axis: int) -> Any:
-    shape = list(x.shape)
-    axis = axis % (len(shape) + 1)
-    return Reshape.apply(x, shape=tuple(shape[:axis] + [1] + shape[axis:]))
+    shape = x.shape
+    axis = normalize_axis(axis, shape, "unsqueeze", rank=len(shape) + 1)
+    return Reshape.apply(x, shape=shape[:axis] + (1,) + shape[axis:])
 
 
 def expand(x: Any, shape: Sequence[int]) -> Any:
@@ -190,21 +202,24 @@ def pad(x: Any, pad_width: Any, value: float = 0.0) -> Any:
 def concatenate(tensors: Sequence[Any], axis: int = 0) -> Any:
     if not tensors:
         raise ValueError("concatenate: needs at least one tensor")
-    try:
-        return Concatenate.apply(*tensors, axis=axis)
-    except ValueError:
-        shapes = [np.shape(getattr(t, "data", t)) for t in tensors]
-        raise ValueError(f"concatenate: shapes {shapes} differ off axis {axis}") from None
+    shapes = [np.shape(getattr(t, "data", t)) for t in tensors]
+    if not shapes[0]:
+        raise ValueError("concatenate: zero-dimensional tensors cannot be concatenated")
+    axis = normalize_axis(axis, shapes[0], "concatenate")
+    off_axis = {s[:axis] + s[axis + 1 :] for s in shapes}
+    if any(len(s) != len(shapes[0]) for s in shapes) or len(off_axis) > 1:
+        raise ValueError(f"concatenate: shapes {shapes} differ off axis {axis}")
+    return Concatenate.apply(*tensors, axis=axis)
 
 
 def stack(tensors: Sequence[Any], axis: int = 0) -> Any:
     if not tensors:
         raise ValueError("stack: needs at least one tensor")
-    try:
-        return Stack.apply(*tensors, axis=axis)
-    except ValueError:
-        shapes = [np.shape(getattr(t, "data", t)) for t in tensors]
-        raise ValueError(f"stack: all shapes must be equal, got {shapes}") from None
+    shapes = [np.shape(getattr(t, "data", t)) for t in tensors]
+    axis = normalize_axis(axis, shapes[0], "stack", rank=len(shapes[0]) + 1)
+    if any(s != shapes[0] for s in shapes):
+        raise ValueError(f"stack: all shapes must be equal, got {shapes}")
+    return Stack.apply(*tensors, axis=axis)
 
 
 def getitem(x: Any, index: Any) -> Any:

@@ -8,7 +8,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..autograd import Function
-from .conv_algorithms import as_pair
+from ._args import as_pair
 
 
 class PoolGeometry:

@@ -7,24 +7,11 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Function
-
-Axis = int | tuple[int, ...] | None
-
-
-def _axes(axis: Axis, ndim: int) -> tuple[int, ...]:
-    """Normalise an int, tuple or None axis to a sorted tuple of non-negative axes."""
-    if axis is None:
-        return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    bound = ndim or 1  # NumPy lets a 0-d array reduce over axis 0 / -1
-    for a in axes:
-        if not -bound <= a < bound:
-            raise ValueError(f"axis {a} is out of range for a tensor of rank {ndim}")
-    return tuple(sorted({a % bound for a in axes})) if ndim else ()
+from ._args import Axis, normalize_axes, normalize_axis
 
 
-def _ndim(x: Any) -> int:
-    return np.ndim(getattr(x, "data", x))
+def _shape(x: Any) -> tuple[int, ...]:
+    return np.shape(getattr(x, "data", x))
 
 
 def _expand(grad_out: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
@@ -129,23 +116,23 @@ class ArgMax(Function):
 
 
 def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:  # noqa: A001
-    return Sum.apply(x, axes=_axes(axis, _ndim(x)), keepdims=keepdims)
+    return Sum.apply(x, axes=normalize_axes(axis, _shape(x), "sum"), keepdims=keepdims)
 
 
 def mean(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
-    return Mean.apply(x, axes=_axes(axis, _ndim(x)), keepdims=keepdims)
+    return Mean.apply(x, axes=normalize_axes(axis, _shape(x), "mean"), keepdims=keepdims)
 
 
 def max(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:  # noqa: A001
-    return Max.apply(x, axes=_axes(axis, _ndim(x)), keepdims=keepdims)
+    return Max.apply(x, axes=normalize_axes(axis, _shape(x), "max"), keepdims=keepdims)
 
 
 def min(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:  # noqa: A001
-    return Min.apply(x, axes=_axes(axis, _ndim(x)), keepdims=keepdims)
+    return Min.apply(x, axes=normalize_axes(axis, _shape(x), "min"), keepdims=keepdims)
 
 
 def var(x: Any, axis: Axis = None, keepdims: bool = False, correction: int = 1) -> Any:
-    axes = _axes(axis, _ndim(x))
+    axes = normalize_axes(axis, _shape(x), "var")
     return Var.apply(x, axes=axes, keepdims=keepdims, correction=correction)
 
 
@@ -154,8 +141,17 @@ def std(x: Any, axis: Axis = None, keepdims: bool = False, correction: int = 1) 
 
 
 def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> Any:
-    return ArgMax.apply(x, axis=axis, keepdims=keepdims)
+    return ArgMax.apply(x, axis=_arg_axis(x, axis, "argmax"), keepdims=keepdims)
 
 
 def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> Any:
-    return ArgMax.apply(x, axis=axis, keepdims=keepdims, smallest=True)
+    return ArgMax.apply(x, axis=_arg_axis(x, axis, "argmin"), keepdims=keepdims, smallest=True)
+
+
+def _arg_axis(x: Any, axis: int | None, op: str) -> int | None:
+    """axis as NumPy's argmax wants it: None for a 0-d tensor, whose axis 0 / -1 is all of it."""
+    if axis is None:
+        return None
+    shape = _shape(x)
+    axis = normalize_axis(axis, shape, op)
+    return axis if shape else None

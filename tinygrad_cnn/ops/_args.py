@@ -1,0 +1,52 @@
+"""Argument checks shared by ops and layers: axis arguments and int-or-pair hyper-parameters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+Axis = int | np.integer | tuple[int, ...] | None
+
+
+def normalize_axis(axis: Any, shape: tuple[int, ...], op: str, rank: int | None = None) -> int:
+    """`axis` as a non-negative index into a tensor of `rank` dims (default len(shape)); raise
+    IndexError like PyTorch's "Dimension out of range" naming the op, the axis and the shape.
+    A 0-d tensor accepts 0 and -1 (as PyTorch), which come back as 0."""
+    if not _is_int(axis):
+        raise TypeError(f"{op}: an axis must be an int, got {axis!r}")
+    bound = max(len(shape) if rank is None else rank, 1)
+    if not -bound <= axis < bound:
+        raise IndexError(f"{op}: dimension out of range (expected to be in range of "
+                         f"[{-bound}, {bound - 1}], but got {axis}) for a tensor of shape {shape}")
+    return int(axis) % bound
+
+
+def normalize_axes(axis: Axis, shape: tuple[int, ...], op: str) -> tuple[int, ...]:
+    """An int, a tuple of ints or None (every axis) as a sorted tuple of distinct non-negative
+    axes; () for a 0-d tensor, whose only valid axes are 0 and -1."""
+    if axis is None:
+        return tuple(range(len(shape)))
+    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+    found = [normalize_axis(a, shape, op) for a in axes]
+    if len(set(found)) != len(found):
+        raise ValueError(f"{op}: axis {axis} names a dimension more than once (shape {shape})")
+    return tuple(sorted(found)) if shape else ()
+
+
+def as_pair(value: Any, name: str, minimum: int | None = None) -> tuple[int, int]:
+    """An int or a pair of ints (PyTorch's convention for stride, padding, kernel sizes), each at
+    least `minimum` when given; `name` says whose argument it is in the error."""
+    pair = (value, value) if isinstance(value, (int, np.integer)) else value
+    if not isinstance(pair, (tuple, list)) or not all(_is_int(v) for v in pair):
+        raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
+    if len(pair) != 2:
+        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+    if minimum is not None and min(pair) < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
