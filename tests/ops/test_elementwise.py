@@ -159,3 +159,20 @@ def test_maximum_minimum_split_ties_evenly(op):
 def test_broadcast_mismatch_names_both_shapes_and_the_op(op, name):
     with pytest.raises(ValueError, match=rf"{name}.*\(2, 3\).*\(4,\)"):
         op(Tensor(np.ones((2, 3))), Tensor(np.ones(4)))
+
+
+def test_errors_other_than_broadcasting_pass_through_unchanged():
+    with pytest.raises(ValueError, match="Integers to negative integer powers are not allowed"):
+        Tensor([2, 3], dtype=np.int64) ** -1
+
+
+@pytest.mark.parametrize("other", [[1.0, 2.0, 3.0, 4.0], np.ones((4,)), 2.0])
+def test_broadcast_check_covers_lists_arrays_and_scalars(other):
+    x = Tensor(np.ones((2, 3)))
+    if np.shape(other) == ():
+        np.testing.assert_array_equal((x * other).data, np.ones((2, 3)) * other)
+        return
+    with pytest.raises(ValueError, match=r"add: cannot broadcast shapes \(2, 3\) and \(4,\)"):
+        x + other
+    with pytest.raises(ValueError, match=r"sub: cannot broadcast shapes \(4,\) and \(2, 3\)"):
+        other - x

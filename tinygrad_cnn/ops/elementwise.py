@@ -245,14 +245,19 @@ class Compare(Function):
 
 
 def _binary(fn: type[Function], x: Any, y: Any, **params: Any) -> Any:
-    """Apply a broadcasting binary op; a shape mismatch names the op and both shapes."""
+    """Apply a broadcasting binary op; a shape mismatch names the op and both shapes. Other
+    errors of forward (e.g. NumPy's integer ** negative) pass through unchanged."""
     try:
         return fn.apply(x, y, **params)
     except ValueError:
-        name = params.get("op", fn.__name__.lower())
-        raise ValueError(
-            f"{name}: cannot broadcast shapes {np.shape(_array(x))} and {np.shape(_array(y))}"
-        ) from None
+        # checked only once forward failed: free on the hot path, where shapes always broadcast
+        shape_x, shape_y = np.shape(_array(x)), np.shape(_array(y))
+        try:
+            np.broadcast_shapes(shape_x, shape_y)
+        except ValueError:
+            name = params.get("op", fn.__name__.lower())
+            raise ValueError(f"{name}: cannot broadcast shapes {shape_x} and {shape_y}") from None
+        raise
 
 
 def _array(x: Any) -> Any:
