@@ -53,3 +53,17 @@ def test_only_the_needed_gradient_is_computed():
 def test_matmul_shape_mismatch_names_both_shapes(sa, sb, pattern):
     with pytest.raises(ValueError, match=pattern):
         Tensor(np.ones(sa)) @ Tensor(np.ones(sb))
+
+
+@pytest.mark.parametrize("w_shape, b_shape, pattern", [
+    ((3, 4), (4,), r"linear: bias must have shape \(3,\) for the weight of shape \(3, 4\), "
+                   r"got \(4,\)"),
+    ((3, 4), (1, 3), r"linear: bias must have shape \(3,\) .*got \(1, 3\)"),
+    ((4,), None, r"linear: weight must be 2-D \(out_features, in_features\), got shape \(4,\)"),
+    ((3, 5), None, r"linear: input of shape \(2, 4\) has 4 features but the weight of shape "
+                   r"\(3, 5\) expects 5"),
+])
+def test_linear_checks_weight_and_bias_shapes(w_shape, b_shape, pattern):
+    x, w = Tensor(np.ones((2, 4))), Tensor(np.ones(w_shape))
+    with pytest.raises(ValueError, match=pattern):
+        ops.linear(x, w, None if b_shape is None else Tensor(np.ones(b_shape)))

@@ -48,11 +48,7 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None):
-        if x.shape[-1:] != weight.shape[1:]:
-            raise ValueError(
-                f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} features "
-                f"but the weight of shape {weight.shape} expects {weight.shape[1]}"
-            )
+        _check_linear(x.shape, weight.shape, None if bias is None else bias.shape)
         ctx.save_for_backward(x, weight)
         out = x @ weight.T
         return out if bias is None else out + bias
@@ -82,6 +78,17 @@ def _check_matmul(a: tuple, b: tuple) -> None:
         np.broadcast_shapes(a[:-2], b[:-2])
     except ValueError:
         raise ValueError(f"matmul: batch dims of shapes {a} and {b} do not broadcast") from None
+
+
+def _check_linear(x: tuple, w: tuple, b: tuple | None) -> None:
+    if len(w) != 2:
+        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {w}")
+    if x[-1:] != w[1:]:
+        raise ValueError(f"linear: input of shape {x} has {x[-1] if x else 0} features but the "
+                         f"weight of shape {w} expects {w[1]}")
+    if b is not None and b != w[:1]:
+        raise ValueError(f"linear: bias must have shape ({w[0]},) for the weight of shape {w}, "
+                         f"got {b}")
 
 
 def matmul(a: Any, b: Any) -> Any:
