@@ -212,8 +212,43 @@ def test_conv_layer_matches_op_and_errors_name_layer() -> None:
     with pytest.raises(ValueError, match=r"Conv2d\(2, 3, .*input has shape \(2, 5, 7, 7\), "
                                          r"expected \(N, 2, H, W\)"):
         conv(Tensor(np.zeros((2, 5, 7, 7), np.float32)))
-    with pytest.raises(ValueError, match=r"too small for kernel \(5, 5\)"):
+    with pytest.raises(ValueError, match=r"Conv2d\(1, 1, .*\): conv2d: kernel \(5, 5\) \(dilation "
+                                         r"\(1, 1\)\) is larger than the padded input \(3, 3\)"):
         nn.Conv2d(1, 1, 5)(Tensor(np.zeros((1, 1, 3, 3), np.float32)))
+
+
+@pytest.mark.parametrize("kwargs, geometry", [
+    ({}, ((1, 1), (0, 0), (1, 1))),
+    ({"stride": 2, "padding": 1}, ((2, 2), (1, 1), (1, 1))),
+    ({"stride": (1, 3), "padding": (2, 0), "dilation": (2, 1)}, ((1, 3), (2, 0), (2, 1))),
+], ids=str)
+def test_conv_output_shape_matches_the_op_output(kwargs, geometry):
+    conv = nn.Conv2d(2, 3, (3, 2), **kwargs)
+    assert (conv.stride, conv.padding, conv.dilation) == geometry
+    x = Tensor(np.random.default_rng(0).standard_normal((2, 2, 9, 8)).astype(np.float32))
+    assert conv.output_shape(x.shape) == conv(x).shape
+    assert conv(x).shape == ops.conv2d(x, conv.weight, conv.bias, **kwargs).shape
+
+
+@pytest.mark.parametrize("make, error, pattern", [
+    (lambda: nn.Conv2d(1, 3, 2.5), TypeError,
+     r"Conv2d: kernel_size must be an int or a pair of ints, got 2.5"),
+    (lambda: nn.Conv2d(1, 3, (2, 2.0)), TypeError, r"Conv2d: kernel_size must be .*\(2, 2.0\)"),
+    (lambda: nn.Conv2d(1, 3, (2, 2, 2)), ValueError, r"Conv2d: kernel_size must be .*\(2, 2, 2\)"),
+    (lambda: nn.Conv2d(1, 3, 0), ValueError, r"Conv2d: kernel_size must be >= 1, got 0"),
+    (lambda: nn.Conv2d(1, 3, 3, stride=0), ValueError, r"Conv2d: stride must be >= 1, got 0"),
+    (lambda: nn.Conv2d(1, 3, 3, padding=-1), ValueError, r"Conv2d: padding must be >= 0, got -1"),
+    (lambda: nn.Conv2d(1, 3, 3, dilation=(1, 0)), ValueError,
+     r"Conv2d: dilation must be >= 1, got \(1, 0\)"),
+    (lambda: nn.MaxPool2d(2.0), TypeError, r"MaxPool2d: kernel_size must be an int or a pair"),
+    (lambda: nn.MaxPool2d(2, stride=0), ValueError, r"MaxPool2d: stride must be >= 1, got 0"),
+    (lambda: nn.AvgPool2d(2, padding=-1), ValueError, r"AvgPool2d: padding must be >= 0, got -1"),
+    (lambda: nn.AvgPool2d((3, 2), padding=(1, 2)), ValueError,
+     r"AvgPool2d: padding \(1, 2\) must be at most half the kernel size \(3, 2\)"),
+], ids=range(11))
+def test_layer_hyper_parameters_are_checked_at_construction(make, error, pattern):
+    with pytest.raises(error, match=pattern):
+        make()
 
 
 def test_pool_flatten_activation_layers_match_ops() -> None:

@@ -7,19 +7,13 @@ import math
 import numpy as np
 
 from .. import ops
+from ..ops._args import as_pair
+from ..ops.conv import conv_geometry
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
 
 IntPair = int | tuple[int, int]
-
-
-def _pair(value: IntPair) -> tuple[int, int]:
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise ValueError(f"expected an int or a pair of ints, got {value!r}")
-        return int(value[0]), int(value[1])
-    return int(value), int(value)
 
 
 def _empty(*shape: int) -> Parameter:
@@ -69,8 +63,10 @@ class Conv2d(Module):
                  bias: bool = True, algorithm: str = "auto") -> None:
         super().__init__()
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size = _pair(kernel_size)
-        self.stride, self.padding, self.dilation = _pair(stride), _pair(padding), _pair(dilation)
+        self.kernel_size = as_pair(kernel_size, "Conv2d: kernel_size", minimum=1)
+        self.stride = as_pair(stride, "Conv2d: stride", minimum=1)
+        self.padding = as_pair(padding, "Conv2d: padding", minimum=0)
+        self.dilation = as_pair(dilation, "Conv2d: dilation", minimum=1)
         self.algorithm = algorithm
         self.weight = _empty(out_channels, in_channels, *self.kernel_size)
         self.bias = _empty(out_channels) if bias else None
@@ -83,21 +79,19 @@ class Conv2d(Module):
             _init_uniform_bias(self.bias, fan_in)
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, int, int, int]:
-        """(N, C_out, OH, OW) for an (N, C_in, H, W) input; raises naming the layer if the
-        input has the wrong channels or is smaller than the (dilated) kernel."""
+        """(N, C_out, OH, OW) for an (N, C_in, H, W) input, from the conv op's own geometry;
+        raises naming the layer if the input has the wrong channels or is smaller than the
+        (dilated) kernel."""
+        input_shape = tuple(input_shape)
         if len(input_shape) != 4 or input_shape[1] != self.in_channels:
-            raise ValueError(f"{self!r}: input has shape {tuple(input_shape)}, expected "
+            raise ValueError(f"{self!r}: input has shape {input_shape}, expected "
                              f"(N, {self.in_channels}, H, W)")
-        out_hw = []
-        for size, k, s, p, d in zip(input_shape[2:], self.kernel_size, self.stride,
-                                    self.padding, self.dilation):
-            out = (size + 2 * p - d * (k - 1) - 1) // s + 1
-            if out < 1:
-                raise ValueError(f"{self!r}: input has shape {tuple(input_shape)}, too small for "
-                                 f"kernel {self.kernel_size} with padding {self.padding} and "
-                                 f"dilation {self.dilation}")
-            out_hw.append(out)
-        return input_shape[0], self.out_channels, out_hw[0], out_hw[1]
+        try:
+            geom = conv_geometry(input_shape, self.weight.shape, self.stride, self.padding,
+                                 self.dilation)
+        except ValueError as err:
+            raise ValueError(f"{self!r}: {err}") from None
+        return geom.N, geom.C_out, geom.OH, geom.OW
 
     def forward(self, x: Tensor) -> Tensor:
         self.output_shape(x.shape)
@@ -122,6 +116,15 @@ class _Pool2d(Module):
     def __init__(self, kernel_size: IntPair, stride: IntPair | None = None,
                  padding: IntPair = 0) -> None:
         super().__init__()
+        name = type(self).__name__
+        kernel = as_pair(kernel_size, f"{name}: kernel_size", minimum=1)
+        if stride is not None:
+            as_pair(stride, f"{name}: stride", minimum=1)
+        pad = as_pair(padding, f"{name}: padding", minimum=0)
+        if 2 * pad[0] > kernel[0] or 2 * pad[1] > kernel[1]:  # the pool ops' rule, as PyTorch's
+            raise ValueError(f"{name}: padding {padding!r} must be at most half the kernel size "
+                             f"{kernel_size!r}")
+        # kept as given (ints stay ints), as PyTorch's pooling layers show them
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
