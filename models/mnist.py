@@ -41,6 +41,7 @@ from tinygrad_cnn.datasets import (
 )
 from tinygrad_cnn.datasets.fashion import CLASSES as FASHION_CLASSES
 from tinygrad_cnn.datasets.preprocess import load_digit_image
+from tinygrad_cnn.fileio import atomic_write
 from tinygrad_cnn.memory import keep_freed_memory
 from tinygrad_cnn.report import write_report
 from tinygrad_cnn.viz import GraphvizNotFoundError
@@ -238,13 +239,18 @@ def train(args: argparse.Namespace) -> dict:
     final = history["test_acc"][-1] if history["test_acc"] else evaluate(model, test_x, test_y)
     print(f"test accuracy {final:.4f} ({100 * final:.2f}%) after {args.epochs} epochs, "
           f"{sum(history['seconds']):.1f}s of training; checkpoint {checkpoint_path}")
-    (out / "history.json").write_text(json.dumps(history | {"config": config}, default=str))
+    write_json(out / "history.json", history | {"config": config})
     if args.report:
-        (out / "health.json").write_text(json.dumps(health))
+        write_json(out / "health.json", health)
         table = profiler.table() if profiler else None
         path = write_run_report(out, config, model, history, kernels, health, table, test_x, test_y)
         print(f"report: {path}")
     return history
+
+
+def write_json(path: Path, value: dict) -> None:
+    with atomic_write(path, "w") as f:  # a crash never leaves half a file behind
+        json.dump(value, f, default=str)
 
 
 # ----------------------------------------------------------------------------- report
