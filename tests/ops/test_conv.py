@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from tinygrad_cnn import Tensor, gradcheck, ops
 from tinygrad_cnn.ops.conv import choose_algorithm, conv_geometry
 
-ALGORITHMS = ["naive", "im2col", "toeplitz"]
+ALGORITHMS = ["naive", "im2col", "taps", "toeplitz"]
 
 # (x shape, weight shape, stride, padding, dilation): strides 1-3, padding 0-2, dilation 1-2,
 # kernels 1-5, odd and non-square images and kernels, batch 1 and 7, several channels.
@@ -170,7 +170,7 @@ def test_auto_picks_toeplitz_for_lenet_and_im2col_for_wide_images():
     wide = conv_geometry((8, 64, 224, 224), (64, 64, 3, 3), 1, 1, 1)
     many_channels = conv_geometry((16, 16, 32, 32), (32, 16, 3, 3), 1, 1, 1)
     assert {choose_algorithm(g) for g in (lenet1, lenet2, seed)} == {"toeplitz"}
-    assert choose_algorithm(wide) == choose_algorithm(many_channels) == "im2col"
+    assert choose_algorithm(wide) == choose_algorithm(many_channels) == "taps"
     out = ops.conv2d(Tensor(uniform(2, 1, 28, 28)), Tensor(uniform(6, 1, 5, 5)))
     assert out.grad_fn is None  # nothing needs grad: no graph, but the result is the same
     w = Tensor(uniform(6, 1, 5, 5), requires_grad=True)

@@ -10,10 +10,13 @@ from ..autograd import Function
 from ._args import as_pair
 from .conv_algorithms import ALGORITHMS, ConvGeometry
 
-# Row-Toeplitz multiplies waste = Wp / KW times im2col's work but in BLAS-friendly shapes; im2col's
-# GEMM (N*OH*OW, KH*KW*C_in) @ (., C_out) runs well once C_out is wide. Measured (1 thread): LeNet's
-# convs (waste * C_out = 34, 38) and the seed conv (28) are 1.7-2.5x faster as Toeplitz; 16->32
-# 3x3 on 32x32 (362) and wider layers are 2-10x faster as im2col (benchmarks/conv_algorithms.py).
+# Row-Toeplitz multiplies waste = Wp / KW times im2col's work but in BLAS-friendly shapes; the
+# im2col family does no wasted work and wins once C_out is wide. Measured (1 thread): LeNet's convs
+# (waste * C_out = 34, 38) and the seed conv (28) are 1.7-2.5x faster as Toeplitz; 16->32 3x3 on
+# 32x32 (362) and wider layers are 2-10x faster as im2col (benchmarks/conv_algorithms.py). Of the
+# im2col family the tap-major `taps` beat row-per-pixel `im2col` on every shape measured (2
+# threads, fwd+bwd ms: 1->16 5x5 pad 2 on 128x28x28 3.4 vs 7.0; 16->32 3x3 on 16x32x32 4.8 vs 8.8;
+# 32->64 3x3 on 8x64x64 33 vs 45; 3->16 7x7 on 4x112x112 12 vs 45), so `auto` picks it.
 TOEPLITZ_MAX_WASTE_X_COUT = 96
 TOEPLITZ_MAX_BAND = 1 << 22  # entries of the band matrix (16 MB in float32)
 
@@ -78,12 +81,12 @@ def conv_geometry(x_shape: tuple, w_shape: tuple, stride: Any, padding: Any,
 
 
 def choose_algorithm(geom: ConvGeometry) -> str:
-    """'toeplitz' for narrow layers on small images (LeNet's), else 'im2col'."""
+    """'toeplitz' for narrow layers on small images (LeNet's), else 'taps'."""
     wp = geom.W + 2 * geom.padding[1]
     waste = wp / geom.KW
     band = geom.KH * wp * geom.C_in * geom.OW * geom.C_out
     small = waste * geom.C_out <= TOEPLITZ_MAX_WASTE_X_COUT and band <= TOEPLITZ_MAX_BAND
-    return "toeplitz" if small else "im2col"
+    return "toeplitz" if small else "taps"
 
 
 def _checked(algorithm: str) -> str:

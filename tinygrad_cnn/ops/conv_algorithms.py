@@ -1,4 +1,5 @@
-"""The conv2d algorithms behind ops.conv2d: naive loop reference, im2col + GEMM, row-Toeplitz GEMM.
+"""The conv2d algorithms behind ops.conv2d: naive loop reference, im2col + GEMM, tap-major im2col
+(`taps`), row-Toeplitz GEMM.
 
 Each algorithm has `<name>_forward(x, weight, bias, geom, need_w) -> (out, saved)` and
 `<name>_backward(grad_out, weight, saved, geom, needs) -> (grad_x, grad_w, grad_b)`, NCHW shapes
@@ -247,8 +248,61 @@ def toeplitz_backward(grad_out: np.ndarray, weight: np.ndarray, saved: tuple, ge
     return grad_x, grad_w, grad_b
 
 
+# ----- taps: im2col with one GEMM row per kernel tap ---------------------------------------------
+# cols (C_in*KH*KW, N*OH*OW): row (c, kh, kw) holds what that tap sees at every output pixel, so it
+# is built by KH*KW copies of whole (C_in, N, OH, OW) blocks with long contiguous runs (im2col's
+# gather has inner runs of only KH*KW*C_in). It does no wasted multiply-adds, so it wins where
+# Toeplitz's band is mostly zeros and cols stay small (few input channels). Output and gradients
+# live in (C, N, H, W) memory behind their NCHW shapes.
+def _pad_cnhw(x: np.ndarray, geom: ConvGeometry) -> np.ndarray:
+    """x (NCHW, any memory layout) as a zero-padded (C, N, Hp, Wp) array (a view if no padding)."""
+    ph, pw = geom.padding
+    if ph == 0 and pw == 0:
+        return x.transpose(1, 0, 2, 3)
+    xp = np.zeros((geom.C_in, geom.N, geom.H + 2 * ph, geom.W + 2 * pw), dtype=x.dtype)
+    xp[:, :, ph:ph + geom.H, pw:pw + geom.W] = x.transpose(1, 0, 2, 3)
+    return xp
+
+
+def taps_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
+                 geom: ConvGeometry, need_w: bool) -> tuple:
+    xp = _pad_cnhw(x, geom)
+    cols = np.empty((geom.C_in, geom.KH, geom.KW, geom.N, geom.OH, geom.OW), dtype=x.dtype)
+    for kh in range(geom.KH):
+        for kw in range(geom.KW):
+            cols[:, kh, kw] = xp[:, :, geom.rows(kh), geom.cols(kw)]
+    cols = cols.reshape(geom.C_in * geom.KH * geom.KW, -1)
+    out = weight.reshape(geom.C_out, -1) @ cols  # (C_out, N*OH*OW) is (C, N, H, W) memory
+    if bias is not None:
+        out += bias[:, None]
+    out = out.reshape(geom.C_out, geom.N, geom.OH, geom.OW).transpose(1, 0, 2, 3)
+    return out, (cols if need_w else None,)
+
+
+def taps_backward(grad_out: np.ndarray, weight: np.ndarray, saved: tuple, geom: ConvGeometry,
+                  needs: tuple[bool, ...]) -> tuple:
+    (cols,) = saved
+    g2 = np.ascontiguousarray(grad_out.transpose(1, 0, 2, 3)).reshape(geom.C_out, -1)
+    grad_x = grad_w = grad_b = None
+    if needs[1]:
+        grad_w = (g2 @ cols.T).reshape(weight.shape)
+    if needs[0]:
+        grad_cols = (weight.reshape(geom.C_out, -1).T @ g2).reshape(
+            geom.C_in, geom.KH, geom.KW, geom.N, geom.OH, geom.OW)
+        ph, pw = geom.padding
+        grad_xp = np.zeros((geom.C_in, geom.N, geom.H + 2 * ph, geom.W + 2 * pw), g2.dtype)
+        for kh in range(geom.KH):  # col2im: one strided add per kernel tap
+            for kw in range(geom.KW):
+                grad_xp[:, :, geom.rows(kh), geom.cols(kw)] += grad_cols[:, kh, kw]
+        grad_x = grad_xp[:, :, ph:ph + geom.H, pw:pw + geom.W].transpose(1, 0, 2, 3)
+    if len(needs) > 2 and needs[2]:
+        grad_b = g2.sum(axis=1)
+    return grad_x, grad_w, grad_b
+
+
 ALGORITHMS = {
     "naive": (naive_forward, naive_backward),
     "im2col": (im2col_forward, im2col_backward),
+    "taps": (taps_forward, taps_backward),
     "toeplitz": (toeplitz_forward, toeplitz_backward),
 }
