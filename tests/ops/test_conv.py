@@ -158,24 +158,25 @@ def test_chained_convs_through_relu_and_pool_match_naive():
         out = ops.conv2d(h, w2, algorithm=algorithm)
         (out * out).sum().backward()
         results[algorithm] = [out.data] + [t.grad.data for t in (x, w1, b1, w2)]
-    for algorithm in ("im2col", "toeplitz"):
+    for algorithm in ("im2col", "taps", "toeplitz"):
         for got, expected in zip(results[algorithm], results["naive"]):
             np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
 
 
-def test_auto_picks_toeplitz_for_lenet_and_im2col_for_wide_images():
+def test_auto_picks_toeplitz_for_lenet_and_taps_for_small_or_wide_problems():
     lenet1 = conv_geometry((128, 1, 28, 28), (6, 1, 5, 5), 1, 0, 1)
     lenet2 = conv_geometry((128, 6, 12, 12), (16, 6, 5, 5), 1, 0, 1)
     seed = conv_geometry((32, 1, 28, 28), (3, 1, 3, 3), 1, 0, 1)
     wide = conv_geometry((8, 64, 224, 224), (64, 64, 3, 3), 1, 1, 1)
     many_channels = conv_geometry((16, 16, 32, 32), (32, 16, 3, 3), 1, 1, 1)
-    assert {choose_algorithm(g) for g in (lenet1, lenet2, seed)} == {"toeplitz"}
-    assert choose_algorithm(wide) == choose_algorithm(many_channels) == "taps"
+    assert {choose_algorithm(g) for g in (lenet1, lenet2)} == {"toeplitz"}
+    assert choose_algorithm(seed) == choose_algorithm(wide) == choose_algorithm(many_channels)
+    assert choose_algorithm(seed) == "taps"
     out = ops.conv2d(Tensor(uniform(2, 1, 28, 28)), Tensor(uniform(6, 1, 5, 5)))
     assert out.grad_fn is None  # nothing needs grad: no graph, but the result is the same
     w = Tensor(uniform(6, 1, 5, 5), requires_grad=True)
     out = ops.conv2d(Tensor(uniform(2, 1, 28, 28)), w)
-    assert out.grad_fn.algorithm == "toeplitz" and out.grad_fn.name == "Conv2d[toeplitz]"
+    assert out.grad_fn.algorithm == "taps" and out.grad_fn.name == "Conv2d[taps]"  # small batch
 
 
 def test_tensor_method_and_int_or_pair_parameters():
