@@ -94,9 +94,14 @@ class Conv2d(Module):
         return geom.N, geom.C_out, geom.OH, geom.OW
 
     def forward(self, x: Tensor) -> Tensor:
-        self.output_shape(x.shape)
-        return ops.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                          self.algorithm)
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f"{self!r}: input has shape {x.shape}, expected "
+                             f"(N, {self.in_channels}, H, W)")
+        try:  # the op validates the rest once; its errors get this layer's name
+            return ops.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                              self.algorithm)
+        except ValueError as err:
+            raise ValueError(f"{self!r}: {err}") from None
 
     def extra_repr(self) -> str:
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

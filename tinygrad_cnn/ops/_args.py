@@ -37,6 +37,9 @@ def normalize_axes(axis: Axis, shape: tuple[int, ...], op: str) -> tuple[int, ..
 def as_pair(value: Any, name: str, minimum: int | None = None) -> tuple[int, int]:
     """An int or a pair of ints (PyTorch's convention for stride, padding, kernel sizes), each at
     least `minimum` when given; `name` says whose argument it is in the error."""
+    if type(value) is tuple and len(value) == 2 and type(value[0]) is type(value[1]) is int:
+        if minimum is None or min(value) >= minimum:
+            return value  # the common case (nn layers store pairs): no further checks needed
     pair = (value, value) if isinstance(value, (int, np.integer)) else value
     if not isinstance(pair, (tuple, list)) or not all(_is_int(v) for v in pair):
         raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")

@@ -11,6 +11,7 @@ another memory layout and return NCHW-shaped *views* of it: NumPy's ufuncs keep 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -31,12 +32,12 @@ class ConvGeometry:
     padding: tuple[int, int]
     dilation: tuple[int, int]
 
-    @property
+    @cached_property  # read in every loop of the algorithms: computed once per call
     def OH(self) -> int:  # noqa: N802 (the maths' name)
         span = self.dilation[0] * (self.KH - 1) + 1  # the dilated kernel's extent
         return (self.H + 2 * self.padding[0] - span) // self.stride[0] + 1
 
-    @property
+    @cached_property
     def OW(self) -> int:  # noqa: N802
         span = self.dilation[1] * (self.KW - 1) + 1
         return (self.W + 2 * self.padding[1] - span) // self.stride[1] + 1
