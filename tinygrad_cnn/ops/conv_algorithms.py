@@ -286,7 +286,7 @@ def taps_backward(grad_out: np.ndarray, weight: np.ndarray, saved: tuple, geom: 
     g2 = np.ascontiguousarray(grad_out.transpose(1, 0, 2, 3)).reshape(geom.C_out, -1)
     grad_x = grad_w = grad_b = None
     if needs[1]:
-        grad_w = (g2 @ cols.T).reshape(weight.shape)
+        grad_w = _long_inner_product(g2, cols).reshape(weight.shape)
     if needs[0]:
         grad_cols = (weight.reshape(geom.C_out, -1).T @ g2).reshape(
             geom.C_in, geom.KH, geom.KW, geom.N, geom.OH, geom.OW)
@@ -297,8 +297,17 @@ def taps_backward(grad_out: np.ndarray, weight: np.ndarray, saved: tuple, geom: 
                 grad_xp[:, :, geom.rows(kh), geom.cols(kw)] += grad_cols[:, kh, kw]
         grad_x = grad_xp[:, :, ph:ph + geom.H, pw:pw + geom.W].transpose(1, 0, 2, 3)
     if len(needs) > 2 and needs[2]:
-        grad_b = g2.sum(axis=1)
+        grad_b = np.einsum("op->o", g2)  # 3x faster than g2.sum(axis=1) on these long rows
     return grad_x, grad_w, grad_b
+
+
+def _long_inner_product(g2: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """g2 (C_out, P) @ cols.T (P, K) for a long P. With few output channels one GEMV per channel
+    beats OpenBLAS's GEMM, which handles a tiny C_out x K result badly (measured, 2 threads:
+    3x9 from P = 21632: 35 vs 107 us; 6x25 from 73728: 306 vs 680 us; at 16 channels GEMM wins)."""
+    if len(g2) <= 8:
+        return np.stack([cols @ g for g in g2])
+    return g2 @ cols.T
 
 
 ALGORITHMS = {
