@@ -287,3 +287,19 @@ def test_ops_that_saved_nothing_still_backward_after_an_update() -> None:
     w._version += 1
     out.backward()  # Add saved nothing: its gradient does not depend on w's value
     np.testing.assert_array_equal(w.grad.data, [1.0, 1.0])
+
+
+def test_no_grad_and_enable_grad_as_bare_decorators() -> None:
+    x = Tensor([1.0, 2.0], requires_grad=True)
+
+    @no_grad
+    def frozen(t: Tensor) -> Tensor:
+        return t * 2
+
+    @enable_grad
+    def recorded(t: Tensor) -> Tensor:
+        return t * 2
+
+    assert frozen(x).requires_grad is False and frozen(x).grad_fn is None
+    with no_grad():
+        assert recorded(x).grad_fn is not None and is_grad_enabled() is False

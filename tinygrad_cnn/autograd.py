@@ -52,14 +52,14 @@ class _GradMode:
         return wrapper
 
 
-def no_grad() -> _GradMode:
-    """Ops inside record no graph: `with no_grad():` or `@no_grad()`."""
-    return _GradMode(False)
+def no_grad(fn: Callable | None = None) -> Any:
+    """Ops inside record no graph: `with no_grad():`, `@no_grad()` or `@no_grad`."""
+    return _GradMode(False) if fn is None else _GradMode(False)(fn)
 
 
-def enable_grad() -> _GradMode:
-    """Turn graph recording back on inside a `no_grad` block."""
-    return _GradMode(True)
+def enable_grad(fn: Callable | None = None) -> Any:
+    """Turn graph recording back on inside a `no_grad` block (same three forms as no_grad)."""
+    return _GradMode(True) if fn is None else _GradMode(True)(fn)
 
 
 class module_scope:  # noqa: N801 (used like a function: `with module_scope(layer):`)
