@@ -394,18 +394,20 @@ def evaluate_command(args: argparse.Namespace) -> None:
 
 def predict_command(args: argparse.Namespace) -> None:
     model, config = load_model(args.checkpoint)
-    inputs = [(path, load_digit_image(path), None) for path in args.images]
+    fashion = config.get("dataset") == "fashion"
+    inputs = [(path, load_digit_image(path, digit=not fashion), None) for path in args.images]
     if args.random_test:
-        fetch = fashion_mnist if config.get("dataset") == "fashion" else mnist
+        fetch = fashion_mnist if fashion else mnist
         images, labels = fetch("test")
         i = int(np.random.default_rng().integers(len(images)))
         inputs.append((f"test image #{i}", images[i], int(labels[i])))
     if not inputs:
         raise ValueError("give image files to predict, or --random-test")
     probs = predict_proba(model, np.stack([image for _, image, _ in inputs]))
+    classes = FASHION_CLASSES if fashion else [str(d) for d in range(10)]
     for (name, _, label), p in zip(inputs, probs):
-        truth = f" (true label {label})" if label is not None else ""
-        print(f"{name}: {int(p.argmax())} with probability {p.max():.3f}{truth}")
+        truth = f" (true label {classes[label]})" if label is not None else ""
+        print(f"{name}: {classes[int(p.argmax())]} with probability {p.max():.3f}{truth}")
         print("    " + "  ".join(f"{d}:{q:.3f}" for d, q in enumerate(p)))
 
 

@@ -164,3 +164,16 @@ def test_mnistify_rejects_a_blank_image() -> None:
 
     with pytest.raises(ValueError, match="no ink"):
         mnistify(np.full((40, 40), 255.0))
+
+
+def test_fashion_photos_are_inverted_and_resized_without_digit_cropping(tmp_path: Path) -> None:
+    from tinygrad_cnn.datasets.preprocess import load_digit_image
+
+    photo = np.full((56, 84), 250, np.uint8)  # a dark object on white, off to one side
+    photo[10:30, 5:40] = 10
+    path = tmp_path / "shirt.png"
+    Image.fromarray(photo).save(path)
+    out = load_digit_image(path, digit=False)
+    expected = np.asarray(Image.fromarray(255 - photo).resize((28, 28), Image.Resampling.LANCZOS))
+    np.testing.assert_array_equal(out, expected)  # inverted and resized, not re-centred
+    assert out[0, -1] < 10 and out[7, 5] > 200

@@ -11,9 +11,11 @@ from PIL import Image, UnidentifiedImageError
 from .errors import DataFileError
 
 
-def load_digit_image(path: str | os.PathLike[str]) -> np.ndarray:
+def load_digit_image(path: str | os.PathLike[str], digit: bool = True) -> np.ndarray:
     """Read an image file and preprocess it like MNIST was made; uint8 (28, 28), white ink on
-    black. Raises DataFileError naming the file when it can't be read or holds no ink."""
+    black. With `digit=False` (Fashion-MNIST: whole objects, not strokes) it is only inverted when
+    the background is light and resized to 28x28. Raises DataFileError naming the file when it
+    can't be read or holds no ink."""
     path = Path(path)
     try:
         with Image.open(path) as image:
@@ -23,9 +25,17 @@ def load_digit_image(path: str | os.PathLike[str]) -> np.ndarray:
     except (UnidentifiedImageError, OSError) as exc:
         raise DataFileError(f"{path}: not a readable image ({exc})") from None
     try:
-        return mnistify(gray)
+        return mnistify(gray) if digit else _dark_background_28(gray)
     except ValueError as exc:
         raise DataFileError(f"{path}: {exc}") from None
+
+
+def _dark_background_28(gray: np.ndarray) -> np.ndarray:
+    """Fashion-MNIST's look: the object light on a black background, 28x28."""
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    light = np.median(border) > 127
+    image = Image.fromarray(np.uint8(255 - gray if light else gray))
+    return np.asarray(image.resize((28, 28), Image.Resampling.LANCZOS), dtype=np.uint8)
 
 
 def mnistify(gray: np.ndarray) -> np.ndarray:
