@@ -53,8 +53,12 @@ if __name__ == "__main__":
     ARGS = parse_args()
     set_threads(ARGS.threads)
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "models"))
 
 import numpy as np  # noqa: E402
+
+# the very models models/mnist.py trains, so the benchmark times what users run
+from mnist import lenet, seed_model  # noqa: E402
 
 from tinygrad_cnn import Tensor, nn, ops, optim  # noqa: E402
 from tinygrad_cnn.memory import keep_freed_memory  # noqa: E402
@@ -63,28 +67,6 @@ if __name__ == "__main__" and ARGS.malloc_tuning:
     keep_freed_memory()
 
 Case = tuple[Callable[[], None], Callable[[], None]]  # (timed step, untimed reset before it)
-
-
-def lenet() -> nn.Module:
-    """LeNet-5 for 28x28 inputs: two conv5x5/relu/maxpool2 stages, then 256-120-84-10."""
-    return nn.Sequential(
-        nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(256, 120), nn.ReLU(),
-        nn.Linear(120, 84), nn.ReLU(),
-        nn.Linear(84, 10),
-    )
-
-
-def seed_model() -> nn.Module:
-    """The student's seed model: conv3x3 -> sigmoid -> per-sample standardisation -> 20 -> 10."""
-    return nn.Sequential(
-        nn.Conv2d(1, 3, 3), nn.Sigmoid(), nn.Flatten(),
-        nn.Normalization(eps=1e-5),
-        nn.Linear(3 * 26 * 26, 20), nn.Sigmoid(),
-        nn.Linear(20, 10),
-    )
 
 
 def randn(rng: np.random.Generator, *shape: int) -> np.ndarray:
