@@ -1,17 +1,33 @@
-"""tinygrad_cnn: a small deep-learning framework on NumPy with reverse-mode autodiff."""
+"""tinygrad_cnn: a small deep-learning framework on NumPy with reverse-mode autodiff.
+
+Two tiers (docs/architecture.md): the core imported here needs only NumPy; the tools (graph
+viewer, profiler, health monitor, anomaly mode, plots, report) are offered as
+`tinygrad_cnn.X` too but load, with their libraries (graphviz, matplotlib, Pillow, tqdm), on
+first use (PEP 562 module `__getattr__`).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from . import nn, ops, optim
-from .anomaly import AnomalyError, detect_anomaly
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad
-from .gradcheck import GradcheckError, gradcheck
-from .health import HealthMonitor
+from .gradcheck import GradcheckError, gradcheck  # NumPy only; its name is also its module's
 from .nn import summary
 from .ops import concatenate, stack
-from .profile import Profiler
 from .rng import manual_seed
 from .serialization import CheckpointError, load, save
 from .tensor import Tensor
-from .viz import draw_graph, render_graph
+
+# tool name -> the module that defines it, imported on first access
+_TOOLS = {
+    "AnomalyError": "anomaly", "detect_anomaly": "anomaly",
+    "HealthMonitor": "health",
+    "Profiler": "profile",
+    "draw_graph": "viz", "render_graph": "viz",
+}
+_TOOL_MODULES = ("anomaly", "health", "plots", "profile", "report", "viz")
 
 __all__ = [
     "AnomalyError", "CheckpointError", "Function", "GradcheckError", "HealthMonitor", "Profiler",
@@ -21,3 +37,19 @@ __all__ = [
     "summary",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """Load a tool (`tg.draw_graph`, `tg.Profiler`, `tg.viz`, ...) the first time it is used."""
+    if name in _TOOLS:
+        value = getattr(importlib.import_module(f".{_TOOLS[name]}", __name__), name)
+    elif name in _TOOL_MODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # later lookups find it without coming here again
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__) | set(_TOOL_MODULES))

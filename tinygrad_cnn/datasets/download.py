@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import urllib.request
 
-from tqdm import tqdm
-
 TIMEOUT_S = 15.0  # per connect and per read: an unreachable mirror fails in seconds, not minutes
 CHUNK = 1 << 16
 
@@ -14,6 +12,8 @@ CHUNK = 1 << 16
 def download(url: str, md5: str | None, timeout: float = TIMEOUT_S) -> bytes:
     """Download `url` into memory, showing a tqdm bar, and check its MD5 when one is given.
     Raises OSError (urllib's URLError, a timeout) or ValueError (checksum mismatch)."""
+    from tqdm import tqdm  # loaded when a download starts: the core stays NumPy-only
+
     digest = hashlib.md5(usedforsecurity=False)
     chunks = []
     with urllib.request.urlopen(url, timeout=timeout) as response:

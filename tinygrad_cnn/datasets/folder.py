@@ -19,8 +19,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
-from tqdm import tqdm
 
 from .cache import atomic_open
 from .errors import DataFileError
@@ -52,6 +50,8 @@ def load_image_folder(directory: str | os.PathLike[str]) -> tuple[np.ndarray, np
     _warn_list(f"label folders under {directory} with no images", empty)
     images = np.empty((len(files), *SIZE), np.uint8)
     resized = []
+    from tqdm import tqdm  # a tool library: loaded when a folder is read, not on import
+
     rows = tqdm(files, desc=directory.name, leave=False, disable=len(files) < PROGRESS_MIN)
     for i, (_, path) in enumerate(rows):
         images[i], (width, height) = _read_image(path)
@@ -82,6 +82,9 @@ def export_image_folder(images: np.ndarray, labels: np.ndarray,
     if directory.exists() and any(directory.iterdir()):
         raise DataFileError(f"{directory}: not empty; export into a new or empty directory")
     width = max(5, len(str(len(images) - 1)))
+    from PIL import Image
+    from tqdm import tqdm
+
     rows = tqdm(range(len(images)), desc="export", leave=False, disable=len(images) < PROGRESS_MIN)
     for i in rows:
         with atomic_open(directory / str(int(labels[i])) / f"{i:0{width}d}.png") as f:
@@ -116,6 +119,8 @@ def _image_files(label_dir: Path) -> tuple[list[Path], list[str]]:
 
 def _read_image(path: Path) -> tuple[np.ndarray, tuple[int, int]]:
     """One image as uint8 28x28 grayscale, and its original (width, height)."""
+    from PIL import Image  # loaded when an image is read, so `import tinygrad_cnn` stays NumPy-only
+
     try:
         with Image.open(path) as img:
             img.load()  # decode now, so a truncated file fails here, under its own name

@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from .errors import DataFileError
 
@@ -16,6 +15,8 @@ def load_digit_image(path: str | os.PathLike[str], digit: bool = True) -> np.nda
     black. With `digit=False` (Fashion-MNIST: whole objects, not strokes) it is only inverted when
     the background is light and resized to 28x28. Raises DataFileError naming the file when it
     can't be read or holds no ink."""
+    from PIL import Image, UnidentifiedImageError  # loaded when used: the core stays NumPy-only
+
     path = Path(path)
     try:
         with Image.open(path) as image:
@@ -32,6 +33,8 @@ def load_digit_image(path: str | os.PathLike[str], digit: bool = True) -> np.nda
 
 def _dark_background_28(gray: np.ndarray) -> np.ndarray:
     """Fashion-MNIST's look: the object light on a black background, 28x28."""
+    from PIL import Image
+
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
     light = np.median(border) > 127
     image = Image.fromarray(np.uint8(255 - gray if light else gray))
@@ -45,6 +48,8 @@ def mnistify(gray: np.ndarray) -> np.ndarray:
     gray = np.asarray(gray, dtype=np.float32)
     if gray.ndim != 2 or min(gray.shape) < 1:
         raise ValueError(f"expected a 2-D grayscale image, got shape {gray.shape}")
+    from PIL import Image
+
     # the border is background: a light border means dark ink on light paper, so invert; taking
     # the background level away also removes a grey paper tone
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
