@@ -1,4 +1,4 @@
-"""The two tiers: importing the core loads NumPy and the standard library only; tools load lazily."""
+"""The two tiers: importing the core loads NumPy and the standard library; tools load lazily."""
 
 from __future__ import annotations
 
