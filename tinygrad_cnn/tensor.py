@@ -425,8 +425,9 @@ class Tensor:
         return ops.linear(self, weight, bias)
 
     def conv2d(self, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
-               padding: Any = 0, dilation: Any = 1, algorithm: str = "auto") -> Tensor:
-        return ops.conv2d(self, weight, bias, stride, padding, dilation, algorithm)
+               padding: Any = 0, dilation: Any = 1, groups: int = 1,
+               algorithm: str = "auto") -> Tensor:
+        return ops.conv2d(self, weight, bias, stride, padding, dilation, groups, algorithm)
 
     def max_pool2d(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
         return ops.max_pool2d(self, kernel_size, stride, padding)

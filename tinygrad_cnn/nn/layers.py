@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import ops
 from ..ops._args import as_pair
-from ..ops.conv import conv_geometry
+from ..ops.conv_grouped import check_groups, grouped_geometry
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
@@ -23,6 +23,15 @@ def _empty(*shape: int) -> Parameter:
 def _init_uniform_bias(bias: Parameter, fan_in: int) -> None:
     bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
     init.uniform_(bias, -bound, bound)
+
+
+def _check_groups(in_channels: int, out_channels: int, groups: int) -> int:
+    """PyTorch's rule: both channel counts divisible by groups."""
+    groups = check_groups(groups)
+    for what, channels in (("in_channels", in_channels), ("out_channels", out_channels)):
+        if channels % groups:
+            raise ValueError(f"Conv2d: {what}={channels} must be divisible by groups={groups}")
+    return groups
 
 
 class Linear(Module):
@@ -54,21 +63,23 @@ class Linear(Module):
 
 
 class Conv2d(Module):
-    """2-D convolution over NCHW input; weight (C_out, C_in, KH, KW). Weight and bias start
-    from U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = C_in * KH * KW, as PyTorch does.
+    """2-D convolution over NCHW input; weight (C_out, C_in / groups, KH, KW) (`groups` splits
+    the channels into independent convolutions; groups == C_in is depthwise). Weight and bias
+    start from U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = C_in / groups * KH * KW, as PyTorch.
     `algorithm` picks the conv implementation ('auto' chooses by shape)."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: IntPair,
                  stride: IntPair = 1, padding: IntPair = 0, dilation: IntPair = 1,
-                 bias: bool = True, algorithm: str = "auto") -> None:
+                 groups: int = 1, bias: bool = True, algorithm: str = "auto") -> None:
         super().__init__()
         self.in_channels, self.out_channels = in_channels, out_channels
+        self.groups = _check_groups(in_channels, out_channels, groups)
         self.kernel_size = as_pair(kernel_size, "Conv2d: kernel_size", minimum=1)
         self.stride = as_pair(stride, "Conv2d: stride", minimum=1)
         self.padding = as_pair(padding, "Conv2d: padding", minimum=0)
         self.dilation = as_pair(dilation, "Conv2d: dilation", minimum=1)
         self.algorithm = algorithm
-        self.weight = _empty(out_channels, in_channels, *self.kernel_size)
+        self.weight = _empty(out_channels, in_channels // groups, *self.kernel_size)
         self.bias = _empty(out_channels) if bias else None
         self.reset_parameters()
 
@@ -87,11 +98,11 @@ class Conv2d(Module):
             raise ValueError(f"{self!r}: input has shape {input_shape}, expected "
                              f"(N, {self.in_channels}, H, W)")
         try:
-            geom = conv_geometry(input_shape, self.weight.shape, self.stride, self.padding,
-                                 self.dilation)
+            geom = grouped_geometry(input_shape, self.weight.shape, self.stride, self.padding,
+                                    self.dilation, self.groups)
         except ValueError as err:
             raise ValueError(f"{self!r}: {err}") from None
-        return geom.N, geom.C_out, geom.OH, geom.OW
+        return geom.N, self.out_channels, geom.OH, geom.OW
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim != 4 or x.shape[1] != self.in_channels:
@@ -99,7 +110,7 @@ class Conv2d(Module):
                              f"(N, {self.in_channels}, H, W)")
         try:  # the op validates the rest once; its errors get this layer's name
             return ops.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                              self.algorithm)
+                              self.groups, self.algorithm)
         except ValueError as err:
             raise ValueError(f"{self!r}: {err}") from None
 
@@ -110,6 +121,8 @@ class Conv2d(Module):
             text += f", padding={self.padding}"
         if self.dilation != (1, 1):
             text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
         if self.bias is None:
             text += ", bias=False"
         if self.algorithm != "auto":

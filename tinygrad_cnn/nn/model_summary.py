@@ -83,12 +83,12 @@ class ModelSummary:
 
 
 def mult_adds(module: Module, output: Any) -> int:
-    """Multiply-adds of one call: Conv2d N*C_out*OH*OW*C_in*KH*KW, Linear
+    """Multiply-adds of one call: Conv2d N*C_out*OH*OW*(C_in/groups)*KH*KW, Linear
     (rows of the input)*in*out; bias adds and every other layer count 0 (as torchinfo's
     convention for the layers that dominate)."""
     if isinstance(module, Conv2d) and isinstance(output, Tensor):
         kh, kw = module.kernel_size
-        return output.size * module.in_channels * kh * kw
+        return output.size * module.in_channels // module.groups * kh * kw
     if isinstance(module, Linear) and isinstance(output, Tensor):
         return output.size * module.in_features
     return 0

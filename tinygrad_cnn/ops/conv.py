@@ -105,9 +105,14 @@ def _checked(algorithm: str) -> str:
 
 
 def conv2d(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
-           dilation: Any = 1, algorithm: str = "auto") -> Any:
-    """2-D cross-correlation like torch.nn.functional.conv2d (no groups), NCHW."""
+           dilation: Any = 1, groups: int = 1, algorithm: str = "auto") -> Any:
+    """2-D cross-correlation like torch.nn.functional.conv2d, NCHW; groups > 1 runs the grouped
+    op (ops/conv_grouped.py)."""
     params = dict(stride=stride, padding=padding, dilation=dilation, algorithm=algorithm)
+    op: type[Function] = Conv2d
+    if groups != 1:
+        from .conv_grouped import GroupedConv2d  # it builds on this module: imported when used
+        op, params["groups"] = GroupedConv2d, groups
     if bias is None:
-        return Conv2d.apply(x, weight, **params)
-    return Conv2d.apply(x, weight, bias, **params)
+        return op.apply(x, weight, **params)
+    return op.apply(x, weight, bias, **params)
