@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from time import perf_counter
@@ -14,12 +15,14 @@ if TYPE_CHECKING:
     from .tensor import Tensor
 
 
-class _State:
-    """Process-wide switches read on every op (one attribute lookup each when off)."""
+class _State(threading.local):
+    """Switches read on every op (one attribute lookup each when off). Per thread, as in PyTorch:
+    `no_grad` or a profiler in one thread (a server's request) never changes another's ops."""
 
-    grad_enabled: bool = True
-    module_stack: list[Any] = []  # nn.Module objects whose forward is running, innermost last
-    observers: list[Any] = []  # profiler / anomaly detector: on_forward(ctx, out, s), on_backward
+    def __init__(self) -> None:
+        self.grad_enabled = True
+        self.module_stack: list[Any] = []  # modules whose forward is running, innermost last
+        self.observers: list[Any] = []  # profiler / anomaly mode: on_forward, on_backward
 
 
 _state = _State()
@@ -139,7 +142,8 @@ class Function:
         ctx.needs_input_grad = tuple([p._requires_grad for p in parents])
         record = cls.differentiable and _state.grad_enabled and any(ctx.needs_input_grad)
         arrays = [p.data for p in parents]
-        if _state.observers:
+        observers = _state.observers  # one lookup: _state is a threading.local
+        if observers:
             start = perf_counter()
             data = cls.forward(ctx, *arrays, **params)
             seconds = perf_counter() - start
@@ -150,10 +154,10 @@ class Function:
             ctx.parents = parents
             ctx.versions = tuple([p._version for p in parents])
             ctx.module = _state.module_stack[-1] if _state.module_stack else None
-        if _state.observers:
+        if observers:
             ctx.parents = parents  # observers see inputs and module of unrecorded ops too
             ctx.module = _state.module_stack[-1] if _state.module_stack else None
-            for observer in _state.observers:
+            for observer in observers:
                 observer.on_forward(ctx, out, seconds)
         return out
 
