@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .fileio import atomic_write
+from .safetensors_io import is_safetensors_path, load_safetensors, save_safetensors
 from .tensor import Tensor
 
 MANIFEST = "__manifest__"
@@ -26,7 +27,10 @@ def save(obj: dict[str, Any], path: str | os.PathLike) -> None:
     `path` as one .npz: arrays under slash-joined keys ("model/conv1.weight"), Python scalars as
     0-d arrays, and a JSON manifest that rebuilds the exact structure and types. The file is
     written to a temporary file in the same folder, fsynced, then renamed over `path`, so a
-    crash never leaves a half-written checkpoint. `path` is used exactly (no ".npz" added)."""
+    crash never leaves a half-written checkpoint. `path` is used exactly (no ".npz" added).
+    A path ending in ".safetensors" writes a flat state dict as safetensors instead."""
+    if is_safetensors_path(path):
+        return save_safetensors(obj, path)
     if not isinstance(obj, dict):
         raise TypeError(f"save: expected a dict at the top level, got {type(obj).__name__}")
     arrays: dict[str, np.ndarray] = {}
@@ -84,7 +88,10 @@ def _store(array: np.ndarray, path: list[str], arrays: dict[str, np.ndarray],
 def load(path: str | os.PathLike) -> dict[str, Any]:
     """Read a checkpoint written by `save` (exact types and structure). A plain .npz without a
     manifest loads as a flat dict of arrays. Raises FileNotFoundError for a missing file and
-    CheckpointError naming the file for anything that is not a readable, pickle-free .npz."""
+    CheckpointError naming the file for anything that is not a readable, pickle-free .npz.
+    A ".safetensors" path loads as a flat dict of arrays."""
+    if is_safetensors_path(path):
+        return load_safetensors(path)
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"checkpoint {path!r} does not exist")
