@@ -17,7 +17,6 @@ from tinygrad_cnn.autograd import toposort
 from tinygrad_cnn.ops.elementwise import Log, Mul
 from tinygrad_cnn.viz import (
     GraphvizNotFoundError,
-    derivative_rule,
     draw_graph,
     render_graph,
     retain_grads,
@@ -116,14 +115,14 @@ def test_retain_grads_shows_every_gradient():
     assert "grad [1., 1.]" in label_of(draw_graph(loss), "t2")
 
 
-def test_derivative_rule_comes_from_the_op_docstring():
-    assert derivative_rule(Log) == "grad_x = g / x"
-    assert derivative_rule(Mul) == "grad_x = g * y, grad_y = g * x"
+def test_derivative_rule_is_the_op_attribute():
+    assert Log.rule == "grad_x = g / x"
+    assert Mul.rule == "grad_x = g * y, grad_y = g * x"
 
     class NoRule(tg.Function):
         """Does something."""
 
-    assert derivative_rule(NoRule) is None
+    assert NoRule.rule is None
     x = Tensor([2.0], requires_grad=True)
     dot = draw_graph(x.log(), show_rules=True)
     assert "grad_x = g / x" in dot.source

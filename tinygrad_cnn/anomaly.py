@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from . import autograd
-from .naming import ModuleNames, op_title
+from .naming import ModuleNames
 
 
 class AnomalyError(RuntimeError):
@@ -27,7 +27,7 @@ class AnomalyError(RuntimeError):
     def __init__(self, message: str, ctx: Any, phase: str, module: str | None) -> None:
         super().__init__(message)
         self.ctx = ctx
-        self.op = op_title(ctx)
+        self.op = ctx.name
         self.phase = phase
         self.module = module
         self.input_shapes = [tuple(p.shape) for p in ctx.parents]
@@ -73,7 +73,7 @@ class _AnomalyObserver:
         module = None if ctx.module is None else self.names.title(ctx.module)
         inputs = ", ".join(_describe(p) for p in ctx.parents) or "none"
         where = f" in module {module}" if module else ""
-        message = f"{op_title(ctx)}{where} produced {what}; inputs: {inputs}"
+        message = f"{ctx.name}{where} produced {what}; inputs: {inputs}"
         if phase == "forward" and any(_bad_values(p.data) for p in ctx.parents):
             message += " (an input was already non-finite, so the cause lies before this op)"
         raise AnomalyError(message, ctx, phase, module)

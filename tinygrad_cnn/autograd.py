@@ -100,6 +100,7 @@ class Function:
     """
 
     differentiable = True  # False for comparisons and argmax: their outputs never need a grad
+    rule: str | None = None  # the derivative rule the graph viewer prints ("grad_x = g / x")
     parents: tuple[Tensor, ...] = ()
     needs_input_grad: tuple[bool, ...]
     module: Any = None
@@ -128,7 +129,17 @@ class Function:
 
     @property
     def name(self) -> str:
+        """The display name the viewer, profiler and anomaly mode show (Conv2d adds its algorithm)."""
         return type(self).__name__
+
+    def flops(self, out: np.ndarray) -> int | None:
+        """Floating point operations of this forward call (a multiply-add counts 2), from
+        `self.parents` and `out`; None when unknown. The profiler reads it."""
+        return None
+
+    def backward_flops(self, forward_flops: int, input_grads: tuple) -> int:
+        """Estimated FLOPs of the backward: the forward's once per input given a gradient."""
+        return forward_flops * sum(g is not None for g in input_grads)
 
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Tensor:

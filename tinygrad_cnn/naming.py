@@ -43,12 +43,3 @@ class ModuleNames:
         """The parameter's dotted name, else `tensor.name` (None when it has neither)."""
         return self.params.get(id(tensor)) or tensor.name
 
-
-def op_title(ctx: Any) -> str:
-    """The op's name plus the algorithm it ran, when its context records one (`ctx.algorithm`)
-    and the name does not already say it (Conv2d names itself 'Conv2d[im2col]')."""
-    name = ctx.name
-    algorithm = getattr(ctx, "algorithm", None)
-    if algorithm and f"[{algorithm}]" not in name:
-        name += f"[{algorithm}]"
-    return name

@@ -18,16 +18,16 @@ is its own 'untracked' row, so the rows add up to the measured wall time.
 Images for the per-image columns: `count_images(n)` calls, else `batch_size` times the number of
 `with` blocks (one step each).
 
-FLOPs (floating point operations, a multiply-add counts 2) where known: matmul, linear and conv
-2 * MACs from the shapes; elementwise ops and reductions one per element; movement ops none;
-backward is estimated as forward times the number of non-bias inputs that get a gradient (the usual
-2x for a layer that needs both the input's and the weight's gradient).
+FLOPs (floating point operations, a multiply-add counts 2) come from the op itself:
+`ctx.flops(out)` for the forward (None where the op does not know) and
+`ctx.backward_flops(forward_flops, input_grads)` for the backward, estimated as the forward once per
+input that gets a gradient (a bias gradient, a cheap sum, is not counted by linear and conv).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import weakref
 from contextlib import ExitStack
 from pathlib import Path
 from time import perf_counter
@@ -36,52 +36,10 @@ from typing import Any
 import numpy as np
 
 from . import autograd
-from .naming import ModuleNames, op_title
+from .naming import ModuleNames
 
 UNTRACKED = "(untracked: Python, optimizer)"
 NO_MODULE = "(outside modules)"
-
-
-def _matmul_flops(ctx: Any, out: np.ndarray) -> int:
-    a = ctx.parents[0]
-    return 2 * out.size * a.shape[-1]
-
-
-def _linear_flops(ctx: Any, out: np.ndarray) -> int:
-    bias = out.size if len(ctx.parents) > 2 else 0
-    return 2 * out.size * ctx.parents[0].shape[-1] + bias
-
-
-def _conv_flops(ctx: Any, out: np.ndarray) -> int:
-    weight = ctx.parents[1]
-    bias = out.size if len(ctx.parents) > 2 else 0
-    return 2 * out.size * int(np.prod(weight.shape[1:])) + bias
-
-
-def _output_size(ctx: Any, out: np.ndarray) -> int:
-    return out.size
-
-
-def _input_size(ctx: Any, out: np.ndarray) -> int:
-    return ctx.parents[0].size
-
-
-def _no_flops(ctx: Any, out: np.ndarray) -> int:
-    return 0
-
-
-_ELEMENTWISE = ("Add", "Sub", "Mul", "Div", "Pow", "Neg", "Exp", "Log", "Sqrt", "Abs", "Clip",
-                "Maximum", "Minimum", "Sigmoid", "ReLU", "Tanh", "LeakyReLU", "Dropout")
-_REDUCE = ("Sum", "Mean", "Max", "Min", "Var", "Softmax", "LogSoftmax", "MaxPool2d", "AvgPool2d")
-_MOVEMENT = ("Reshape", "Permute", "Expand", "Pad", "Concatenate", "Stack", "GetItem")
-
-# op class name -> FLOPs of one forward call, from its inputs (ctx.parents) and output
-FLOPS: dict[str, Callable[[Any, np.ndarray], int]] = {
-    "MatMul": _matmul_flops, "Linear": _linear_flops, "Conv2d": _conv_flops,
-    **{name: _output_size for name in _ELEMENTWISE},
-    **{name: _input_size for name in _REDUCE},
-    **{name: _no_flops for name in _MOVEMENT},
-}
 
 
 class _Stat:
@@ -90,11 +48,11 @@ class _Stat:
     __slots__ = ("calls", "forward_s", "backward_calls", "backward_s", "forward_flops",
                  "backward_flops", "flops_known")
 
-    def __init__(self, flops_known: bool) -> None:
+    def __init__(self) -> None:
         self.calls = self.backward_calls = 0
         self.forward_s = self.backward_s = 0.0
         self.forward_flops = self.backward_flops = 0
-        self.flops_known = flops_known
+        self.flops_known = True
 
 
 class Profiler:
@@ -113,6 +71,8 @@ class Profiler:
         """Forget everything measured so far."""
         self._stats: dict[tuple[str, int], _Stat] = {}
         self._modules: dict[int, Any] = {}  # keeps modules alive so their ids stay unique
+        # forward FLOPs of each recorded op, for its backward; weak, so it dies with the graph
+        self._forward_flops: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
         self.wall_s = 0.0
         self.steps = 0
         self._images = 0
@@ -146,10 +106,10 @@ class Profiler:
     # ----- observer (called by the engine for every op; kept short) -------------------------
     def _stat(self, ctx: Any) -> _Stat:
         module = ctx.module
-        key = (op_title(ctx), id(module))
+        key = (ctx.name, id(module))
         stat = self._stats.get(key)
         if stat is None:
-            stat = self._stats[key] = _Stat(type(ctx).__name__ in FLOPS)
+            stat = self._stats[key] = _Stat()
             self._modules[id(module)] = module
         return stat
 
@@ -157,23 +117,22 @@ class Profiler:
         stat = self._stat(ctx)
         stat.calls += 1
         stat.forward_s += seconds
-        flops_fn = FLOPS.get(type(ctx).__name__)
-        if flops_fn is not None:
-            flops = flops_fn(ctx, out.data)
-            stat.forward_flops += flops
-            if out._ctx is ctx:  # recorded: its backward may come, and lives as long as ctx
-                ctx._profile_flops = flops
+        flops = ctx.flops(out.data)
+        if flops is None:
+            stat.flops_known = False
+            return
+        stat.forward_flops += flops
+        if out._ctx is ctx:  # recorded: its backward may come
+            self._forward_flops[ctx] = flops
 
     def on_backward(self, ctx: Any, input_grads: Any, seconds: float) -> None:
         stat = self._stat(ctx)
         stat.backward_calls += 1
         stat.backward_s += seconds
-        # set only where a profiler saw this ctx's forward; never keyed by id(), which is reused
-        flops = getattr(ctx, "_profile_flops", 0)
+        flops = self._forward_flops.get(ctx)  # None where this profiler missed the forward
         if flops:
             grads = input_grads if isinstance(input_grads, tuple) else (input_grads,)
-            # a third input is a bias: its gradient is a cheap sum, not another product
-            stat.backward_flops += flops * sum(g is not None for g in grads[:2])
+            stat.backward_flops += ctx.backward_flops(flops, grads)
 
     # ----- reports ---------------------------------------------------------------------------
     def rows(self, by: str = "module") -> list[dict[str, Any]]:

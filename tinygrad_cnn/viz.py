@@ -2,15 +2,12 @@
 
 `draw_graph(loss)` walks the graph with `autograd.toposort` (the one graph walk) and draws
 
-- one op node per recorded op (its context): the op's class name, the conv algorithm when the op
-  records one (`ctx.algorithm`), and with `show_rules=True` its local derivative rule;
+- one op node per recorded op (its context): the op's display name (`ctx.name`, e.g.
+  'Conv2d[taps]'), and with `show_rules=True` its local derivative rule (`ctx.rule`);
 - one tensor node per tensor: name, shape, dtype, a value summary and, after `backward()`, a
   gradient summary. Parameters are blue and named (from `model.named_parameters()` when `model`
   is given, else `Tensor.name`); other leaves are grey; the root is red.
 - edges input tensor -> op -> output tensor.
-
-The derivative rule has one source of truth: the op class docstring, which reads
-`out = <forward>;  grad_x = <rule>.` (`derivative_rule` returns the sentence from `grad_x =`).
 
 Only leaves and tensors that called `retain_grad()` keep `.grad` after backward; call
 `retain_grads(loss)` before `loss.backward()` to see the gradient of every tensor in the picture.
@@ -19,7 +16,6 @@ Only leaves and tensors that called `retain_grad()` keep `.grad` after backward;
 from __future__ import annotations
 
 import html
-import re
 import textwrap
 from collections import Counter
 from pathlib import Path
@@ -29,7 +25,7 @@ import graphviz
 import numpy as np
 
 from .autograd import Function, toposort
-from .naming import ModuleNames, op_title
+from .naming import ModuleNames
 from .tensor import Tensor
 
 INSTALL_HINT = (
@@ -48,20 +44,6 @@ class GraphvizNotFoundError(RuntimeError):
     def __init__(self, dot_path: Path) -> None:
         super().__init__(f"{INSTALL_HINT} The DOT source was written to {dot_path}.")
         self.dot_path = dot_path
-
-
-def derivative_rule(op: Function | type[Function]) -> str | None:
-    """The local derivative rule from the op class docstring: from its first `grad_<x> =` (else
-    from after its first `;`) to the end of that sentence; None when it has neither."""
-    text = " ".join(((op if isinstance(op, type) else type(op)).__doc__ or "").split())
-    match = re.search(r"\bgrad_\w+ =", text)
-    if match:
-        rule = text[match.start():]
-    elif ";" in text:
-        rule = text.split(";", 1)[1].strip()
-    else:
-        return None
-    return re.split(r"\.(?:\s|$)", rule, maxsplit=1)[0] or None
 
 
 def summarize(data: np.ndarray, tiny: int = 4) -> str:
@@ -218,8 +200,8 @@ def _tensor_label(t: Tensor, names: _Names, is_root: bool, options: tuple) -> tu
 
 
 def _op_label(ctx: Function, show_rule: bool) -> str:
-    rows = [(op_title(ctx), "")]
-    rule = derivative_rule(ctx) if show_rule else None
+    rows = [(ctx.name, "")]
+    rule = ctx.rule if show_rule else None
     if rule:
         rows += [(line, "#555555") for line in textwrap.wrap(rule, 44)]
     return _table(rows, _OP_FILL)

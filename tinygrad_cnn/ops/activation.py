@@ -8,12 +8,15 @@ import numpy as np
 
 from .. import rng
 from ..autograd import Function
+from ._flops import per_element, per_input_element
 
 
 class Sigmoid(Function):
     """out = 1 / (1 + e**-x);  grad_x = g * out * (1 - out).
     Shapes: out, g and grad_x all have x's shape.
     """
+    rule = "grad_x = g * out * (1 - out)"
+    flops = per_element
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
@@ -39,6 +42,8 @@ class ReLU(Function):
     """out = max(x, 0);  grad_x = g where x > 0, else 0 (relu'(0) = 0, as PyTorch).
     Shapes: out, g and grad_x all have x's shape.
     """
+    rule = "grad_x = g where x > 0, else 0 (relu'(0) = 0, as PyTorch)"
+    flops = per_element
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
@@ -55,6 +60,8 @@ class Tanh(Function):
     """out = tanh x;  grad_x = g * (1 - out**2).
     Shapes: out, g and grad_x all have x's shape.
     """
+    rule = "grad_x = g * (1 - out**2)"
+    flops = per_element
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
@@ -72,6 +79,8 @@ class LeakyReLU(Function):
     """out = x if x > 0 else slope * x;  grad_x = g if x > 0 else slope * g (slope at x = 0, as
     PyTorch). Shapes: out, g and grad_x all have x's shape.
     """
+    rule = "grad_x = g if x > 0 else slope * g (slope at x = 0, as PyTorch)"
+    flops = per_element
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
@@ -89,6 +98,8 @@ class Softmax(Function):
     """out = e**x / sum(e**x) along axis;  grad_x = out * (g - sum(g * out, axis)).
     Shapes: out, g and grad_x all have x's shape.
     """
+    rule = "grad_x = out * (g - sum(g * out, axis))"
+    flops = per_input_element
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -109,6 +120,8 @@ class LogSoftmax(Function):
     """out = x - logsumexp(x) along axis;  grad_x = g - softmax(x) * sum(g, axis).
     Shapes: out, g and grad_x all have x's shape.
     """
+    rule = "grad_x = g - softmax(x) * sum(g, axis)"
+    flops = per_input_element
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -129,6 +142,8 @@ class Dropout(Function):
     """out = x * mask / (1 - p), mask ~ Bernoulli(1 - p);  grad_x = g * mask / (1 - p).
     Shapes: out, g and grad_x all have x's shape.
     """
+    rule = "grad_x = g * mask / (1 - p)"
+    flops = per_element
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, p: float = 0.5) -> np.ndarray:

@@ -31,12 +31,22 @@ class Conv2d(Function):
     (cross-correlation); grad_x = full conv of g with the weight, grad_w = g (*) x, grad_b = sum g.
     x (N, C_in, H, W), weight (C_out, C_in, KH, KW), bias (C_out,) -> (N, C_out, OH, OW).
     `ctx.algorithm` (and the op's name, e.g. 'Conv2d[toeplitz]') records the algorithm that ran."""
+    rule = "grad_x = full conv of g with the weight, grad_w = g (*) x, grad_b = sum g"
 
     algorithm = "auto"
 
     @property
     def name(self) -> str:
         return f"Conv2d[{self.algorithm}]"
+
+    def flops(self, out: np.ndarray) -> int:
+        weight = self.parents[1]
+        bias = out.size if len(self.parents) > 2 else 0
+        return 2 * out.size * int(np.prod(weight.shape[1:])) + bias
+
+    def backward_flops(self, forward_flops: int, input_grads: tuple) -> int:
+        # the bias gradient is a cheap sum, not another product
+        return forward_flops * sum(g is not None for g in input_grads[:2])
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None,

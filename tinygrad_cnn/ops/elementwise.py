@@ -11,12 +11,15 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Function
+from ._flops import per_element
 
 
 class Add(Function):
     """out = x + y;  grad_x = g, grad_y = g.
     Shapes: x, y and out broadcast (NumPy rules); grads have out's shape, the engine reduces them.
     """
+    rule = "grad_x = g, grad_y = g"
+    flops = per_element
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -31,6 +34,8 @@ class Sub(Function):
     """out = x - y;  grad_x = g, grad_y = -g.
     Shapes: x, y and out broadcast (NumPy rules); grads have out's shape, the engine reduces them.
     """
+    rule = "grad_x = g, grad_y = -g"
+    flops = per_element
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -45,6 +50,8 @@ class Mul(Function):
     """out = x * y;  grad_x = g * y, grad_y = g * x.
     Shapes: x, y and out broadcast (NumPy rules); grads have out's shape, the engine reduces them.
     """
+    rule = "grad_x = g * y, grad_y = g * x"
+    flops = per_element
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -62,6 +69,8 @@ class Div(Function):
     """out = x / y;  grad_x = g / y, grad_y = -g * x / y**2.
     Shapes: x, y and out broadcast (NumPy rules); grads have out's shape, the engine reduces them.
     """
+    rule = "grad_x = g / y, grad_y = -g * x / y**2"
+    flops = per_element
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -79,6 +88,8 @@ class Pow(Function):
     """out = x ** y;  grad_x = g * y * x**(y-1), grad_y = g * out * log(x) (only if needed: x > 0).
     Shapes: x, y and out broadcast (NumPy rules); grads have out's shape, the engine reduces them.
     """
+    rule = "grad_x = g * y * x**(y-1), grad_y = g * out * log(x) (only if needed: x > 0)"
+    flops = per_element
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -100,6 +111,8 @@ class Neg(Function):
     """out = -x;  grad_x = -g.
     Shapes: out, g and grad_x all have x's shape.
     """
+    rule = "grad_x = -g"
+    flops = per_element
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
@@ -114,6 +127,8 @@ class Exp(Function):
     """out = e**x;  grad_x = g * out.
     Shapes: out, g and grad_x all have x's shape.
     """
+    rule = "grad_x = g * out"
+    flops = per_element
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
@@ -130,6 +145,8 @@ class Log(Function):
     """out = ln x;  grad_x = g / x.
     Shapes: out, g and grad_x all have x's shape.
     """
+    rule = "grad_x = g / x"
+    flops = per_element
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
@@ -145,6 +162,8 @@ class Sqrt(Function):
     """out = sqrt(x);  grad_x = g / (2 out).
     Shapes: out, g and grad_x all have x's shape.
     """
+    rule = "grad_x = g / (2 out)"
+    flops = per_element
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
@@ -161,6 +180,8 @@ class Abs(Function):
     """out = |x|;  grad_x = g * sign(x) (0 at x = 0, as PyTorch).
     Shapes: out, g and grad_x all have x's shape.
     """
+    rule = "grad_x = g * sign(x) (0 at x = 0, as PyTorch)"
+    flops = per_element
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
@@ -176,6 +197,8 @@ class Clip(Function):
     """out = min(max(x, low), high);  grad_x = g where low <= x <= high, else 0 (1 at the
     boundary, as PyTorch). Shapes: out, g and grad_x all have x's shape.
     """
+    rule = "grad_x = g where low <= x <= high, else 0 (1 at the boundary, as PyTorch)"
+    flops = per_element
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, low: Any = None, high: Any = None) -> np.ndarray:
@@ -199,6 +222,9 @@ class Maximum(Function):
     the gradient evenly, as PyTorch.
     Shapes: x, y and out broadcast (NumPy rules); grads have out's shape, the engine reduces them.
     """
+    rule = ("grad_x = g * ([x > y] + [x == y] / 2), grad_y = g - grad_x: ties split the gradient "
+            "evenly, as PyTorch")
+    flops = per_element
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -217,6 +243,9 @@ class Minimum(Function):
     the gradient evenly, as PyTorch.
     Shapes: x, y and out broadcast (NumPy rules); grads have out's shape, the engine reduces them.
     """
+    rule = ("grad_x = g * ([x < y] + [x == y] / 2), grad_y = g - grad_x: ties split the gradient "
+            "evenly, as PyTorch")
+    flops = per_element
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, y: np.ndarray) -> np.ndarray:

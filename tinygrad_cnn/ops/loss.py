@@ -96,6 +96,8 @@ class CrossEntropy(Function):
     """loss_i = (1 - s) * -log p[i, t_i] + s * mean_c(-log p[i, c]), p = softmax(x) along axis 1;
     grad_x = (p - (1 - s) * onehot(t) - s / C) * scale (scale: 1/count for 'mean', 0 where
     ignored). x (N, C, d1...), target (N, d1...) integer classes."""
+    rule = ("grad_x = (p - (1 - s) * onehot(t) - s / C) * scale (scale: 1/count for 'mean', 0 "
+            "where ignored)")
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, target: np.ndarray, reduction: str,
@@ -137,6 +139,7 @@ class CrossEntropy(Function):
 class NLLLoss(Function):
     """loss_i = -x[i, t_i];  grad_x = -onehot(t) * scale. x (N, C, d1...) log-probabilities,
     target (N, d1...) integer classes."""
+    rule = "grad_x = -onehot(t) * scale"
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, target: np.ndarray, reduction: str,
@@ -163,6 +166,7 @@ class NLLLoss(Function):
 
 class MSELoss(Function):
     """loss = (x - y)**2;  grad_x = 2 (x - y) * scale, grad_y = -grad_x. x, y same shape."""
+    rule = "grad_x = 2 (x - y) * scale, grad_y = -grad_x"
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, y: np.ndarray, reduction: str) -> np.ndarray:
@@ -181,6 +185,7 @@ class MSELoss(Function):
 class BinaryCrossEntropy(Function):
     """loss = -(y log p + (1 - y) log(1 - p)), each log clamped to >= -100 (as PyTorch);
     grad_p = (p - y) / max(p (1 - p), 1e-12) * scale, grad_y = (log(1-p) - log p) * scale."""
+    rule = "grad_p = (p - y) / max(p (1 - p), 1e-12) * scale, grad_y = (log(1-p) - log p) * scale"
 
     @staticmethod
     def forward(ctx: Function, p: np.ndarray, y: np.ndarray, reduction: str) -> np.ndarray:
@@ -212,6 +217,7 @@ class BinaryCrossEntropy(Function):
 class BinaryCrossEntropyWithLogits(Function):
     """loss = max(z, 0) - z y + log(1 + e**-|z|) (= BCE of sigmoid(z));
     grad_z = (sigmoid(z) - y) * scale, grad_y = -z * scale. z, y same shape."""
+    rule = "grad_z = (sigmoid(z) - y) * scale, grad_y = -z * scale"
 
     @staticmethod
     def forward(ctx: Function, z: np.ndarray, y: np.ndarray, reduction: str) -> np.ndarray:

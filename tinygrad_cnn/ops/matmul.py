@@ -14,6 +14,10 @@ class MatMul(Function):
     grad_a = g @ b^T, grad_b = a^T @ g.
     Shapes: a (..., n, k), b (..., k, m), out (..., n, m); a (k,) acts as (1, k), b (k,) as (k, 1),
     that axis dropped from out; the engine sums grads over broadcast batch dims."""
+    rule = "grad_a = g @ b^T, grad_b = a^T @ g"
+
+    def flops(self, out: np.ndarray) -> int:
+        return 2 * out.size * self.parents[0].shape[-1]  # one multiply-add per inner element
 
     @staticmethod
     def forward(ctx: Function, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -45,6 +49,16 @@ class MatMul(Function):
 class Linear(Function):
     """out = x @ weight^T + bias, weight (out_features, in_features), x (..., in_features);
     grad_x = g @ weight, grad_weight = g^T x, grad_bias = sum of g over all but the last axis."""
+    rule = ("grad_x = g @ weight, grad_weight = g^T x, grad_bias = sum of g over all but the last "
+            "axis")
+
+    def flops(self, out: np.ndarray) -> int:
+        bias = out.size if len(self.parents) > 2 else 0
+        return 2 * out.size * self.parents[0].shape[-1] + bias
+
+    def backward_flops(self, forward_flops: int, input_grads: tuple) -> int:
+        # the bias gradient is a cheap sum, not another product
+        return forward_flops * sum(g is not None for g in input_grads[:2])
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None):

@@ -9,12 +9,15 @@ import numpy as np
 
 from ..autograd import Function
 from ._args import Axis, normalize_axes, normalize_axis
+from ._flops import no_flops
 
 
 class Reshape(Function):
     """out = x viewed with a new shape;  grad_x = g reshaped back.
     Shapes: out has `shape` (same size as x); grad_x has x's shape.
     """
+    rule = "grad_x = g reshaped back"
+    flops = no_flops
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, shape: tuple = ()) -> np.ndarray:
@@ -33,6 +36,8 @@ class Permute(Function):
     """out = x with axes reordered by dims;  grad_x = g with the inverse order.
     Shapes: out.shape[i] = x.shape[dims[i]]; grad_x has x's shape.
     """
+    rule = "grad_x = g with the inverse order"
+    flops = no_flops
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, dims: tuple = ()) -> np.ndarray:
@@ -48,6 +53,8 @@ class Expand(Function):
     """out = x broadcast to shape (a view);  grad_x = g summed over the broadcast axes.
     Shapes: out has `shape`; the engine reduces g back to x's shape.
     """
+    rule = "grad_x = g summed over the broadcast axes"
+    flops = no_flops
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, shape: tuple = ()) -> np.ndarray:
@@ -70,6 +77,8 @@ class Pad(Function):
     """out = x with constant borders;  grad_x = g with the borders sliced away.
     Shapes: out.shape[i] = before_i + x.shape[i] + after_i; grad_x has x's shape.
     """
+    rule = "grad_x = g with the borders sliced away"
+    flops = no_flops
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, pad_width: tuple = (), value: float = 0.0):
@@ -85,6 +94,8 @@ class Concatenate(Function):
     """out = the inputs joined along axis;  grad_i = the slice of g that input i filled.
     Shapes: inputs agree off axis; out.shape[axis] is the sum of theirs.
     """
+    rule = "grad_i = the slice of g that input i filled"
+    flops = no_flops
 
     @staticmethod
     def forward(ctx: Function, *xs: np.ndarray, axis: int = 0) -> np.ndarray:
@@ -101,6 +112,8 @@ class Stack(Function):
     """out = the inputs stacked along a new axis;  grad_i = g indexed at i on that axis.
     Shapes: n inputs of one shape S; out is S with n inserted at axis.
     """
+    rule = "grad_i = g indexed at i on that axis"
+    flops = no_flops
 
     @staticmethod
     def forward(ctx: Function, *xs: np.ndarray, axis: int = 0) -> np.ndarray:
@@ -117,6 +130,8 @@ class GetItem(Function):
     """out = x[index] (slices, None, Ellipsis, integer arrays, bool masks);  grad_x = zeros with g
     scattered back, adding where an integer index repeats.
     Shapes: out is NumPy's x[index]; grad_x has x's shape."""
+    rule = "grad_x = zeros with g scattered back, adding where an integer index repeats"
+    flops = no_flops
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, index: Any = ()) -> np.ndarray:

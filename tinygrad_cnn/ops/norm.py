@@ -96,6 +96,8 @@ class BatchNorm(Function):
     Training (batch stats): grad_x = w * inv_std * (g - mean(g) - xhat * mean(g * xhat));
     eval (running stats): grad_x = g * w * inv_std. grad_w = sum(g * xhat), grad_b = sum(g).
     x (N, C, ...) in any memory layout; weight, bias, running stats (C,)."""
+    rule = ("grad_x = w * inv_std * (g - mean(g) - xhat * mean(g * xhat)); eval (running stats): "
+            "grad_x = g * w * inv_std")
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, *affine: np.ndarray, running_mean: Any,
@@ -162,6 +164,8 @@ class LayerNorm(Function):
     """out = xhat * weight + bias, xhat = (x - mean) / sqrt(var + eps) over the last k axes;
     grad_x = inv_std * (gh - mean(gh) - xhat * mean(gh * xhat)), gh = g * weight;
     grad_w = sum(g * xhat), grad_b = sum(g) over the leading axes. weight, bias: x.shape[-k:]."""
+    rule = ("grad_x = inv_std * (gh - mean(gh) - xhat * mean(gh * xhat)), gh = g * weight; grad_w "
+            "= sum(g * xhat), grad_b = sum(g) over the leading axes")
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, *affine: np.ndarray, k: int, eps: float,
@@ -202,6 +206,7 @@ class Normalize(LayerNorm):
     """Per-sample standardisation: layer_norm over every axis but 0, no weight or bias;
     out = (x - mean) / sqrt(var + eps);  grad_x = inv_std * (g - mean(g) - out * mean(g * out)).
     x (N, ...)."""
+    rule = "grad_x = inv_std * (g - mean(g) - out * mean(g * out))"
 
 
 def _array(x: Any) -> Any:

@@ -9,6 +9,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ..autograd import Function
 from ._args import as_pair
+from ._flops import per_input_element
 
 
 class PoolGeometry:
@@ -65,6 +66,9 @@ class MaxPool2d(Function):
     """out = max over each window (padding counts as -inf); grad_x = g at the window's first
     maximum in row-major scan order (PyTorch's choice for ties), 0 elsewhere, summed over windows.
     x (N, C, H, W) -> (N, C, OH, OW)."""
+    rule = ("grad_x = g at the window's first maximum in row-major scan order (PyTorch's choice "
+            "for ties), 0 elsewhere, summed over windows")
+    flops = per_input_element
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, kernel_size: Any = 2, stride: Any = None,
@@ -157,6 +161,8 @@ def _max_pool_2x2_backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
 class AvgPool2d(Function):
     """out = mean over each window, padding counted as zeros (count_include_pad=True);
     grad_x = g / (KH*KW) added to every element of the window. x (N, C, H, W) -> (N, C, OH, OW)."""
+    rule = "grad_x = g / (KH*KW) added to every element of the window"
+    flops = per_input_element
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, kernel_size: Any = 2, stride: Any = None,

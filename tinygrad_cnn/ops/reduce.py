@@ -8,6 +8,7 @@ import numpy as np
 
 from ..autograd import Function
 from ._args import Axis, normalize_axes, normalize_axis
+from ._flops import per_input_element
 
 
 def _shape(x: Any) -> tuple[int, ...]:
@@ -23,6 +24,8 @@ class Sum(Function):
     """out = sum(x, axes);  grad_x = g broadcast back over the summed axes.
     Shapes: out is x's shape without the axes (size 1 with keepdims); grad_x has x's shape.
     """
+    rule = "grad_x = g broadcast back over the summed axes"
+    flops = per_input_element
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, axes: tuple = (), keepdims: bool = False):
@@ -38,6 +41,8 @@ class Mean(Function):
     """out = sum(x, axes) / n;  grad_x = g / n broadcast back over the reduced axes.
     Shapes: out is x's shape without the axes (size 1 with keepdims); grad_x has x's shape.
     """
+    rule = "grad_x = g / n broadcast back over the reduced axes"
+    flops = per_input_element
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, axes: tuple = (), keepdims: bool = False):
@@ -56,6 +61,9 @@ class Max(Function):
     split evenly, as PyTorch's amax). Shapes: out is x's shape without the axes (size 1 with
     keepdims); grad_x has x's shape.
     """
+    rule = ("grad_x = g / count at the elements equal to the max, else 0 (ties split evenly, as "
+            "PyTorch's amax)")
+    flops = per_input_element
 
     pick = staticmethod(np.max)
 
@@ -78,6 +86,7 @@ class Min(Max):
     """out = min(x, axes);  grad_x = g / count at the elements equal to the min, else 0.
     Shapes: as Max.
     """
+    rule = "grad_x = g / count at the elements equal to the min, else 0"
 
     pick = staticmethod(np.min)
 
@@ -86,6 +95,8 @@ class Var(Function):
     """out = sum((x - mean)**2) / (n - correction);  grad_x = 2 g (x - mean) / (n - correction).
     Shapes: out is x's shape without the axes (size 1 with keepdims); grad_x has x's shape.
     """
+    rule = "grad_x = 2 g (x - mean) / (n - correction)"
+    flops = per_input_element
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, axes: tuple = (), keepdims: bool = False,
