@@ -129,7 +129,7 @@ class Function:
 
     @property
     def name(self) -> str:
-        """The display name the viewer, profiler and anomaly mode show (Conv2d adds its algorithm)."""
+        """The name the viewer, profiler and anomaly mode show (Conv2d adds its algorithm)."""
         return type(self).__name__
 
     def flops(self, out: np.ndarray) -> int | None:

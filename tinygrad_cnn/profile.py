@@ -33,8 +33,6 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any
 
-import numpy as np
-
 from . import autograd
 from .naming import ModuleNames
 
