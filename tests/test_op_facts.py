@@ -108,3 +108,13 @@ def test_the_package_keeps_no_table_of_op_names():
 
     assert not hasattr(profile, "FLOPS")
     assert Conv2d.flops is not Function.flops
+
+
+def test_grouped_conv_counts_the_flops_of_its_groups():
+    x = Tensor(np.ones((2, 4, 6, 6), np.float32), requires_grad=True)
+    weight = Tensor(np.ones((6, 2, 3, 3), np.float32), requires_grad=True)
+    with Profiler() as prof:
+        ops.conv2d(x, weight, groups=2).sum().backward()
+    (row,) = [r for name, r in _op_rows(prof).items() if name.startswith("GroupedConv2d")]
+    assert row["forward_flops"] == 2 * (2 * 6 * 4 * 4) * (2 * 3 * 3)
+    assert row["backward_flops"] == 2 * row["forward_flops"]

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Function
-from .conv import _checked, choose_algorithm, conv_geometry
+from .conv import Conv2d, _checked, choose_algorithm, conv_geometry
 from .conv_algorithms import ALGORITHMS, ConvGeometry
 
 
@@ -20,6 +20,9 @@ class GroupedConv2d(Function):
     runs once per group (`ctx.geom` is one group's), so every algorithm supports groups."""
 
     algorithm = "auto"
+    rule = "grad_x, grad_w, grad_b are conv2d's, group by group"
+    flops = Conv2d.flops  # weight holds C_in / groups channels: the same count holds
+    backward_flops = Conv2d.backward_flops
 
     @property
     def name(self) -> str:
