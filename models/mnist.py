@@ -1,13 +1,15 @@
 """Train, evaluate and use CNNs on MNIST with tinygrad_cnn.
 
-    python models/mnist.py                                   # fetch MNIST, train LeNet-5, report
+    python models/mnist.py                                   # fetch MNIST, train LeNet-5
     python models/mnist.py train --model seed --epochs 3     # the student's original CNN
     python models/mnist.py train --model best --report       # best model, plots, report.html
-    python models/mnist.py train --model lenet --profile     # per-layer time table for one epoch
+    python models/mnist.py train --model lenet --profile     # per-layer time table, first epoch
     python models/mnist.py train --resume --out runs/lenet   # continue an interrupted run exactly
+    python models/mnist.py train --resume --out runs/lenet --epochs 8   # or extend it
     python models/mnist.py train --train-dir Digit_training --test-dir Digit_testing  # PNG folders
     python models/mnist.py eval runs/lenet/checkpoint.npz    # test accuracy, per-digit table
-    python models/mnist.py predict runs/lenet/checkpoint.npz my_digit.png --random-test
+    python models/mnist.py predict runs/lenet/checkpoint.npz my_digit.png --show-input seen.png
+    python models/mnist.py train --help                      # every flag, each model's recipe
 
 Models: `seed` is the student's CNN (conv 3x3 with 3 kernels -> sigmoid -> flatten -> per-sample
 normalization -> dense 20 -> sigmoid -> dense 10; the last sigmoid became the softmax inside the
@@ -18,33 +20,30 @@ with +-2 pixel shifts. A checkpoint is written atomically after every epoch.
 from __future__ import annotations
 
 import argparse
-import json
+import math
+import os
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
-from pathlib import Path
+from contextlib import nullcontext
 
 import numpy as np
 from tqdm import tqdm
 
 import tinygrad_cnn as tg
-from tinygrad_cnn import nn, optim, plots, rng
+from tinygrad_cnn import nn, optim, runs
 from tinygrad_cnn.data import Compose, DataLoader, Normalize, RandomShift
 from tinygrad_cnn.datasets import (
     DataFileError,
     DatasetError,
     fashion_mnist,
-    load_idx_pair,
+    load_idx_split,
     load_image_folder,
     mnist,
 )
 from tinygrad_cnn.datasets.fashion import CLASSES as FASHION_CLASSES
-from tinygrad_cnn.datasets.preprocess import load_digit_image
-from tinygrad_cnn.fileio import atomic_write
+from tinygrad_cnn.datasets.preprocess import load_digit_image, save_gray
+from tinygrad_cnn.fileio import WriteError
 from tinygrad_cnn.memory import keep_freed_memory
-from tinygrad_cnn.report import write_report
-from tinygrad_cnn.viz import GraphvizNotFoundError
 
 # ----------------------------------------------------------------------------- models
 
@@ -75,7 +74,7 @@ def best_model() -> nn.Module:
 
 MODELS = {"seed": seed_model, "lenet": lenet, "best": best_model}
 
-# per model: the recipe its accuracy claims were measured with (flags override)
+# per model: the recipe its accuracy claims were measured with; these are the flags' defaults
 RECIPES = {
     "seed": dict(epochs=3, batch_size=32, optimizer="sgd", lr=0.05, schedule="none", shift=0),
     "lenet": dict(epochs=5, batch_size=128, optimizer="adam", lr=1e-2, schedule="onecycle",
@@ -83,34 +82,140 @@ RECIPES = {
     "best": dict(epochs=6, batch_size=128, optimizer="adam", lr=4e-3, schedule="onecycle",
                  shift=2),
 }
+# the flags that shape a run: --resume keeps them (only --epochs may grow)
+RUN_FLAGS = ("model", *RECIPES["seed"], "dataset", "data", "train_dir", "test_dir", "limit",
+             "seed")
+IDX_ENV = "TINYGRAD_CNN_IDX_DIR"  # the default of --data: a folder of your own IDX files
+NORMALIZE = Normalize()  # uint8 pixels -> MNIST's standardised floats
+DIGITS = [str(d) for d in range(10)]
+
+# ----------------------------------------------------------------------------- command line
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a mistake as one `error:` line with exit status 2."""
+
+    def error(self, message: str) -> None:
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """--help shows each flag's default (when it has one) and keeps the recipe table as written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default in (None, False) or "default" in (action.help or ""):
+            return action.help or ""
+        return f"{action.help} (default: %(default)s)"
+
+
+def number(kind: type, minimum: float, strict: bool = False):
+    """An argparse type: `kind` (int or float), finite, >= minimum (> minimum when strict)."""
+    def parse(text: str) -> float:
+        value = kind(text)
+        if not math.isfinite(value) or value < minimum or (strict and value == minimum):
+            raise argparse.ArgumentTypeError(
+                f"must be {'a finite number' if kind is float else 'an integer'} "
+                f"{'>' if strict else '>='} {minimum:g}, got {text}")
+        return value
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def data_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", default=os.environ.get(IDX_ENV),
+                   help=f"folder of MNIST-named IDX files, raw or .gz (default: ${IDX_ENV})")
+    p.add_argument("--test-dir", help="image folder with one sub-folder per class, 0..9")
+
+
+def train_arguments(p: argparse.ArgumentParser, model: str) -> None:
+    recipe = RECIPES[model]
+    p.add_argument("--model", choices=sorted(MODELS), default=model, help="which CNN to train")
+    p.add_argument("--epochs", type=number(int, 1), default=recipe["epochs"],
+                   help="passes over the training set")
+    p.add_argument("--batch-size", type=number(int, 1), default=recipe["batch_size"],
+                   help="images per step")
+    p.add_argument("--lr", type=number(float, 0, strict=True), default=recipe["lr"],
+                   help="learning rate (onecycle: its peak)")
+    p.add_argument("--optimizer", choices=["sgd", "adam", "adamw"],
+                   default=recipe["optimizer"], help="sgd has momentum 0.9")
+    p.add_argument("--schedule", choices=["none", "onecycle"], default=recipe["schedule"],
+                   help="learning-rate schedule, stepped every batch")
+    p.add_argument("--shift", type=number(int, 0), default=recipe["shift"],
+                   help="random +-pixel shift augmentation")
+    p.add_argument("--dataset", choices=["mnist", "fashion"], default="mnist",
+                   help="the named dataset, when neither --data nor the folders are given")
+    data_arguments(p)
+    p.add_argument("--train-dir", help="image folder with one sub-folder per class, 0..9")
+    p.add_argument("--limit", type=number(int, 1), help="a quick run on the first N training "
+                   "images and the first N/6 test images (accuracy is on those only)")
+    p.add_argument("--seed", type=number(int, 0), default=0, help="seeds weights and shuffling")
+    p.add_argument("--out", default=f"runs/{model}", help="the run's folder")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --out (with a larger --epochs: extend it)")
+    p.add_argument("--overwrite", action="store_true", help="replace the run in --out")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--profile", action="store_true", help="per-layer time table, first epoch")
+    p.add_argument("--report", action="store_true", help="plots, graph, health, report.html")
+    p.set_defaults(run=train)
+
+
+def recipes_epilog() -> str:
+    lines = ["recipes: the defaults of these flags per --model (`--model seed --help` shows "
+             "seed's above)"]
+    for name, recipe in RECIPES.items():
+        flags = " ".join(f"--{key.replace('_', '-')} {value}" for key, value in recipe.items())
+        lines.append(f"  {name:<6} {flags}")
+    return "\n".join(lines)
+
+
+def build_parser(model: str) -> argparse.ArgumentParser:
+    """The parser, with `model`'s recipe as the training flags' defaults. A new command is one
+    more `add_parser` call and a function that fills its arguments and sets `run`."""
+    parser = Parser(description=__doc__.split("\n")[0], allow_abbrev=False)
+    sub = parser.add_subparsers(dest="command", metavar="command")
+    common = dict(formatter_class=HelpFormatter, allow_abbrev=False)
+    train_arguments(sub.add_parser("train", help="train a model (the default command)",
+                                   epilog=recipes_epilog(), **common), model)
+    e = sub.add_parser("eval", help="test accuracy of a checkpoint, per class", **common)
+    e.add_argument("checkpoint", help="a checkpoint.npz written by train")
+    data_arguments(e)
+    e.set_defaults(run=evaluate_command)
+    p = sub.add_parser("predict", help="classify image files", **common)
+    p.add_argument("checkpoint", help="a checkpoint.npz written by train")
+    p.add_argument("images", nargs="*", help="photos or drawings, one digit each")
+    p.add_argument("--random-test", action="store_true", help="also a random test image")
+    p.add_argument("--show-input", metavar="PATH",
+                   help="write the 28x28 image(s) the model saw to PATH (a PNG)")
+    data_arguments(p)
+    p.set_defaults(run=predict_command)
+    return parser
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+        argv = ["train", *argv]  # `python models/mnist.py --model seed` means train
+    peek = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    peek.add_argument("--model", default="lenet")
+    model = peek.parse_known_args(argv)[0].model  # its recipe becomes the defaults
+    args = build_parser(model if model in RECIPES else "lenet").parse_args(argv)
+    # the flags typed on the command line: --resume takes the others from the checkpoint
+    args.given = {word[2:].split("=")[0].replace("-", "_") for word in argv
+                  if word.startswith("--")}
+    return args
+
 
 # ----------------------------------------------------------------------------- data
 
 
-def load_data(args: argparse.Namespace) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
-    """(train images, labels), (test images, labels) from folders, IDX files or a named dataset."""
-    if args.train_dir or args.test_dir:
-        if not (args.train_dir and args.test_dir):
-            raise ValueError("--train-dir and --test-dir go together")
-        return load_image_folder(args.train_dir), load_image_folder(args.test_dir)
+def load_split(args: argparse.Namespace, split: str, dataset: str) -> tuple[np.ndarray, ...]:
+    """(images, labels) of `split` from an image folder, IDX files or the named dataset; each
+    checked (labels 0..9, images uint8 or floats in [0, 1]) with errors naming the file."""
+    folder = args.test_dir if split == "test" else getattr(args, "train_dir", None)
+    if folder:
+        return load_image_folder(folder, num_classes=10)
     if args.data:
-        return idx_split(Path(args.data), "train"), idx_split(Path(args.data), "test")
-    fetch = fashion_mnist if args.dataset == "fashion" else mnist
-    return fetch("train"), fetch("test")
-
-
-def idx_split(directory: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
-    """A split from a folder of MNIST-named IDX files (raw or .gz)."""
-    prefix = "train" if split == "train" else "t10k"
-    names = [f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"]
-    paths = []
-    for name in names:
-        found = [p for p in (directory / name, directory / f"{name}.gz") if p.is_file()]
-        if not found:
-            raise DataFileError(f"{directory}: no {name} or {name}.gz (--data wants MNIST's names)")
-        paths.append(found[0])
-    images, labels = load_idx_pair(paths[0], paths[1])
-    return images, labels.astype(np.int64)
+        return load_idx_split(args.data, split, num_classes=10, image_shape=(28, 28))
+    return (fashion_mnist if dataset == "fashion" else mnist)(split)
 
 
 # ----------------------------------------------------------------------------- training
@@ -145,37 +250,20 @@ def train_step(model, opt, scheduler, x: tg.Tensor, y: tg.Tensor,
     return loss.item(), int((logits.data.argmax(axis=1) == y.data).sum())
 
 
-@contextmanager
-def evaluating(model: nn.Module) -> Iterator[nn.Module]:
-    """Eval mode inside (batch norm uses its running statistics and leaves them alone), then each
-    module goes back to the mode it had."""
-    modes = [(module, module.training) for module in model.modules()]
-    model.eval()
-    try:
-        yield model
-    finally:
-        for module, training in modes:
-            module.training = training
-
-
-@tg.no_grad()
-def predict_proba(model: nn.Module, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-    """Class probabilities (N, 10) for uint8 images, in eval mode."""
-    normalize = Normalize()
-    with evaluating(model):
-        probs = [model(tg.Tensor(normalize(images[i:i + batch_size, None]))).softmax(axis=1).data
-                 for i in range(0, len(images), batch_size)]
-    return np.concatenate(probs)
-
-
 def evaluate(model: nn.Module, images: np.ndarray, labels: np.ndarray) -> float:
-    return float((predict_proba(model, images).argmax(axis=1) == labels).mean())
+    return float((runs.predict_proba(model, images, NORMALIZE).argmax(axis=1) == labels).mean())
 
 
 def train(args: argparse.Namespace) -> dict:
-    out = Path(args.out or f"runs/{args.model}")
-    checkpoint_path = out / "checkpoint.npz"
-    (train_x, train_y), (test_x, test_y) = load_data(args)
+    run = runs.Run(args.out)
+    run.prepare()  # a bad --out fails now, not after an epoch
+    state = run.previous(args.resume, args.overwrite)
+    if args.resume and state is None:
+        print(f"no checkpoint at {run.checkpoint}: starting from scratch")
+    if state is not None:
+        vars(args).update(runs.resume_settings(state, vars(args), args.given, RUN_FLAGS))
+    (train_x, train_y), (test_x, test_y) = (load_split(args, s, args.dataset)
+                                            for s in ("train", "test"))
     if args.limit:
         train_x, train_y = train_x[:args.limit], train_y[:args.limit]
         test_x, test_y = test_x[:max(args.limit // 6, 1)], test_y[:max(args.limit // 6, 1)]
@@ -184,19 +272,21 @@ def train(args: argparse.Namespace) -> dict:
     model = MODELS[args.model]()
     augment = [RandomShift(args.shift)] if args.shift else []
     loader = DataLoader(train_x, train_y, args.batch_size, shuffle=True, seed=args.seed,
-                        transform=Compose([*augment, Normalize()]))
+                        transform=Compose([*augment, NORMALIZE]))
     opt, scheduler = make_optimizer(args, model, args.epochs * len(loader))
+    parts = {"model": model, "optimizer": opt, "scheduler": scheduler, "loader": loader}
     history = {"epoch": [], "train_acc": [], "test_acc": [], "train_loss": [], "seconds": [],
                "step_loss": [], "step_acc": []}
     start_epoch, kernels, health = 0, [], {}
-    if args.resume and checkpoint_path.exists():
-        start_epoch, history, kernels, health = restore(checkpoint_path, args, model, opt,
-                                                        scheduler, loader)
-        print(f"resumed {checkpoint_path} after epoch {start_epoch}")
-    elif args.resume:
-        print(f"no checkpoint at {checkpoint_path}: starting from scratch")
-
-    config = vars(args) | {"train_size": len(train_x), "test_size": len(test_x)}
+    if state is not None:
+        saved_epochs = runs.saved_config(state)["epochs"]
+        extended = args.epochs != saved_epochs
+        start_epoch, history, kernels, health = run.restore(state, parts, extended)
+        print(f"resumed {run.checkpoint} after epoch {start_epoch}" + (
+            f"; extended from {saved_epochs} to {args.epochs} epochs (the {args.schedule} "
+            "schedule is rebuilt for the new total)" if extended else ""))
+    config = {key: value for key, value in vars(args).items() if key not in ("run", "given")}
+    config |= {"train_size": len(train_x), "test_size": len(test_x)}
     # --profile times every op of the first epoch; --report samples health every 10th step
     profiler = tg.Profiler(model, batch_size=args.batch_size) if args.profile else None
     monitor = tg.HealthMonitor(model) if args.report else None
@@ -228,163 +318,41 @@ def train(args: argparse.Namespace) -> dict:
               f"loss {loss_sum / seen:.4f}  {seconds:.1f}s")
         if profiling:
             print(profiler.table())
-            profiler.to_json(out / "profile.json")
+            profiler.to_json(run.out / "profile.json")
         if monitor:
             print(monitor.table())
             health[str(epoch + 1)] = monitor.summary(reset=True)
-            kernels.append(first_conv(model).weight.data.copy())
-        save_checkpoint(checkpoint_path, args, model, opt, scheduler, loader, epoch + 1, history,
-                        kernels, health)
+            kernels.append(next(m for m in model.modules() if isinstance(m, nn.Conv2d))
+                           .weight.data.copy())
+        run.save(epoch + 1, config, parts, history, kernels, health)
 
+    if start_epoch >= args.epochs:
+        print(f"{run.out} has finished its {args.epochs} epochs; --epochs N extends it")
     final = history["test_acc"][-1] if history["test_acc"] else evaluate(model, test_x, test_y)
     print(f"test accuracy {final:.4f} ({100 * final:.2f}%) after {args.epochs} epochs, "
-          f"{sum(history['seconds']):.1f}s of training; checkpoint {checkpoint_path}")
-    write_json(out / "history.json", history | {"config": config})
+          f"{sum(history['seconds']):.1f}s of training; checkpoint {run.checkpoint}")
+    run.write_json("history.json", history | {"config": config})
     if args.report:
-        write_json(out / "health.json", health)
-        table = profiler.table() if profiler else None
-        path = write_run_report(out, config, model, history, kernels, health, table, test_x, test_y)
+        from tinygrad_cnn.run_report import write_run_report  # matplotlib only when reporting
+
+        run.write_json("health.json", health)
+        table = profiler.table() if profiler is not None and profiler.steps else None
+        names = FASHION_CLASSES if args.dataset == "fashion" else DIGITS
+        path = write_run_report(run.out, config, model, history, kernels, health, table,
+                                test_x, test_y, NORMALIZE, names)
         print(f"report: {path}")
     return history
-
-
-def write_json(path: Path, value: dict) -> None:
-    with atomic_write(path, "w") as f:  # a crash never leaves half a file behind
-        json.dump(value, f, default=str)
-
-
-# ----------------------------------------------------------------------------- report
-
-
-def first_conv(model: nn.Module) -> nn.Conv2d:
-    return next(m for m in model.modules() if isinstance(m, nn.Conv2d))
-
-
-def write_run_report(out: Path, config: dict, model: nn.Module, history: dict, kernels: list,
-                     health: dict, profile_table: str | None, test_x: np.ndarray,
-                     test_y: np.ndarray) -> Path:
-    """Plots of the run, the graph of the loss, and report.html that shows them all."""
-    images = [("Loss and accuracy", plots.plot_history(history, out / "history.png"))]
-    if kernels:
-        images.append(("First conv layer's kernels, epoch by epoch",
-                       plots.kernels_gif(kernels, out / "kernels.gif",
-                                         titles=[f"epoch {i + 1}" for i in range(len(kernels))])))
-        images.append(("Kernels after the last epoch",
-                       plots.plot_kernels(kernels[-1], out / "kernels.png", "last epoch")))
-    images.append(("Feature maps of a test image after every layer",
-                   plots.plot_feature_maps(test_x[0], feature_maps(model, test_x[0]),
-                                           out / "feature_maps.png")))
-    probs = predict_proba(model, test_x)
-    images.append(("Confusion matrix (test set)", plots.plot_confusion_matrix(
-        test_y, probs.argmax(axis=1), out / "confusion.png", num_classes=10)))
-    images.append(("The test images it got most confidently wrong",
-                   plots.plot_most_confident_wrong(test_x, test_y, probs, out / "wrong.png")))
-    graph = draw_loss_graph(model, test_x[:2], test_y[:2], out)
-    epochs = [{key: history[key][i] for key in ("epoch", "train_loss", "train_acc", "test_acc",
-                                                 "seconds")} for i in range(len(history["epoch"]))]
-    last_health = health[max(health)] if health else None
-    return write_report(out, config, epochs, profile_table, graph, images, last_health)
-
-
-@tg.no_grad()
-def feature_maps(model: nn.Module, image: np.ndarray) -> list[tuple[str, np.ndarray]]:
-    """The output of every top-level layer for one image."""
-    x, maps = tg.Tensor(Normalize()(image[None, None])), []
-    with evaluating(model):
-        for name, layer in model.named_children():
-            x = layer(x)
-            maps.append((f"{name} {type(layer).__name__}", x.data[0]))
-    return maps
-
-
-def draw_loss_graph(model: nn.Module, images: np.ndarray, labels: np.ndarray, out: Path):
-    """The autograd graph of the loss on two test images, one cluster per layer, as SVG (or the
-    .dot text when Graphviz is missing)."""
-    x = tg.Tensor(Normalize()(images[:, None]))
-    with evaluating(model):  # no running-statistics update from these two test images
-        loss = tg.ops.cross_entropy(model(x), tg.Tensor(labels, dtype=None))
-    loss.backward()  # so the picture shows every parameter's gradient
-    dot = tg.draw_graph(loss, model=model, group_by_module=True)
-    model.zero_grad()
-    try:
-        return tg.render_graph(dot, out / "graph.svg")
-    except GraphvizNotFoundError as exc:
-        print(f"warning: {exc}", file=sys.stderr)
-        return out / "graph.dot"
-
-
-# flags that shape the run: --resume refuses a checkpoint trained with other values
-RUN_FLAGS = ("model", "epochs", "batch_size", "lr", "optimizer", "schedule", "shift", "dataset",
-             "data", "train_dir", "test_dir", "limit", "seed")
-
-
-def save_checkpoint(path: Path, args, model, opt, scheduler, loader, epoch: int, history,
-                    kernels: list, health: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tg.save({
-        "model_name": args.model,
-        "model": model.state_dict(),
-        "optimizer": opt.state_dict(),
-        "scheduler": scheduler.state_dict() if scheduler is not None else {},
-        "loader": loader.state_dict(),
-        "rng": rng.get_rng_state(),
-        "epoch": epoch,
-        "config": json.dumps(vars(args), default=str),
-        "history": json.dumps(history),
-        "kernels": {str(i): k for i, k in enumerate(kernels)},  # for --report's GIF on resume
-        "health": json.dumps(health),
-    }, path)
-
-
-def restore(path: Path, args, model, opt, scheduler, loader) -> tuple[int, dict, list, dict]:
-    state = tg.load(path)
-    name = str(state.get("model_name", ""))
-    if name != args.model:
-        raise ValueError(f"{path} holds a {name!r} model, not {args.model!r}")
-    saved = json.loads(str(state["config"]))
-    changed = [f"--{key.replace('_', '-')} {saved.get(key)} -> {getattr(args, key)}"
-               for key in RUN_FLAGS if saved.get(key) != getattr(args, key)]
-    if changed:
-        raise ValueError(f"--resume: {path} was trained with other settings ({', '.join(changed)}"
-                         "); resume with the same flags, or train into a new --out")
-    model.load_state_dict(state["model"])
-    opt.load_state_dict(state["optimizer"])
-    if scheduler is not None:
-        scheduler.load_state_dict(state["scheduler"])
-    loader.load_state_dict(state["loader"])
-    rng.set_rng_state(state["rng"])
-    kernels = [state["kernels"][str(i)] for i in range(len(state["kernels"]))]
-    return (int(state["epoch"]), json.loads(str(state["history"])), kernels,
-            json.loads(str(state["health"])))
-
-
-def load_model(path: str) -> tuple[nn.Module, dict]:
-    """Rebuild the model a checkpoint was trained with and load its weights."""
-    state = tg.load(path)
-    name = str(state.get("model_name", ""))
-    if name not in MODELS:
-        raise ValueError(f"{path}: not a models/mnist.py checkpoint (model {name!r})")
-    model = MODELS[name]()
-    model.load_state_dict(state["model"])
-    model.eval()
-    return model, json.loads(str(state["config"]))
 
 
 # ----------------------------------------------------------------------------- eval and predict
 
 
 def evaluate_command(args: argparse.Namespace) -> None:
-    model, config = load_model(args.checkpoint)
-    fashion = config.get("dataset") == "fashion"
-    if args.test_dir:
-        images, labels = load_image_folder(args.test_dir)
-    elif args.data:
-        images, labels = idx_split(Path(args.data), "test")
-    else:
-        images, labels = (fashion_mnist if fashion else mnist)("test")
-    predictions = predict_proba(model, images).argmax(axis=1)
+    model, config = runs.load_trained(args.checkpoint, MODELS)
+    images, labels = load_split(args, "test", config.get("dataset"))
+    predictions = runs.predict_proba(model, images, NORMALIZE).argmax(axis=1)
     print(f"test accuracy {np.mean(predictions == labels):.4f} on {len(labels):,} images")
-    names = FASHION_CLASSES if fashion else [str(d) for d in range(10)]
+    names = FASHION_CLASSES if config.get("dataset") == "fashion" else DIGITS
     print(f"{'class':>11}  images  accuracy")
     for k, name in enumerate(names):
         mask = labels == k
@@ -393,76 +361,40 @@ def evaluate_command(args: argparse.Namespace) -> None:
 
 
 def predict_command(args: argparse.Namespace) -> None:
-    model, config = load_model(args.checkpoint)
+    model, config = runs.load_trained(args.checkpoint, MODELS)
     fashion = config.get("dataset") == "fashion"
+    if not args.images and not args.random_test:
+        raise runs.RunError("give image files to predict, or --random-test")
     inputs = [(path, load_digit_image(path, digit=not fashion), None) for path in args.images]
     if args.random_test:
-        fetch = fashion_mnist if fashion else mnist
-        images, labels = fetch("test")
+        images, labels = load_split(args, "test", config.get("dataset"))
         i = int(np.random.default_rng().integers(len(images)))
         inputs.append((f"test image #{i}", images[i], int(labels[i])))
-    if not inputs:
-        raise ValueError("give image files to predict, or --random-test")
-    probs = predict_proba(model, np.stack([image for _, image, _ in inputs]))
-    classes = FASHION_CLASSES if fashion else [str(d) for d in range(10)]
+    seen = np.stack([image for _, image, _ in inputs])
+    if args.show_input:
+        print(f"the model's input: {save_gray(seen, args.show_input)}")
+    probs = runs.predict_proba(model, seen, NORMALIZE)
+    classes = FASHION_CLASSES if fashion else DIGITS
     for (name, _, label), p in zip(inputs, probs):
         truth = f" (true label {classes[label]})" if label is not None else ""
         print(f"{name}: {classes[int(p.argmax())]} with probability {p.max():.3f}{truth}")
         print("    " + "  ".join(f"{d}:{q:.3f}" for d, q in enumerate(p)))
 
 
-# ----------------------------------------------------------------------------- command line
+# ----------------------------------------------------------------------------- main
 
-
-def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    sub = parser.add_subparsers(dest="command")
-    t = sub.add_parser("train", help="train a model (the default command)")
-    t.add_argument("--model", choices=sorted(MODELS), default="lenet")
-    t.add_argument("--epochs", type=int)
-    t.add_argument("--batch-size", type=int)
-    t.add_argument("--lr", type=float)
-    t.add_argument("--optimizer", choices=["sgd", "adam", "adamw"])
-    t.add_argument("--schedule", choices=["none", "onecycle"])
-    t.add_argument("--shift", type=int, help="random +-pixel shift augmentation")
-    t.add_argument("--dataset", choices=["mnist", "fashion"], default="mnist")
-    t.add_argument("--data", help="folder of MNIST-named IDX files (raw or .gz)")
-    t.add_argument("--train-dir", help="PNG folder with one sub-folder per digit")
-    t.add_argument("--test-dir", help="PNG folder with one sub-folder per digit")
-    t.add_argument("--limit", type=int, help="a quick run on the first N training images and "
-                   "the first N/6 test images (the accuracy printed is on those only)")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--out", help="output folder (default runs/<model>)")
-    t.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint.npz")
-    t.add_argument("--quiet", action="store_true", help="no progress bar")
-    t.add_argument("--profile", action="store_true", help="per-layer time table, first epoch")
-    t.add_argument("--report", action="store_true", help="plots, graph, health, report.html")
-    e = sub.add_parser("eval", help="test accuracy of a checkpoint, per digit")
-    e.add_argument("checkpoint")
-    e.add_argument("--data", help="folder of MNIST-named IDX files (raw or .gz)")
-    e.add_argument("--test-dir", help="PNG folder with one sub-folder per digit")
-    p = sub.add_parser("predict", help="classify image files")
-    p.add_argument("checkpoint")
-    p.add_argument("images", nargs="*")
-    p.add_argument("--random-test", action="store_true", help="also a random test image")
-    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
-        argv = ["train", *argv]  # `python models/mnist.py --model seed` means train
-    args = parser.parse_args(argv)
-    if args.command == "train":
-        for key, value in RECIPES[args.model].items():
-            if getattr(args, key) is None:
-                setattr(args, key, value)
-    return args
+# our own error types: a user's mistake, said in one line; anything else is a bug and shows its
+# traceback
+USER_ERRORS = (runs.RunError, DatasetError, DataFileError, tg.CheckpointError, WriteError)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     keep_freed_memory()  # reuse freed arrays' pages across steps (docs/benchmarks.md)
     try:
-        {"train": train, "eval": evaluate_command, "predict": predict_command}[args.command](args)
-    except (DatasetError, DataFileError, ValueError, KeyError, FileNotFoundError) as exc:
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc  # no repr quotes
-        print(f"error: {message}", file=sys.stderr)
+        args.run(args)
+    except USER_ERRORS as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
 

@@ -43,9 +43,13 @@ def idx_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
+# the program imports this checkout's package, not whichever one is installed
+ENV = os.environ | {"PYTHONPATH": str(ROOT)}
+
+
 def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     result = subprocess.run([sys.executable, str(PROGRAM), *args], capture_output=True,
-                            text=True, timeout=300, cwd=ROOT)
+                            text=True, timeout=300, cwd=ROOT, env=ENV)
     if check and result.returncode != 0:
         raise AssertionError(f"mnist.py {args} failed:\n{result.stdout}\n{result.stderr}")
     return result
@@ -82,7 +86,8 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(idx_dir: Path, tmp_path
     run(*train_args(idx_dir, tmp_path / "full"))
     killed = tmp_path / "killed"
     process = subprocess.Popen([sys.executable, str(PROGRAM), *train_args(idx_dir, killed)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
+                               env=ENV)
     deadline = time.monotonic() + 240
     while not (killed / "checkpoint.npz").exists() and time.monotonic() < deadline:
         time.sleep(0.02)

@@ -1,4 +1,5 @@
-"""atomic_write: the one way files are written whole or not at all (checkpoints, dataset cache)."""
+"""atomic_write: the one way files are written whole or not at all (checkpoints, JSON, plots,
+graphs, reports, the dataset cache), and WriteError, which names the path the caller gave."""
 
 from __future__ import annotations
 
@@ -11,21 +12,39 @@ from typing import IO, Any
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 
 
+class WriteError(OSError):
+    """A file could not be written (disk full, read-only folder, no permission); the message names
+    the path as the caller gave it, and the old file at that path, if any, is untouched."""
+
+    def __init__(self, path: str, cause: OSError) -> None:
+        super().__init__(cause.errno, cause.strerror or str(cause))
+        self.filename, self.message = path, f"cannot write {path}: {cause.strerror or cause}"
+
+    def __str__(self) -> str:
+        return self.message
+
+
 @contextmanager
 def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[Any]]:
     """Yield a file open for writing (`mode` "wb" or "w", UTF-8) that replaces `path` only once
     the block finishes: the data is written to a temporary file beside `path`, flushed and
     fsynced, renamed over `path` with os.replace, and the folder is fsynced where the platform
     allows, so a crash or a concurrent reader sees the old file or the new one, never half of
-    one. On any error the temporary file is removed and `path` is untouched. The parent folder
-    must exist. The new file gets the permissions `open()` would give (0o666 & ~umask): the temp
-    file is created with mode 0o666 and the kernel applies the umask, so the process umask is
-    never read or changed (changing it would race with other threads)."""
+    one. On any error the temporary file is removed and `path` is untouched; an OSError (a full
+    disk, a read-only folder) becomes a WriteError naming `path`. The parent folder must exist.
+    The new file gets the permissions `open()` would give (0o666 & ~umask): the temp file is
+    created with mode 0o666 and the kernel applies the umask, so the process umask is never read
+    or changed (changing it would race with other threads)."""
     if mode not in ("wb", "w"):
         raise ValueError(f"atomic_write: mode must be 'wb' or 'w', got {mode!r}")
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = _create_beside(path, folder)
+    if os.path.isdir(path):
+        raise WriteError(path, IsADirectoryError(21, "it is a folder, not a file"))
+    try:
+        fd, tmp = _create_beside(path, folder)
+    except OSError as error:
+        raise WriteError(path, error) from error
     try:
         # os.replace is atomic only within one filesystem, hence the temp file in the same folder
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
@@ -33,13 +52,27 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         try:
             os.remove(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(error, OSError) and not isinstance(error, WriteError):
+            raise WriteError(path, error) from error
         raise
     _fsync_folder(folder)
+
+
+def write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """`path` holds exactly `data` afterwards, or is untouched (see atomic_write)."""
+    with atomic_write(path) as f:
+        f.write(data)
+
+
+def write_text(path: str | os.PathLike[str], text: str) -> None:
+    """`path` holds exactly `text` (UTF-8) afterwards, or is untouched (see atomic_write)."""
+    with atomic_write(path, "w") as f:
+        f.write(text)
 
 
 def _create_beside(path: str, folder: str) -> tuple[int, str]:
@@ -50,7 +83,7 @@ def _create_beside(path: str, folder: str) -> tuple[int, str]:
             return os.open(tmp, _FLAGS, 0o666), tmp
         except FileExistsError:
             continue
-    raise FileExistsError(f"atomic_write: no free temporary name beside {path!r}")
+    raise FileExistsError(17, "no free temporary name beside it")
 
 
 def _fsync_folder(folder: str) -> None:

@@ -14,8 +14,9 @@ from matplotlib.colors import PowerNorm
 from matplotlib.figure import Figure
 from PIL import Image
 
-# Every function builds a matplotlib `Figure` directly (no pyplot), so nothing global changes:
-# no backend switch, no open-figure registry, safe in scripts, tests and notebooks alike.
+from .fileio import atomic_write
+
+# Figures are built directly (no pyplot), so no backend switch and no global figure registry.
 
 DPI = 100
 
@@ -24,7 +25,6 @@ class History(TypedDict, total=False):
     """What `plot_history` reads. Per-step lists hold one value per optimizer step (the training
     mini-batch); per-epoch lists hold one value per entry of `epoch`. Accuracies are fractions in
     [0, 1]. Every key is optional; a missing or empty list is simply not drawn.
-
     step_loss, step_acc: training mini-batch loss and accuracy at each step.
     steps_per_epoch: steps in one epoch, to place steps on the epoch axis; default
         len(step_loss) // len(epoch).
@@ -43,9 +43,9 @@ class History(TypedDict, total=False):
 
 
 def _save(fig: Figure, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=DPI)
+    (path := Path(path)).parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path) as f:  # a failed write leaves the old picture
+        fig.savefig(f, dpi=DPI, format=path.suffix.lstrip(".").lower() or "png")
     return path
 
 
@@ -154,9 +154,9 @@ def kernels_gif(
     frames = [Image.fromarray(a).convert("P", palette=Image.Palette.ADAPTIVE) for a in rgb]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    frames[0].save(
-        path, save_all=True, append_images=frames[1:], duration=duration_ms, loop=0, optimize=False
-    )
+    with atomic_write(path) as f:
+        frames[0].save(f, format="GIF", save_all=True, append_images=frames[1:],
+                       duration=duration_ms, loop=0, optimize=False)
     return path
 
 

@@ -34,6 +34,7 @@ from time import perf_counter
 from typing import Any
 
 from . import autograd
+from .fileio import write_text
 from .naming import ModuleNames
 
 UNTRACKED = "(untracked: Python, optimizer)"
@@ -207,7 +208,7 @@ class Profiler:
     def to_json(self, path: str | Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=2))
+        write_text(path, json.dumps(self.to_dict(), indent=2))  # atomic
         return path
 
     def table(self, by: str = "both") -> str:

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from .fileio import write_text
+
 _MIME = {
     ".png": "image/png",
     ".gif": "image/gif",
@@ -76,8 +78,9 @@ def write_report(
         writes when Graphviz is missing (then the DOT text is shown with a note to install it).
     images: (title, path) per plot, in page order; a PNG, GIF or SVG file.
     health: per-layer training-health numbers, {layer: {metric: value}}, shown as one table.
-    Paths are relative to `out_dir` (absolute paths are made relative); a missing file raises
-    FileNotFoundError, so a report never shows a broken image.
+    Paths are relative to `out_dir`, or to the working folder when they lead into `out_dir`
+    (what `out_dir / name` gives for a relative `out_dir`); absolute paths are made relative. A
+    missing file raises FileNotFoundError, so a report never shows a broken image.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -108,7 +111,7 @@ def write_report(
         f"<h1>{_esc(title)}</h1>\n<nav>{nav}</nav>\n{body}\n</body>\n</html>\n"
     )
     path = out_dir / "report.html"
-    path.write_text(page, encoding="utf-8")
+    write_text(path, page)
     return path
 
 
@@ -150,10 +153,17 @@ def _locate(out_dir: Path, path: str | Path) -> tuple[Path, str]:
     """The file on disk and its URL relative to out_dir (percent-encoded, forward slashes)."""
     path = Path(path)
     full = path if path.is_absolute() else out_dir / path
+    if not full.is_file() and _inside(path, out_dir):
+        full = path  # out_dir / "a.png" with a relative out_dir: already joined once
     if not full.is_file():
         raise FileNotFoundError(f"report image not found: {full}")
     relative = Path(os.path.relpath(full, out_dir)).as_posix()
     return full, quote(relative)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether `path` (relative to the working folder) lies inside `folder`."""
+    return path.is_file() and path.resolve().is_relative_to(folder.resolve())
 
 
 def _src(out_dir: Path, path: str | Path, self_contained: bool) -> str:

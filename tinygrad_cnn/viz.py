@@ -25,6 +25,7 @@ import graphviz
 import numpy as np
 
 from .autograd import Function, toposort
+from .fileio import write_bytes, write_text
 from .naming import ModuleNames
 from .tensor import Tensor
 
@@ -132,9 +133,9 @@ def render_graph(dot: graphviz.Digraph, path: str | Path, format: str | None = N
         image = dot.pipe(format=fmt)
     except graphviz.ExecutableNotFound:
         dot_path = path.with_suffix(".dot")
-        dot_path.write_text(dot.source)
+        write_text(dot_path, dot.source)
         raise GraphvizNotFoundError(dot_path) from None
-    path.write_bytes(image)
+    write_bytes(path, image)  # atomic: a failed write leaves the old file
     return path
 
 

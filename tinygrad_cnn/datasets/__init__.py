@@ -7,10 +7,11 @@ turns them into batches of Tensors.
 from __future__ import annotations
 
 from .cache import data_dir
+from .checks import check_images, check_labels
 from .errors import DataFileError, DatasetError, IDXError
 from .fashion import fashion_mnist
 from .folder import export_image_folder, load_image_folder
-from .idx import load_idx_pair, read_idx, write_idx
+from .idx import load_idx_pair, load_idx_split, read_idx, write_idx
 from .mnist_digits import mnist
 from .npz import load_npz
 
@@ -18,10 +19,13 @@ __all__ = [
     "DataFileError",
     "DatasetError",
     "IDXError",
+    "check_images",
+    "check_labels",
     "data_dir",
     "export_image_folder",
     "fashion_mnist",
     "load_idx_pair",
+    "load_idx_split",
     "load_image_folder",
     "load_npz",
     "mnist",

@@ -29,12 +29,18 @@ SIZE = (28, 28)
 PROGRESS_MIN = 2000  # show a progress bar only for folders this large
 
 
-def load_image_folder(directory: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Read dir/<label>/<image> into (images uint8 (N, 28, 28), labels int64 (N,))."""
+def load_image_folder(directory: str | os.PathLike[str], num_classes: int | None = None
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Read dir/<label>/<image> into (images uint8 (N, 28, 28), labels int64 (N,)). With
+    `num_classes`, a label folder outside 0..num_classes-1 is an error naming it."""
     directory = Path(directory)
     if not directory.is_dir():
         raise DataFileError(f"{directory}: not a directory")
     label_dirs, skipped = _label_dirs(directory)
+    for label, label_dir in label_dirs:
+        if num_classes is not None and label >= num_classes:
+            raise DataFileError(f"{label_dir}: label folder {label} is not a class "
+                                f"0..{num_classes - 1}")
     files: list[tuple[int, Path]] = []
     empty = []
     for label, label_dir in label_dirs:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from .cache import atomic_open
+from .checks import check_images, check_labels
 from .errors import IDXError
 
 PathLike = str | os.PathLike[str]
@@ -103,7 +104,32 @@ def load_idx_pair(images_path: PathLike, labels_path: PathLike) -> tuple[np.ndar
         raise IDXError(f"{images_path}: expected images of shape (N, H, W), found {images.shape}")
     if labels.ndim != 1:
         raise IDXError(f"{labels_path}: expected labels of shape (N,), found {labels.shape}")
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise IDXError(f"{labels_path}: labels are {labels.dtype}; labels must be integers "
+                       "(IDX type 0x08, 0x09, 0x0B or 0x0C)")
     if len(images) != len(labels):
         raise IDXError(f"count mismatch: {images_path} holds {len(images)} images but "
                        f"{labels_path} holds {len(labels)} labels")
     return images, labels
+
+
+def load_idx_split(directory: PathLike, split: str, num_classes: int | None = None,
+                   image_shape: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The 'train' or 'test' split from a folder of MNIST-named IDX files (raw or .gz):
+    (images (N, H, W), labels int64 (N,)). With `num_classes` and `image_shape`, labels and
+    images are checked too (datasets.checks), and errors name the file."""
+    directory, prefix = Path(directory), "t10k" if split == "test" else "train"
+    if not directory.is_dir():
+        raise IDXError(f"{directory}: not a folder of IDX files")
+    paths = []
+    for name in (f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"):
+        found = [p for p in (directory / name, directory / f"{name}.gz") if p.is_file()]
+        if not found:
+            raise IDXError(f"{directory}: no {name} or {name}.gz (MNIST's file names)")
+        paths.append(found[0])
+    images, labels = load_idx_pair(*paths)
+    if image_shape is not None:
+        check_images(images, str(paths[0]), image_shape)
+    if num_classes is not None:
+        check_labels(labels, num_classes, str(paths[1]))
+    return images, labels.astype(np.int64)

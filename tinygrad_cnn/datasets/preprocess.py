@@ -78,3 +78,13 @@ def _centre_by_mass(box: np.ndarray) -> np.ndarray:
     out = np.zeros((28, 28), dtype=np.float32)
     out[top:top + h, left:left + w] = box
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
+
+
+def save_gray(images: np.ndarray, path: str | os.PathLike[str]) -> Path:
+    """Write uint8 images (N, 28, 28) as one PNG, side by side (one image: exactly 28x28)."""
+    from ..fileio import atomic_write
+
+    strip = np.concatenate(list(np.asarray(images, np.uint8)), axis=1)
+    with atomic_write(path) as f:
+        Image.fromarray(strip).save(f, format="PNG")
+    return Path(path)

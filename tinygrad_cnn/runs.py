@@ -1,0 +1,196 @@
+"""A training run's folder, as library calls for models/mnist.py: checked before training, one
+checkpoint per epoch that resumes exactly, JSON files, and inference in eval mode."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import rng
+from .autograd import no_grad
+from .fileio import atomic_write
+from .serialization import CheckpointError, load, save
+from .tensor import Tensor
+
+# the files a run writes into its folder; none of them may be a folder already
+OUTPUTS = ("checkpoint.npz", "history.json", "health.json", "profile.json", "report.html",
+           "history.png", "kernels.gif", "kernels.png", "feature_maps.png", "confusion.png",
+           "wrong.png", "graph.svg", "graph.dot")
+
+
+class RunError(Exception):
+    """A user's mistake about a run (its folder, flags or checkpoint); the message says what to
+    do instead. Programs print it as one `error:` line."""
+
+
+class Run:
+    """The folder of one training run: `out/checkpoint.npz` and the files in OUTPUTS."""
+
+    def __init__(self, out: str | os.PathLike[str]) -> None:
+        self.out = Path(out)
+        self.checkpoint = self.out / "checkpoint.npz"
+
+    def prepare(self) -> None:
+        """Create the folder and check that every output can be written there, before training
+        spends any time: a file in the way, a read-only folder, an output that is a folder."""
+        if self.out.exists() and not self.out.is_dir():
+            raise RunError(f"--out {self.out} is a file, not a folder: choose another --out")
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+            tempfile.TemporaryFile(dir=self.out).close()
+        except OSError as error:
+            raise RunError(f"--out {self.out} is not a writable folder "
+                           f"({error.strerror or error}): choose another --out") from None
+        for name in OUTPUTS:
+            if (self.out / name).is_dir():
+                raise RunError(f"{self.out / name} is a folder, where this run writes a file: "
+                               "move it away or choose another --out")
+
+    def previous(self, resume: bool, overwrite: bool) -> dict[str, Any] | None:
+        """The checkpoint to resume from, or None to start afresh. Without `resume` an existing
+        run is never replaced silently: that needs `overwrite`."""
+        if not self.checkpoint.exists():
+            return None
+        if overwrite and not resume:
+            return None
+        state = load(self.checkpoint)
+        if not resume:
+            raise RunError(f"{self.out} already holds a run ({describe(state)}); continue it "
+                           "with --resume, train into another --out, or replace it with "
+                           "--overwrite")
+        return state
+
+    def save(self, epoch: int, config: Mapping[str, Any], parts: Mapping[str, Any],
+             history: dict, kernels: list[np.ndarray], health: dict) -> None:
+        """Checkpoint after `epoch`: `parts` maps "model", "optimizer", "scheduler" (None if
+        there is none) and "loader" to objects with state_dict(); rng state and logs too."""
+        state = {key: part.state_dict() if part is not None else {} for key, part in parts.items()}
+        save(state | {
+            "model_name": config["model"],
+            "rng": rng.get_rng_state(),
+            "epoch": epoch,
+            "config": json.dumps(dict(config), default=str),
+            "history": json.dumps(history),
+            "kernels": {str(i): k for i, k in enumerate(kernels)},  # for the report's GIF
+            "health": json.dumps(health),
+        }, self.checkpoint)
+
+    def restore(self, state: dict[str, Any], parts: Mapping[str, Any], extended: bool = False
+                ) -> tuple[int, dict, list[np.ndarray], dict]:
+        """Load a checkpoint's parts back (the same objects as `save`) and return (epoch,
+        history, kernels, health). When the run is `extended` to more epochs, the scheduler is
+        kept as built for the new total and only moved to the step the run had reached."""
+        try:
+            for key, part in parts.items():
+                if part is None:
+                    continue
+                if key == "scheduler" and extended:
+                    part.last_epoch = int(state[key]["last_epoch"]) - 1
+                    part.step()
+                else:
+                    part.load_state_dict(state[key])
+            rng.set_rng_state(state["rng"])
+            kernels = [state["kernels"][str(i)] for i in range(len(state["kernels"]))]
+            return (int(state["epoch"]), json.loads(str(state["history"])), kernels,
+                    json.loads(str(state["health"])))
+        except KeyError as error:
+            raise CheckpointError(f"{self.checkpoint}: no {error.args[0]!r} in the "
+                                  "checkpoint; it was not written by this program") from None
+
+    def write_json(self, name: str, value: Mapping[str, Any]) -> Path:
+        path = self.out / name
+        with atomic_write(path, "w") as f:
+            json.dump(value, f, default=str)
+        return path
+
+
+def saved_config(state: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings a checkpoint was trained with (its "config" entry)."""
+    try:
+        config = json.loads(str(state["config"]))
+    except (KeyError, ValueError) as error:
+        raise CheckpointError(f"the checkpoint has no readable 'config' ({error})") from None
+    if not isinstance(config, dict):
+        raise CheckpointError("the checkpoint's 'config' is not a dict of settings")
+    return config
+
+
+def describe(state: Mapping[str, Any]) -> str:
+    """'lenet, 5 of 5 epochs': what a checkpoint holds, for messages."""
+    try:
+        planned = saved_config(state).get("epochs", "?")
+        return f"{state['model_name']}, {int(state['epoch'])} of {planned} epochs"
+    except (CheckpointError, KeyError, TypeError, ValueError):
+        return "a checkpoint this program did not write"
+
+
+def load_trained(path: str | os.PathLike[str], builders: Mapping[str, Callable[[], Any]]
+                 ) -> tuple[Any, dict[str, Any]]:
+    """The model a checkpoint was trained with (built by `builders[its model name]`, weights
+    loaded, eval mode) and its settings. Errors name the file."""
+    if not Path(path).is_file():
+        raise RunError(f"{path}: no such checkpoint file (train writes <out>/checkpoint.npz)")
+    state = load(path)
+    name = str(state.get("model_name", ""))
+    if name not in builders:
+        raise CheckpointError(f"{path}: not a checkpoint of this program (model {name!r}; "
+                              f"known: {', '.join(builders)})")
+    model = builders[name]()
+    try:
+        model.load_state_dict(state["model"])
+        config = saved_config(state)
+    except (CheckpointError, KeyError, ValueError, TypeError) as error:
+        raise CheckpointError(f"{path}: the {name} weights do not load: {error}") from None
+    model.eval()
+    return model, config
+
+
+def resume_settings(state: Mapping[str, Any], settings: dict[str, Any], given: Iterable[str],
+                    run_flags: Iterable[str]) -> dict[str, Any]:
+    """The settings to resume with: the saved run's `run_flags`, except those given on the
+    command line, which must match the saved ones; only --epochs may grow (at least to the
+    epochs done). Raises RunError naming every changed flag."""
+    saved, given, done = saved_config(state), set(given), int(state["epoch"])
+    merged, changed = dict(settings), []
+    for key in run_flags:
+        if key not in given:
+            merged[key] = saved.get(key, settings[key])
+        elif saved.get(key) != settings[key] and key != "epochs":
+            changed.append(f"--{key.replace('_', '-')} {saved.get(key)} -> {settings[key]}")
+    if changed:
+        raise RunError(f"--resume: the run was trained with other settings ({', '.join(changed)})"
+                       "; resume with the same flags, or train into another --out")
+    if merged["epochs"] < done:
+        raise RunError(f"--resume --epochs {merged['epochs']}: the run has already done {done} "
+                       "epochs; give at least that many")
+    return merged
+
+
+@contextmanager
+def evaluating(model: Any) -> Iterator[Any]:
+    """Eval mode inside (batch norm uses its running statistics and leaves them alone), then each
+    module goes back to the mode it had."""
+    modes = [(module, module.training) for module in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for module, training in modes:
+            module.training = training
+
+
+@no_grad()
+def predict_proba(model: Any, images: np.ndarray, transform: Callable[[np.ndarray], np.ndarray],
+                  batch_size: int = 1000) -> np.ndarray:
+    """Class probabilities (N, classes) for images (N, H, W), in eval mode."""
+    with evaluating(model):
+        probs = [model(Tensor(transform(images[i:i + batch_size, None]))).softmax(axis=1).data
+                 for i in range(0, len(images), batch_size)]
+    return np.concatenate(probs)
