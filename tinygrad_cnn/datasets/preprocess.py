@@ -82,6 +82,8 @@ def _centre_by_mass(box: np.ndarray) -> np.ndarray:
 
 def save_gray(images: np.ndarray, path: str | os.PathLike[str]) -> Path:
     """Write uint8 images (N, 28, 28) as one PNG, side by side (one image: exactly 28x28)."""
+    from PIL import Image
+
     from ..fileio import atomic_write
 
     strip = np.concatenate(list(np.asarray(images, np.uint8)), axis=1)
