@@ -27,7 +27,7 @@ _TOOLS = {
     "Profiler": "profile",
     "draw_graph": "viz", "render_graph": "viz",
 }
-_TOOL_MODULES = ("anomaly", "health", "plots", "profile", "report", "viz")
+_TOOL_MODULES = ("anomaly", "health", "onnx", "plots", "profile", "report", "viz")
 
 __all__ = [
     "AnomalyError", "CheckpointError", "Function", "GradcheckError", "HealthMonitor", "Profiler",

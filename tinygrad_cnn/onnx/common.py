@@ -7,6 +7,7 @@ from typing import Any
 INSTALL_HINT = "pip install onnx onnxruntime  (or pip install -e '.[onnx]')"
 MIN_OPSET = 17  # LayerNormalization, which LayerNorm and Normalization export to, is opset 17
 INPUT, OUTPUT = "input", "output"
+NORMALIZATION_SCALE = "normalization_scale"  # marks a LayerNormalization exported from one
 
 
 class OnnxError(ValueError):

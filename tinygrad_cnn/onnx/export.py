@@ -17,7 +17,15 @@ from ..autograd import no_grad
 from ..fileio import atomic_write
 from ..ops._args import as_pair
 from ..tensor import Tensor
-from .common import INPUT, MIN_OPSET, OUTPUT, OnnxError, constant_name, onnx_library
+from .common import (
+    INPUT,
+    MIN_OPSET,
+    NORMALIZATION_SCALE,
+    OUTPUT,
+    OnnxError,
+    constant_name,
+    onnx_library,
+)
 
 
 class _Graph:
@@ -95,9 +103,10 @@ def _layer_norm(m: nn.LayerNorm, path: str, x: str, shape: tuple, g: _Graph) -> 
 
 
 def _normalization(m: nn.Normalization, path: str, x: str, shape: tuple, g: _Graph) -> str:
-    """A layer norm over every axis but the batch axis, without parameters."""
-    inputs = [x, _ones_or(None, path, "weight", shape[1:], 1.0, g),
-              _ones_or(None, path, "bias", shape[1:], 0.0, g)]
+    """A layer norm over every axis but the batch axis, without parameters; its constants'
+    names tell the importer it was a Normalization, not a LayerNorm without affine."""
+    inputs = [x, _ones_or(None, path, NORMALIZATION_SCALE, shape[1:], 1.0, g),
+              _ones_or(None, path, "normalization_bias", shape[1:], 0.0, g)]
     return g.node("LayerNormalization", inputs, path, axis=1, epsilon=m.eps)
 
 

@@ -81,8 +81,9 @@ def _example(value_info: Any, where: str) -> np.ndarray:
 
 def _read_layer(node: Node, shape: tuple, layers: list) -> nn.Module | None:
     """The node's layer; None when it folds into the previous one (MatMul's bias Add)."""
-    if node.op_type == "Add" and layers and _takes_bias(layers[-1][1], node):
-        layers[-1][1].bias = nn.Parameter(node.constant(1).reshape(-1).astype(np.float32))
+    bias = _bias_of(layers[-1][1], node) if node.op_type == "Add" and layers else None
+    if bias is not None:
+        layers[-1][1].bias = nn.Parameter(bias.reshape(-1).astype(np.float32))
         return None
     reader = READERS.get(node.op_type)
     if reader is None:
@@ -92,11 +93,13 @@ def _read_layer(node: Node, shape: tuple, layers: list) -> nn.Module | None:
     return reader(node, shape)
 
 
-def _takes_bias(layer: nn.Module, node: Node) -> bool:
+def _bias_of(layer: nn.Module, node: Node) -> np.ndarray | None:
+    """The constant operand of an Add that follows a bias-free Linear (MatMul), if it is one."""
     if not isinstance(layer, nn.Linear) or layer.bias is not None or len(node.inputs) != 2:
-        return False
-    bias = node.constant_or_none(1)
-    return bias is not None and bias.size == layer.out_features
+        return None
+    constant = [name for name in node.inputs if name in node.constants]
+    bias = node.constants[constant[0]] if len(constant) == 1 else None
+    return bias if bias is not None and bias.size == layer.out_features else None
 
 
 def _probe(layer: nn.Module, value: Tensor) -> Tensor:
@@ -106,14 +109,17 @@ def _probe(layer: nn.Module, value: Tensor) -> Tensor:
 
 
 def _layer_path(node: Node, constants: dict) -> str:
-    """"conv1" from a parameter "conv1.weight", else "0" from a node named "/0/Conv"."""
+    """"conv1" from a parameter "conv1.weight", "0" from a node named "/0/Conv", "relu_1" from
+    "/Relu_1" (PyTorch's name for a functional call); "" for an unnamed node."""
     for name in node.inputs[1:]:
         if name in constants and not is_constant_name(name) and "." in name:
             prefix, _, last = name.rpartition(".")
             if last in ("weight", "bias", "running_mean", "running_var"):
                 return prefix
-    parts = node.name.split("/")
-    return parts[-2] if node.name.startswith("/") and len(parts) >= 3 else ""
+    parts = node.proto.name.split("/")
+    if len(parts) >= 3 and not parts[0]:
+        return parts[-2]
+    return parts[-1].lower() if len(parts) == 2 and parts[-1].isidentifier() else ""
 
 
 def _sequential(layers: list[tuple[str, nn.Module]]) -> nn.Sequential:

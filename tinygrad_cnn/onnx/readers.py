@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import nn
 from ..nn.module import Parameter
-from .common import OnnxError, is_constant_name
+from .common import NORMALIZATION_SCALE, OnnxError, is_constant_name
 
 
 class Node:
@@ -151,7 +151,9 @@ def layer_norm(node: Node, shape: tuple) -> nn.Module:
     axis = node.attr("axis", -1) % len(shape)
     eps = node.attr("epsilon", 1e-5)
     if node.is_marker(1, 1.0) and node.is_marker(2, 0.0):
-        return nn.Normalization(eps) if axis == 1 else nn.LayerNorm(shape[axis:], eps, False)
+        if axis == 1 and node.inputs[1].endswith(NORMALIZATION_SCALE):
+            return nn.Normalization(eps)
+        return nn.LayerNorm(shape[axis:], eps, False)
     layer = nn.LayerNorm(shape[axis:], eps)
     layer.weight = _float(np.broadcast_to(node.constant(1), shape[axis:]))
     bias = node.constant_or_none(2)

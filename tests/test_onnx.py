@@ -1,0 +1,345 @@
+"""ONNX export checked by onnx.checker and ONNX Runtime (the three MNIST models and 60 seeded random
+Sequentials of every exportable layer, after a few SGD steps), the round trip export -> load ->
+same outputs and gradients, a PyTorch-style LeNet built with onnx.helper that loads and trains,
+and the errors that name the layer or node."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinygrad_cnn as tg
+from tinygrad_cnn import Tensor, nn, ops, optim
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+from tinygrad_cnn.onnx import OnnxError, export, load  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "models"))
+import mnist  # noqa: E402
+
+TOLERANCE = 1e-5  # max abs difference from ONNX Runtime, float32 throughout
+
+
+def run_ort(path, x: np.ndarray) -> np.ndarray:
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {"input": x})[0]
+
+
+def sgd_steps(model: nn.Module, x: np.ndarray, steps: int = 3) -> None:
+    """A few training steps on a made-up loss, so weights and running statistics move."""
+    params = list(model.parameters())
+    opt = optim.SGD(params, lr=0.05, momentum=0.9) if params else None
+    model.train()
+    for _ in range(steps):
+        out = model(Tensor(x))
+        loss = (out * out).mean()
+        if opt:
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+
+def outputs_and_grads(model: nn.Module, x: np.ndarray, training: bool, seed: int = 0):
+    """Output, input gradient and parameter gradients by name for loss = sum(out * weights)."""
+    model.train(training)
+    tg.manual_seed(seed)  # the same dropout masks in both models
+    xt = Tensor(x, requires_grad=True)
+    model.zero_grad()
+    out = model(xt)
+    weights = np.random.default_rng(1).standard_normal(out.shape).astype(np.float32)
+    (out * Tensor(weights)).sum().backward()
+    grads = {name: p.grad.data for name, p in model.named_parameters() if p.grad is not None}
+    return out.data, xt.grad.data, grads
+
+
+def assert_round_trip(model: nn.Module, x: np.ndarray, path) -> nn.Module:
+    loaded = load(path)
+    for training in (False, True):
+        out, grad_x, grads = outputs_and_grads(model, x, training)
+        out2, grad_x2, grads2 = outputs_and_grads(loaded, x, training)
+        np.testing.assert_allclose(out2, out, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(grad_x2, grad_x, rtol=1e-4, atol=1e-5)
+        assert set(grads2) == set(grads)
+        for name, grad in grads.items():
+            np.testing.assert_allclose(grads2[name], grad, rtol=1e-4, atol=1e-5, err_msg=name)
+    return loaded
+
+
+def check_exported(model: nn.Module, x: np.ndarray, path) -> float:
+    """Export; onnx.checker passes; ONNX Runtime equals our eval-mode output. The max error."""
+    proto = export(model, x, path)
+    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+    names = {t.name for t in proto.graph.initializer}
+    state = {k for k in model.state_dict() if not k.endswith("num_batches_tracked")}
+    assert state <= names and all(n in state or n.startswith("/") for n in names)
+    model.eval()
+    ours = model(Tensor(x)).data
+    theirs = run_ort(path, x)
+    assert theirs.shape == ours.shape
+    error = float(np.abs(theirs - ours).max())
+    assert error <= TOLERANCE, error
+    return error
+
+
+@pytest.mark.parametrize("name", sorted(mnist.MODELS))
+def test_mnist_models_match_onnx_runtime_and_round_trip(name, tmp_path):
+    tg.manual_seed(0)
+    model = mnist.MODELS[name]()
+    x = np.random.default_rng(0).standard_normal((8, 1, 28, 28)).astype(np.float32)
+    sgd_steps(model, x)
+    check_exported(model, x, tmp_path / f"{name}.onnx")
+    loaded = assert_round_trip(model, x, tmp_path / f"{name}.onnx")
+    state = model.state_dict()
+    assert list(loaded.state_dict()) == list(state)  # the same names, in PyTorch's order
+    for key, value in loaded.state_dict().items():
+        if not key.endswith("num_batches_tracked"):
+            np.testing.assert_array_equal(value, state[key])
+
+
+# ----- random Sequentials of every exportable layer ----------------------------------------------
+def _image_layer(rng, c: int) -> nn.Module:
+    kind = rng.integers(0, 12)
+    if kind <= 2:
+        groups = int(rng.choice([g for g in (1, 2, 3) if c % g == 0]))
+        c_out = groups * int(rng.integers(1, 4))
+        return nn.Conv2d(c, c_out, int(rng.integers(1, 4)), stride=int(rng.integers(1, 3)),
+                         padding=int(rng.integers(0, 2)), dilation=int(rng.integers(1, 3)),
+                         groups=groups, bias=bool(rng.integers(0, 2)))
+    pool = (nn.MaxPool2d, nn.AvgPool2d)[int(rng.integers(0, 2))]
+    return [None, None, None, lambda: nn.BatchNorm2d(c, affine=bool(rng.integers(0, 2))),
+            lambda: pool(2, stride=int(rng.integers(1, 3)), padding=int(rng.integers(0, 2))),
+            nn.ReLU, nn.Sigmoid, nn.Tanh, lambda: nn.LeakyReLU(float(rng.uniform(0.01, 0.3))),
+            lambda: nn.Softmax(1), lambda: nn.Dropout(float(rng.uniform(0.1, 0.5))),
+            nn.Normalization][kind]()
+
+
+def _vector_layer(rng, shape: tuple) -> nn.Module:
+    f = shape[-1]
+    kind = rng.integers(0, 10)
+    makers = [lambda: nn.Linear(f, int(rng.integers(2, 9)), bias=bool(rng.integers(0, 2))),
+              lambda: nn.Linear(f, int(rng.integers(2, 9))),
+              lambda: nn.BatchNorm1d(shape[1]),
+              lambda: nn.LayerNorm(f, elementwise_affine=bool(rng.integers(0, 2))),
+              nn.ReLU, nn.Tanh, lambda: nn.LeakyReLU(0.2), lambda: nn.Softmax(-1),
+              lambda: nn.Dropout(0.3), nn.Identity]
+    return makers[kind]()
+
+
+def random_sequential(seed: int) -> tuple[nn.Sequential, np.ndarray]:
+    """Image layers, a flatten (to (N, F) or (N, C, H*W)), vector layers; some nested."""
+    rng = np.random.default_rng(seed)
+    tg.manual_seed(seed)
+    x = rng.standard_normal((4, int(rng.integers(1, 4)), int(rng.integers(7, 12)),
+                             int(rng.integers(7, 12)))).astype(np.float32)
+    layers, value = [], Tensor(x)
+    for stage in ("image", "flatten", "vector"):
+        for _ in range(1 if stage == "flatten" else int(rng.integers(1, 5))):
+            shape = tuple(value.shape)
+            if stage == "image":
+                layer = _image_layer(rng, shape[1])
+            elif stage == "flatten":
+                layer = nn.Flatten() if rng.integers(0, 3) else nn.Flatten(2, 3)
+            else:
+                layer = _vector_layer(rng, shape)
+            if layer is None:
+                continue
+            try:
+                value = layer.eval()(value)
+            except ValueError:  # the image became smaller than the kernel: skip the layer
+                continue
+            layers.append(layer)
+    if rng.integers(0, 2):  # nest the first layers
+        layers = [nn.Sequential(*layers[:2]), *layers[2:]]
+    return nn.Sequential(*layers), x
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_random_sequentials_match_onnx_runtime_and_round_trip(seed, tmp_path):
+    model, x = random_sequential(seed)
+    sgd_steps(model, x)
+    check_exported(model, x, tmp_path / "model.onnx")
+    loaded = assert_round_trip(model, x, tmp_path / "model.onnx")
+    assert [type(m) for m in loaded.modules()] == [type(m) for m in model.modules()]
+
+
+def test_random_sequentials_use_every_exportable_layer():
+    from tinygrad_cnn.onnx.export import EXPORTABLE
+
+    seen = {type(m).__name__ for seed in range(60) for m in random_sequential(seed)[0].modules()}
+    assert seen == set(EXPORTABLE)
+    convs = [m for seed in range(60) for m in random_sequential(seed)[0].modules()
+             if isinstance(m, nn.Conv2d)]
+    assert any(m.groups > 1 for m in convs) and any(m.bias is None for m in convs)
+    assert any(m.dilation != (1, 1) for m in convs) and any(m.stride != (1, 1) for m in convs)
+    assert any(m.padding != (0, 0) for m in convs)
+
+
+def test_the_batch_dimension_is_dynamic(tmp_path):
+    model = mnist.lenet()
+    export(model, np.zeros((1, 1, 28, 28), np.float32), tmp_path / "lenet.onnx")
+    x = np.random.default_rng(3).standard_normal((5, 1, 28, 28)).astype(np.float32)
+    np.testing.assert_allclose(run_ort(tmp_path / "lenet.onnx", x), model.eval()(Tensor(x)).data,
+                               atol=TOLERANCE)
+
+
+def test_export_restores_training_mode_and_the_opset_is_checked(tmp_path):
+    model = mnist.best_model().train()
+    model[1].eval()
+    proto = export(model, np.zeros((2, 1, 28, 28), np.float32), tmp_path / "m.onnx", opset=18)
+    assert proto.opset_import[0].version == 18
+    assert [m.training for m in model.modules()][:3] == [True, True, False]
+    with pytest.raises(OnnxError, match=r"opset must be in \[17, \d+\], got 13"):
+        export(model, np.zeros((2, 1, 28, 28), np.float32), tmp_path / "m.onnx", opset=13)
+
+
+class Custom(nn.Module):
+    def forward(self, x):
+        return x * 2
+
+
+@pytest.mark.parametrize("model, message", [
+    (Custom(), r"cannot export layer <model> \(Custom\): a custom forward"),
+    (nn.Sequential(nn.Flatten(), nn.Sequential(nn.ReLU(), Custom())),
+     r"cannot export layer 1\.1 \(Custom\).*supports Sequential, AvgPool2d, .*Conv2d"),
+    (nn.Sequential(nn.BatchNorm2d(1, track_running_stats=False)),
+     r"0 \(BatchNorm2d\(1.*\)\) has no running statistics"),
+])
+def test_what_cannot_be_exported_raises_naming_the_layer(model, message, tmp_path):
+    with pytest.raises(OnnxError, match=message):
+        export(model, np.zeros((1, 1, 4, 4), np.float32), tmp_path / "x.onnx")
+    assert not (tmp_path / "x.onnx").exists()
+
+
+# ----- graphs as PyTorch's exporter writes them ------------------------------------------------
+def _init(name: str, array: np.ndarray):
+    return numpy_helper.from_array(np.asarray(array, np.float32), name)
+
+
+def torch_style_lenet(rng, view_and_matmul: bool = False):
+    """LeNet as torch.onnx.export writes a class with conv1/conv2/fc1..fc3 attributes and
+    functional relu/max_pool2d/flatten: Conv with bias, Relu, MaxPool, Flatten, Gemm
+    (transB=1); or x.view(-1, 256) (Reshape) and fc layers as MatMul + Add."""
+    shapes = {"conv1": (6, 1, 5, 5), "conv2": (16, 6, 5, 5), "fc1": (120, 256),
+              "fc2": (84, 120), "fc3": (10, 84)}
+    inits = []
+    for name, shape in shapes.items():
+        fan_in = int(np.prod(shape[1:]))
+        inits += [_init(f"{name}.weight", rng.uniform(-1, 1, shape) / np.sqrt(fan_in)),
+                  _init(f"{name}.bias", rng.uniform(-1, 1, shape[0]) / np.sqrt(fan_in))]
+    nodes, x = [], "input"
+
+    def add(op, inputs, name, **attrs):
+        nonlocal x
+        out = f"{name}_output_0"
+        nodes.append(helper.make_node(op, inputs, [out], name=name, **attrs))
+        x = out
+
+    pool = dict(ceil_mode=0, dilations=[1, 1], kernel_shape=[2, 2], pads=[0, 0, 0, 0],
+                strides=[2, 2])
+    for i, conv in enumerate(("conv1", "conv2")):
+        add("Conv", [x, f"{conv}.weight", f"{conv}.bias"], f"/{conv}/Conv", dilations=[1, 1],
+            group=1, kernel_shape=[5, 5], pads=[0, 0, 0, 0], strides=[1, 1])
+        add("Relu", [x], "/Relu" + (f"_{i}" if i else ""))
+        add("MaxPool", [x], "/MaxPool" + (f"_{i}" if i else ""), **pool)
+    if view_and_matmul:
+        nodes.append(helper.make_node("Constant", [], ["/Constant_output_0"], name="/Constant",
+                                      value=numpy_helper.from_array(np.array([-1, 256]))))
+        add("Reshape", [x, "/Constant_output_0"], "/Reshape")
+    else:
+        add("Flatten", [x], "/Flatten", axis=1)
+    for i, fc in enumerate(("fc1", "fc2", "fc3")):
+        if view_and_matmul:
+            weight = inits.pop(next(j for j, t in enumerate(inits) if t.name == f"{fc}.weight"))
+            inits.append(_init(f"onnx::MatMul_{30 + i}", numpy_helper.to_array(weight).T))
+            add("MatMul", [x, f"onnx::MatMul_{30 + i}"], f"/{fc}/MatMul")
+            add("Add", [f"{fc}.bias", x], f"/{fc}/Add")
+        else:
+            add("Gemm", [x, f"{fc}.weight", f"{fc}.bias"], f"/{fc}/Gemm", alpha=1.0, beta=1.0,
+                transB=1)
+        if fc != "fc3":
+            add("Relu", [x], f"/Relu_{i + 2}")
+    nodes[-1].output[0] = "output"
+    graph = helper.make_graph(
+        nodes, "main_graph", [helper.make_tensor_value_info("input", TensorProto.FLOAT,
+                                                            ["batch", 1, 28, 28])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 10])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
+                              producer_name="pytorch", producer_version="2.5.0")
+    model.ir_version = 8
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+TORCH_KEYS = [f"{layer}.{p}" for layer in ("conv1", "conv2", "fc1", "fc2", "fc3")
+              for p in ("weight", "bias")]
+
+
+@pytest.mark.parametrize("view_and_matmul", [False, True])
+def test_a_pytorch_style_lenet_loads_trains_renders_and_profiles(view_and_matmul, tmp_path):
+    path = tmp_path / "lenet.onnx"
+    onnx.save(torch_style_lenet(np.random.default_rng(0), view_and_matmul), str(path))
+    model = load(path)
+    assert list(model.state_dict()) == TORCH_KEYS  # PyTorch's names: its weights load as-is
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((16, 1, 28, 28)).astype(np.float32)
+    y = rng.integers(0, 10, 16)
+    np.testing.assert_allclose(model.eval()(Tensor(x)).data, run_ort(path, x), atol=TOLERANCE)
+    model.train()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    before = model.state_dict()
+    with tg.Profiler(model) as prof:
+        loss = ops.cross_entropy(model(Tensor(x)), Tensor(y, dtype=None))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert np.isfinite(loss.item())
+    assert all(not np.array_equal(before[k], v) for k, v in model.state_dict().items())
+    assert ops.cross_entropy(model(Tensor(x)), Tensor(y, dtype=None)).item() < loss.item()
+    profiled = " ".join(row["name"] for row in prof.rows("module"))
+    assert "conv1" in profiled and "fc3" in profiled
+    loss = ops.cross_entropy(model(Tensor(x)), Tensor(y, dtype=None))
+    assert "conv1" in tg.draw_graph(loss, model, group_by_module=True).source
+
+
+def test_unknown_operators_raise_naming_node_op_and_the_supported_list(tmp_path):
+    nodes = [helper.make_node("Relu", ["input"], ["r"], name="/Relu"),
+             helper.make_node("Erf", ["r"], ["output"], name="/gelu/Erf")]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 4])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N", 4])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    with pytest.raises(OnnxError, match=r"node '/gelu/Erf' has op type 'Erf'.*supported: "
+                                        r"AveragePool, BatchNormalization, Conv.*Tanh"):
+        load(model)
+
+
+def test_branches_bad_files_and_missing_files_raise(tmp_path):
+    nodes = [helper.make_node("Relu", ["input"], ["r"], name="/Relu"),
+             helper.make_node("Add", ["r", "input"], ["output"], name="/Add")]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 4])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N", 4])])
+    with pytest.raises(OnnxError, match=r"node '/Add' \(Add\) reads \['r', 'input'\].*chains"):
+        load(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]))
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"\xff\xff not protobuf")
+    with pytest.raises(OnnxError, match=r"bad\.onnx.* not a readable ONNX file"):
+        load(bad)
+    with pytest.raises(FileNotFoundError, match="missing.onnx"):
+        load(tmp_path / "missing.onnx")
+
+
+def test_importing_the_bridge_loads_no_onnx_until_used():
+    code = ("import json, sys, tinygrad_cnn, tinygrad_cnn.onnx\n"
+            "print(json.dumps(sorted(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120).stdout
+    assert not {"onnx", "onnxruntime", "safetensors"} & set(__import__("json").loads(out))
+    assert tg.onnx.export is export
