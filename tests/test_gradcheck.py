@@ -71,5 +71,5 @@ def test_check_op_catches_a_wrong_forward_and_a_wrong_gradient():
     with pytest.raises(GradcheckError):
         check_op(BadSquare.apply, np.square, [(2, 3)])
     with pytest.raises(AssertionError, match="float64"):
-        check_op(lambda x: x * np.float64(2.0) + Tensor(0.0, dtype=np.float64),
+        check_op(lambda x: x * np.float64(2.0) + Tensor(np.zeros(3), dtype=np.float64),
                  lambda a: 2 * a, [(3,)])

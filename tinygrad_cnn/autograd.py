@@ -101,6 +101,8 @@ class Function:
 
     differentiable = True  # False for comparisons and argmax: their outputs never need a grad
     rule: str | None = None  # the derivative rule the graph viewer prints ("grad_x = g / x")
+    is_view = False  # True for ops whose output may share its first input's memory (reshape...)
+    output_modified = False  # set by an in-place update of the output this op saved for backward
     parents: tuple[Tensor, ...] = ()
     needs_input_grad: tuple[bool, ...]
     module: Any = None
@@ -160,10 +162,10 @@ class Function:
             seconds = perf_counter() - start
         else:
             data = cls.forward(ctx, *arrays, **params)
-        out = Tensor._from_op(data, ctx if record else None)
+        out = Tensor._from_op(data, ctx if record else None, parents[0] if cls.is_view else None)
         if record:
             ctx.parents = parents
-            ctx.versions = tuple([p._version for p in parents])
+            ctx.versions = tuple([p._version_counter.value for p in parents])
             ctx.module = _state.module_stack[-1] if _state.module_stack else None
         if observers:
             ctx.parents = parents  # observers see inputs and module of unrecorded ops too
@@ -229,19 +231,6 @@ def _checked_grad(ctx: Function, index: int, parent: Tensor, grad: Any) -> np.nd
     return reduced
 
 
-def _check_versions(ctx: Function) -> None:
-    """An op that saved arrays for backward must see its inputs as they were in forward: an
-    optimizer step or load_state_dict between forward and backward would silently give wrong
-    gradients, so say so instead (PyTorch's version counter, with the same advice)."""
-    for index, (parent, version) in enumerate(zip(ctx.parents, ctx.versions)):
-        if parent._version != version:
-            raise RuntimeError(
-                f"{ctx.name}: input {index} (shape {parent.shape}) was modified in place after "
-                "the forward pass (an optimizer step or load_state_dict?), so its gradient would "
-                "be wrong. Call backward() before changing parameters, then run forward again."
-            )
-
-
 def backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> None:
     """Reverse-mode autodiff: push `grad` (d root / d root) back through the recorded graph and
     accumulate d root / d leaf into every leaf's `.grad`."""
@@ -257,7 +246,7 @@ def backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> None
         if ctx is None:
             continue
         if ctx._saved:
-            _check_versions(ctx)
+            inplace.check_versions(ctx)
         if observers:
             start = perf_counter()
             input_grads = ctx.backward(ctx, grad_out)
@@ -273,9 +262,12 @@ def backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> None
                 f"{ctx.name}.backward returned {len(input_grads)} gradients for "
                 f"{len(ctx.parents)} inputs"
             )
+        versions = ctx.versions
         for index, (parent, g) in enumerate(zip(ctx.parents, input_grads)):
             if g is None or not ctx.needs_input_grad[index]:
                 continue
+            if parent._ctx is not None and parent._version_counter.value != versions[index]:
+                inplace.rerouted(ctx, index, parent)
             g = _checked_grad(ctx, index, parent, g)
             key = id(parent)
             # accumulate, never assign: a tensor used twice (x * x) gets both contributions
@@ -286,4 +278,4 @@ def backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> None
 
 # Last and as a module, because tensor.py imports this one: whichever is imported first, the other
 # finds what it needs at call time (a function-level import would cost ~1 us on every op).
-from . import tensor  # noqa: E402
+from . import inplace, tensor  # noqa: E402

@@ -1,4 +1,4 @@
-"""The Tensor: an ndarray plus the graph that made it, and its thin op methods."""
+"""The Tensor: an ndarray plus the graph that made it (its op methods are in tensor_ops.py)."""
 
 from __future__ import annotations
 
@@ -7,19 +7,24 @@ from typing import Any
 
 import numpy as np
 
-from . import autograd, ops, rng
+from . import autograd, rng
 from .autograd import Function
+from .inplace import VersionCounter
+from .ops.shapes import sizes
+from .tensor_ops import TensorOps, dims
 
-Axis = int | tuple[int, ...] | None
 Scalar = int | float
+_GRAD_ADVICE = ("Can't call numpy() on Tensor that requires grad. "
+                "Use tensor.detach().numpy() instead.")
 
 
-class Tensor:
+class Tensor(TensorOps):
     """An n-dimensional array that records the ops applied to it, so `backward()` can derive
     gradients. `Tensor(data)` converts scalars, nested lists and arrays to float32 by default;
-    an ndarray of the requested dtype is used as is, without a copy."""
+    an ndarray of the requested dtype is used as is, without a copy (a Tensor is copied)."""
 
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
+    _is_view = False  # True on the outputs of view ops (set in Function.apply), see inplace.py
 
     def __init__(
         self,
@@ -28,28 +33,32 @@ class Tensor:
         dtype: Any = np.float32,
         name: str | None = None,
     ) -> None:
-        if isinstance(data, Tensor):
-            data = data.data
-        self.data: np.ndarray = np.asarray(data, dtype=dtype)
-        self.grad: Tensor | None = None
+        self._wrap(interop.as_array(data, dtype), None, VersionCounter())
         self.name = name
-        self._ctx: Function | None = None
-        self._retains_grad = False
-        self._version = 0  # bumped by in-place updates (optimizer steps, load_state_dict)
         self.requires_grad = requires_grad
 
     @classmethod
-    def _from_op(cls, data: Any, ctx: Function | None) -> Tensor:
-        """Wrap an op's output without the checks of `__init__` (the hot path)."""
+    def _from_op(cls, data: Any, ctx: Function | None, base: Tensor | None = None) -> Tensor:
+        """Wrap an op's output without the checks of `__init__` (the hot path). The output of a
+        view op (`base` given) that shares base's memory shares its version counter too."""
         out = cls.__new__(cls)
-        out.data = data if type(data) is np.ndarray else np.asarray(data)
-        out.grad = None
-        out.name = None
-        out._ctx = ctx
-        out._retains_grad = False
-        out._requires_grad = ctx is not None
-        out._version = 0
+        data = data if type(data) is np.ndarray else np.asarray(data)
+        if base is not None and np.may_share_memory(data, base.data):
+            out._wrap(data, ctx, base._version_counter)
+            out._is_view = True
+        else:
+            out._wrap(data, ctx, VersionCounter())
         return out
+
+    def _wrap(self, data: np.ndarray, ctx: Function | None, version: VersionCounter) -> None:
+        """Every field of a Tensor, set in this one place by both constructors."""
+        self.data: np.ndarray = data
+        self.grad: Tensor | None = None
+        self.name: str | None = None
+        self._ctx = ctx
+        self._retains_grad = False
+        self._requires_grad = ctx is not None
+        self._version_counter = version  # shared with views; bumped by every in-place update
 
     @staticmethod
     def _constant(value: Any, inputs: Sequence[Any]) -> Tensor:
@@ -61,6 +70,28 @@ class Tensor:
             if ref is not None and ref.dtype.kind == "f":
                 return Tensor(value, dtype=ref.dtype)
         return Tensor(value, dtype=None)
+
+    # ----- NumPy interop, as PyTorch: the data, unless the graph would be lost silently ----------
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        if self._requires_grad:
+            raise RuntimeError(_GRAD_ADVICE)
+        if copy:
+            return np.array(self.data, dtype=dtype)
+        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """`ndarray + Tensor` (and np.add etc.) run our op; other ufuncs (np.exp(t)) run on the
+        data and give an ndarray, or PyTorch's numpy() error for a tensor that requires grad."""
+        return interop.ufunc(self, ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: tuple, kwargs: dict) -> Any:
+        """np.sum(t), np.concatenate([t, u]), ...: NumPy's function on the data, an ndarray."""
+        return interop.function(func, args, kwargs)
+
+    def numpy(self) -> np.ndarray:
+        if self._requires_grad:
+            raise RuntimeError(_GRAD_ADVICE)
+        return self.data
 
     # ----- attributes -------------------------------------------------------------------------
     @property
@@ -105,11 +136,13 @@ class Tensor:
         return self._ctx
 
     @property
-    def T(self) -> Tensor:  # noqa: N802 (PyTorch's name)
-        return self.permute(*reversed(range(self.ndim)))
+    def _version(self) -> int:
+        """PyTorch's `_version`: how many in-place updates this data (and its views) had."""
+        return self._version_counter.value
 
-    def numpy(self) -> np.ndarray:
-        return self.data
+    @_version.setter
+    def _version(self, value: int) -> None:
+        self._version_counter.value = value
 
     def item(self) -> float | int | bool:
         if self.data.size != 1:
@@ -183,8 +216,8 @@ class Tensor:
         return self
 
     def detach(self) -> Tensor:
-        """The same data, cut from the graph."""
-        return Tensor(self.data, dtype=None)
+        """The same data (and version counter, as PyTorch), cut from the graph."""
+        return Tensor._from_op(self.data, None, self)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         self.requires_grad = requires_grad
@@ -241,203 +274,10 @@ class Tensor:
     def ones_like(other: Tensor, requires_grad: bool = False) -> Tensor:
         return Tensor(np.ones_like(other.data), requires_grad, dtype=None)
 
-    # ----- elementwise --------------------------------------------------------------------------
-    def __add__(self, other: Any) -> Tensor:
-        return ops.add(self, other)
 
-    def __radd__(self, other: Any) -> Tensor:
-        return ops.add(other, self)
+def _shape(args: Sequence[Any]) -> tuple[int, ...]:
+    """A factory's sizes: f(2, 3) or f((2, 3)), each a non-negative int."""
+    return sizes(dims(args), "Tensor factory")
 
-    def __sub__(self, other: Any) -> Tensor:
-        return ops.sub(self, other)
 
-    def __rsub__(self, other: Any) -> Tensor:
-        return ops.sub(other, self)
-
-    def __mul__(self, other: Any) -> Tensor:
-        return ops.mul(self, other)
-
-    def __rmul__(self, other: Any) -> Tensor:
-        return ops.mul(other, self)
-
-    def __truediv__(self, other: Any) -> Tensor:
-        return ops.div(self, other)
-
-    def __rtruediv__(self, other: Any) -> Tensor:
-        return ops.div(other, self)
-
-    def __pow__(self, other: Any) -> Tensor:
-        return ops.pow(self, other)
-
-    def __rpow__(self, other: Any) -> Tensor:
-        return ops.pow(other, self)
-
-    def __neg__(self) -> Tensor:
-        return ops.neg(self)
-
-    def __matmul__(self, other: Any) -> Tensor:
-        return ops.matmul(self, other)
-
-    def __rmatmul__(self, other: Any) -> Tensor:
-        return ops.matmul(other, self)
-
-    def __lt__(self, other: Any) -> Tensor:
-        return ops.lt(self, other)
-
-    def __le__(self, other: Any) -> Tensor:
-        return ops.le(self, other)
-
-    def __gt__(self, other: Any) -> Tensor:
-        return ops.gt(self, other)
-
-    def __ge__(self, other: Any) -> Tensor:
-        return ops.ge(self, other)
-
-    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return ops.eq(self, other)
-
-    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return ops.ne(self, other)
-
-    def add(self, other: Any) -> Tensor:
-        return ops.add(self, other)
-
-    def sub(self, other: Any) -> Tensor:
-        return ops.sub(self, other)
-
-    def mul(self, other: Any) -> Tensor:
-        return ops.mul(self, other)
-
-    def div(self, other: Any) -> Tensor:
-        return ops.div(self, other)
-
-    def pow(self, other: Any) -> Tensor:
-        return ops.pow(self, other)
-
-    def neg(self) -> Tensor:
-        return ops.neg(self)
-
-    def exp(self) -> Tensor:
-        return ops.exp(self)
-
-    def log(self) -> Tensor:
-        return ops.log(self)
-
-    def sqrt(self) -> Tensor:
-        return ops.sqrt(self)
-
-    def abs(self) -> Tensor:
-        return ops.abs(self)
-
-    def clip(self, min: Scalar | None = None, max: Scalar | None = None) -> Tensor:  # noqa: A002
-        return ops.clip(self, min, max)
-
-    clamp = clip
-
-    def maximum(self, other: Any) -> Tensor:
-        return ops.maximum(self, other)
-
-    def minimum(self, other: Any) -> Tensor:
-        return ops.minimum(self, other)
-
-    # ----- activations --------------------------------------------------------------------------
-    def sigmoid(self) -> Tensor:
-        return ops.sigmoid(self)
-
-    def relu(self) -> Tensor:
-        return ops.relu(self)
-
-    def tanh(self) -> Tensor:
-        return ops.tanh(self)
-
-    def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
-        return ops.leaky_relu(self, negative_slope)
-
-    def softmax(self, axis: int = -1) -> Tensor:
-        return ops.softmax(self, axis)
-
-    def log_softmax(self, axis: int = -1) -> Tensor:
-        return ops.log_softmax(self, axis)
-
-    def dropout(self, p: float = 0.5, training: bool = True) -> Tensor:
-        return ops.dropout(self, p, training)
-
-    # ----- reductions ---------------------------------------------------------------------------
-    def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return ops.sum(self, axis, keepdims)
-
-    def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return ops.mean(self, axis, keepdims)
-
-    def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return ops.max(self, axis, keepdims)
-
-    def min(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return ops.min(self, axis, keepdims)
-
-    def var(self, axis: Axis = None, keepdims: bool = False, correction: int = 1) -> Tensor:
-        return ops.var(self, axis, keepdims, correction)
-
-    def std(self, axis: Axis = None, keepdims: bool = False, correction: int = 1) -> Tensor:
-        return ops.std(self, axis, keepdims, correction)
-
-    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
-        return ops.argmax(self, axis, keepdims)
-
-    def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
-        return ops.argmin(self, axis, keepdims)
-
-    # ----- movement -----------------------------------------------------------------------------
-    def reshape(self, *shape: int | Sequence[int]) -> Tensor:
-        return ops.reshape(self, _shape(shape))
-
-    view = reshape
-
-    def transpose(self, dim0: int = -2, dim1: int = -1) -> Tensor:
-        return ops.transpose(self, dim0, dim1)
-
-    def permute(self, *dims: int | Sequence[int]) -> Tensor:
-        return ops.permute(self, _shape(dims))
-
-    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-        return ops.flatten(self, start_dim, end_dim)
-
-    def squeeze(self, axis: Axis = None) -> Tensor:
-        return ops.squeeze(self, axis)
-
-    def unsqueeze(self, axis: int) -> Tensor:
-        return ops.unsqueeze(self, axis)
-
-    def expand(self, *shape: int | Sequence[int]) -> Tensor:
-        return ops.expand(self, _shape(shape))
-
-    def pad(self, pad_width: Any, value: Scalar = 0.0) -> Tensor:
-        return ops.pad(self, pad_width, value)
-
-    def __getitem__(self, index: Any) -> Tensor:
-        return ops.getitem(self, index)
-
-    # ----- linear algebra and CNN layers --------------------------------------------------------
-    def matmul(self, other: Any) -> Tensor:
-        return ops.matmul(self, other)
-
-    def linear(self, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-        return ops.linear(self, weight, bias)
-
-    def conv2d(self, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
-               padding: Any = 0, dilation: Any = 1, groups: int = 1,
-               algorithm: str = "auto") -> Tensor:
-        return ops.conv2d(self, weight, bias, stride, padding, dilation, groups, algorithm)
-
-    def max_pool2d(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
-        return ops.max_pool2d(self, kernel_size, stride, padding)
-
-    def avg_pool2d(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
-        return ops.avg_pool2d(self, kernel_size, stride, padding)
-
-
-def _shape(dims: Sequence[Any]) -> tuple[int, ...]:
-    """Accept both f(2, 3) and f((2, 3)), like PyTorch."""
-    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
-        return tuple(int(d) for d in dims[0])
-    return tuple(int(d) for d in dims)
+from . import interop  # noqa: E402  (interop needs Tensor defined)

@@ -68,9 +68,15 @@ def test_expand(shape, new):
                                           ((1, 2, 3, 2), ((0, 0), (0, 0), (1, 1), (1, 1)))],
                          ids=str)
 def test_pad(shape, width):
-    check_op(lambda x: x.pad(width), lambda a: np.pad(a, width), [shape])
+    # a flat pair pads the last dim only (PyTorch's F.pad); NumPy's meaning needs one per dim
+    numpy_width = ((0, 0),) * (len(shape) - 1) + (tuple(width),) if _flat(width) else width
+    check_op(lambda x: x.pad(width), lambda a: np.pad(a, numpy_width), [shape])
     check_op(lambda x: x.pad(width, value=-1.5),
-             lambda a: np.pad(a, width, constant_values=-1.5), [shape])
+             lambda a: np.pad(a, numpy_width, constant_values=-1.5), [shape])
+
+
+def _flat(width):
+    return isinstance(width, tuple) and all(isinstance(w, int) for w in width)
 
 
 @pytest.mark.parametrize("shapes, axis", [([(2,), (3,)], 0), ([(2, 3), (4, 3)], 0),

@@ -10,8 +10,10 @@ from typing import Any
 
 import numpy as np
 
+from .. import autograd
 from ..autograd import Function
 from ._flops import per_element
+from .promotion import DEFAULT, Cast, DtypeError, promote, result_type
 
 
 class Add(Function):
@@ -85,10 +87,12 @@ class Div(Function):
 
 
 class Pow(Function):
-    """out = x ** y;  grad_x = g * y * x**(y-1), grad_y = g * out * log(x) (only if needed: x > 0).
+    """out = x ** y;  grad_x = g * y * x**(y-1) (0 where y = 0), grad_y = g * out * log(x) (0 where
+    x = 0 and y >= 0), as PyTorch.
     Shapes: x, y and out broadcast (NumPy rules); grads have out's shape, the engine reduces them.
     """
-    rule = "grad_x = g * y * x**(y-1), grad_y = g * out * log(x) (only if needed: x > 0)"
+    rule = ("grad_x = g * y * x**(y-1) (0 where y = 0), grad_y = g * out * log(x) (0 where x = 0 "
+            "and y >= 0), as PyTorch")
     flops = per_element
 
     @staticmethod
@@ -102,8 +106,12 @@ class Pow(Function):
         x, y = ctx.saved_tensors[:2]
         out = ctx.saved_tensors[2]
         need_x, need_y = ctx.needs_input_grad
-        grad_x = grad_out * y * x ** (y - 1) if need_x else None
-        grad_y = grad_out * out * np.log(x) if need_y else None
+        grad_x = grad_y = None
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0 * inf, masked out just below
+            if need_x:  # as PyTorch: d/dx x**0 is 0, also at x = 0
+                grad_x = np.where(y == 0, 0, grad_out * y * x ** (y - 1))
+            if need_y:  # and d/dy 0**y is 0 for y >= 0
+                grad_y = np.where((x == 0) & (y >= 0), 0, grad_out * out * np.log(x))
         return grad_x, grad_y
 
 
@@ -193,179 +201,86 @@ class Abs(Function):
         return grad_out * np.sign(ctx.saved_tensors[0])
 
 
-class Clip(Function):
-    """out = min(max(x, low), high);  grad_x = g where low <= x <= high, else 0 (1 at the
-    boundary, as PyTorch). Shapes: out, g and grad_x all have x's shape.
-    """
-    rule = "grad_x = g where low <= x <= high, else 0 (1 at the boundary, as PyTorch)"
-    flops = per_element
-
-    @staticmethod
-    def forward(ctx: Function, x: np.ndarray, low: Any = None, high: Any = None) -> np.ndarray:
-        ctx.save_for_backward(x)
-        ctx.low, ctx.high = low, high
-        return np.clip(x, low, high)
-
-    @staticmethod
-    def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
-        (x,) = ctx.saved_tensors
-        inside = np.ones(x.shape, dtype=bool)
-        if ctx.low is not None:
-            inside &= x >= ctx.low
-        if ctx.high is not None:
-            inside &= x <= ctx.high
-        return grad_out * inside
-
-
-class Maximum(Function):
-    """out = max(x, y);  grad_x = g * ([x > y] + [x == y] / 2), grad_y = g - grad_x: ties split
-    the gradient evenly, as PyTorch.
-    Shapes: x, y and out broadcast (NumPy rules); grads have out's shape, the engine reduces them.
-    """
-    rule = ("grad_x = g * ([x > y] + [x == y] / 2), grad_y = g - grad_x: ties split the gradient "
-            "evenly, as PyTorch")
-    flops = per_element
-
-    @staticmethod
-    def forward(ctx: Function, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        ctx.save_for_backward(x, y)
-        return np.maximum(x, y)
-
-    @staticmethod
-    def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
-        x, y = ctx.saved_tensors
-        tie = grad_out * (x == y) * 0.5  # bool masks and a Python float keep g's dtype
-        return grad_out * (x > y) + tie, grad_out * (x < y) + tie
-
-
-class Minimum(Function):
-    """out = min(x, y);  grad_x = g * ([x < y] + [x == y] / 2), grad_y = g - grad_x: ties split
-    the gradient evenly, as PyTorch.
-    Shapes: x, y and out broadcast (NumPy rules); grads have out's shape, the engine reduces them.
-    """
-    rule = ("grad_x = g * ([x < y] + [x == y] / 2), grad_y = g - grad_x: ties split the gradient "
-            "evenly, as PyTorch")
-    flops = per_element
-
-    @staticmethod
-    def forward(ctx: Function, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        ctx.save_for_backward(x, y)
-        return np.minimum(x, y)
-
-    @staticmethod
-    def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
-        x, y = ctx.saved_tensors
-        tie = grad_out * (x == y) * 0.5
-        return grad_out * (x < y) + tie, grad_out * (x > y) + tie
-
-
-class Compare(Function):
-    """out = x <op> y as a bool array; no gradient (the output never requires grad).
-    Shapes: x and y broadcast to out."""
-
-    differentiable = False
-    ufuncs = {"lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
-              "eq": np.equal, "ne": np.not_equal}
-
-    @staticmethod
-    def forward(ctx: Function, x: np.ndarray, y: np.ndarray, op: str = "eq") -> np.ndarray:
-        ctx.op = op
-        return Compare.ufuncs[op](x, y)
-
-
-def _binary(fn: type[Function], x: Any, y: Any, **params: Any) -> Any:
-    """Apply a broadcasting binary op; a shape mismatch names the op and both shapes. Other
-    errors of forward (e.g. NumPy's integer ** negative) pass through unchanged."""
+def _binary(fn: type[Function], op: str, x: Any, y: Any, floating: bool = False,
+            **params: Any) -> Any:
+    """Apply a broadcasting binary op to x and y promoted to PyTorch's result dtype (a float
+    dtype when `floating`); a shape mismatch names the op and both shapes."""
+    Tensor = autograd.tensor.Tensor
+    if type(x) is Tensor and type(y) is float and x.data.dtype.kind == "f":
+        y = Tensor._from_op(np.asarray(y, x.data.dtype), None)  # the common `x * 0.5`
+    elif not (type(x) is type(y) is Tensor and x.data.dtype == y.data.dtype) or floating:
+        dtype = result_type(op, x, y)
+        if floating and dtype.kind != "f":
+            dtype = DEFAULT[2]
+        x, y = promote(op, dtype, x, y)
     try:
         return fn.apply(x, y, **params)
     except ValueError:
         # checked only once forward failed: free on the hot path, where shapes always broadcast
-        shape_x, shape_y = np.shape(_array(x)), np.shape(_array(y))
         try:
-            np.broadcast_shapes(shape_x, shape_y)
+            np.broadcast_shapes(x.shape, y.shape)
         except ValueError:
-            name = params.get("op", fn.__name__.lower())
-            raise ValueError(f"{name}: cannot broadcast shapes {shape_x} and {shape_y}") from None
+            raise ValueError(f"{op}: cannot broadcast shapes {x.shape} and {y.shape}") from None
         raise
 
 
-def _array(x: Any) -> Any:
-    return getattr(x, "data", x)
+def _floating(x: Any) -> Any:
+    """An integer or bool Tensor as float32 (PyTorch's exp/log/sqrt of ints), others as is."""
+    if isinstance(x, autograd.tensor.Tensor) and x.data.dtype.kind != "f":
+        return Cast.apply(x, dtype=DEFAULT[2])
+    return x
+
+
+def _not_bool(op: str, x: Any, what: str) -> None:
+    if getattr(x, "dtype", None) == np.bool_:
+        raise DtypeError(f"{op}: {what} on bool tensors is not supported (as in PyTorch); "
+                         "to invert a mask use its logical not (mask == False)")
 
 
 def add(x: Any, y: Any) -> Any:
-    return _binary(Add, x, y)
+    return _binary(Add, "add", x, y)
 
 
 def sub(x: Any, y: Any) -> Any:
-    return _binary(Sub, x, y)
+    if result_type("sub", x, y) == np.bool_:
+        raise DtypeError("sub: subtraction, the `-` operator, with two bool tensors is not "
+                         "supported (as in PyTorch); for a mask difference use x & (y == False)")
+    return _binary(Sub, "sub", x, y)
 
 
 def mul(x: Any, y: Any) -> Any:
-    return _binary(Mul, x, y)
+    return _binary(Mul, "mul", x, y)
 
 
 def div(x: Any, y: Any) -> Any:
-    return _binary(Div, x, y)
+    """True division: integer inputs give float32, as PyTorch's `/`."""
+    return _binary(Div, "div", x, y, floating=True)
 
 
 def pow(x: Any, y: Any) -> Any:  # noqa: A001 (the op's name)
-    return _binary(Pow, x, y)
-
-
-def maximum(x: Any, y: Any) -> Any:
-    return _binary(Maximum, x, y)
-
-
-def minimum(x: Any, y: Any) -> Any:
-    return _binary(Minimum, x, y)
+    dtype = result_type("pow", x, y)
+    if dtype.kind in "iu" and (np.asarray(getattr(y, "data", y)) < 0).any():
+        raise DtypeError(f"pow: Integers to negative integer powers are not allowed ({dtype} "
+                         "base); use a float base, e.g. x.to(np.float32) ** -1")
+    return _binary(Pow, "pow", x, y)
 
 
 def neg(x: Any) -> Any:
+    _not_bool("neg", x, "negation, the `-` operator,")
     return Neg.apply(x)
 
 
 def exp(x: Any) -> Any:
-    return Exp.apply(x)
+    return Exp.apply(_floating(x))
 
 
 def log(x: Any) -> Any:
-    return Log.apply(x)
+    return Log.apply(_floating(x))
 
 
 def sqrt(x: Any) -> Any:
-    return Sqrt.apply(x)
+    return Sqrt.apply(_floating(x))
 
 
 def abs(x: Any) -> Any:  # noqa: A001 (the op's name)
     return Abs.apply(x)
-
-
-def clip(x: Any, min: Any = None, max: Any = None) -> Any:  # noqa: A002 (PyTorch's names)
-    if min is None and max is None:
-        raise ValueError("clip: at least one of min and max must be given")
-    return Clip.apply(x, low=min, high=max)
-
-
-def lt(x: Any, y: Any) -> Any:
-    return _binary(Compare, x, y, op="lt")
-
-
-def le(x: Any, y: Any) -> Any:
-    return _binary(Compare, x, y, op="le")
-
-
-def gt(x: Any, y: Any) -> Any:
-    return _binary(Compare, x, y, op="gt")
-
-
-def ge(x: Any, y: Any) -> Any:
-    return _binary(Compare, x, y, op="ge")
-
-
-def eq(x: Any, y: Any) -> Any:
-    return _binary(Compare, x, y, op="eq")
-
-
-def ne(x: Any, y: Any) -> Any:
-    return _binary(Compare, x, y, op="ne")

@@ -10,6 +10,7 @@ import numpy as np
 from ..autograd import Function
 from ._args import Axis, normalize_axes, normalize_axis
 from ._flops import no_flops
+from .shapes import expand_sizes, pad_widths, sizes
 
 
 class Reshape(Function):
@@ -19,13 +20,12 @@ class Reshape(Function):
     rule = "grad_x = g reshaped back"
     flops = no_flops
 
+    is_view = True  # shares x's memory (and so its version counter) when NumPy can
+
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, shape: tuple = ()) -> np.ndarray:
         ctx.in_shape = x.shape
-        try:
-            return x.reshape(shape)
-        except ValueError:
-            raise ValueError(f"reshape: cannot view shape {x.shape} as {shape}") from None
+        return x.reshape(shape)  # reshape() checked the sizes
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
@@ -38,6 +38,8 @@ class Permute(Function):
     """
     rule = "grad_x = g with the inverse order"
     flops = no_flops
+
+    is_view = True  # shares x's memory (and so its version counter) when NumPy can
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, dims: tuple = ()) -> np.ndarray:
@@ -55,6 +57,8 @@ class Expand(Function):
     """
     rule = "grad_x = g summed over the broadcast axes"
     flops = no_flops
+
+    is_view = True  # shares x's memory (and so its version counter) when NumPy can
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, shape: tuple = ()) -> np.ndarray:
@@ -133,6 +137,8 @@ class GetItem(Function):
     rule = "grad_x = zeros with g scattered back, adding where an integer index repeats"
     flops = no_flops
 
+    is_view = True  # shares x's memory (and so its version counter) when NumPy can
+
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, index: Any = ()) -> np.ndarray:
         ctx.shape, ctx.dtype, ctx.index = x.shape, x.dtype, index
@@ -148,12 +154,13 @@ class GetItem(Function):
         return grad
 
 
-def _shape_arg(shape: Sequence[int] | int) -> tuple[int, ...]:
-    return (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
-
 
 def reshape(x: Any, shape: Sequence[int] | int) -> Any:
-    return Reshape.apply(x, shape=_shape_arg(shape))
+    dims, old = sizes(shape, "reshape", unknown=True), np.shape(x.data)
+    known, size = int(np.prod([d for d in dims if d != -1])), int(np.prod(old))
+    if (size != known) if -1 not in dims else (known == 0 or size % known):
+        raise ValueError(f"reshape: cannot view shape {old} (size {size}) as {dims}")
+    return Reshape.apply(x, shape=dims)
 
 
 def permute(x: Any, dims: Sequence[int]) -> Any:
@@ -201,17 +208,22 @@ def unsqueeze(x: Any, axis: int) -> Any:
 
 
 def expand(x: Any, shape: Sequence[int]) -> Any:
-    return Expand.apply(x, shape=_shape_arg(shape))
+    return Expand.apply(x, shape=expand_sizes(shape))
 
 
-def pad(x: Any, pad_width: Any, value: float = 0.0) -> Any:
-    """Constant padding with NumPy's pad_width: an int, a (before, after) pair, or one pair
-    per axis."""
-    ndim = np.ndim(x.data)
-    widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (ndim, 2))
-    if (widths < 0).any():
-        raise ValueError(f"pad: widths must be non-negative, got {pad_width}")
-    return Pad.apply(x, pad_width=tuple(map(tuple, widths.tolist())), value=value)
+
+
+def pad(x: Any, pad: Any, value: float = 0.0) -> Any:
+    """Constant padding. A flat tuple of ints is PyTorch's F.pad: (left, right) for the last
+    dim, then (top, bottom) for the one before, and so on; an int pads every side of every dim;
+    a tuple of (before, after) pairs, one per dim, is NumPy's pad_width."""
+    shape = np.shape(x.data)
+    widths = pad_widths(pad, shape)
+    if any(w < 0 for pair in widths for w in pair):
+        raise ValueError(f"pad: widths must be >= 0, got {pad!r} (negative padding crops in "
+                         "PyTorch; slice the tensor instead)")
+    return Pad.apply(x, pad_width=widths, value=value)
+
 
 
 def concatenate(tensors: Sequence[Any], axis: int = 0) -> Any:
@@ -238,13 +250,13 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Any:
 
 
 def getitem(x: Any, index: Any) -> Any:
-    return GetItem.apply(x, index=_plain_index(index))
+    return GetItem.apply(x, index=plain_index(index))
 
 
-def _plain_index(index: Any) -> Any:
+def plain_index(index: Any) -> Any:
     """Replace Tensors inside an index by their arrays (lists become integer arrays)."""
     if isinstance(index, tuple):
-        return tuple(_plain_index(i) for i in index)
+        return tuple(plain_index(i) for i in index)
     if hasattr(index, "data") and isinstance(index.data, np.ndarray):
         return index.data
     if isinstance(index, list):

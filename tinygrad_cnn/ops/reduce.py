@@ -9,6 +9,7 @@ import numpy as np
 from ..autograd import Function
 from ._args import Axis, normalize_axes, normalize_axis
 from ._flops import per_input_element
+from .promotion import DtypeError
 
 
 def _shape(x: Any) -> tuple[int, ...]:
@@ -48,7 +49,8 @@ class Mean(Function):
     def forward(ctx: Function, x: np.ndarray, axes: tuple = (), keepdims: bool = False):
         ctx.shape, ctx.axes, ctx.keepdims = x.shape, axes, keepdims
         ctx.count = int(np.prod([x.shape[a] for a in axes]))
-        return np.asarray(x.mean(axis=axes, keepdims=keepdims))
+        with np.errstate(invalid="ignore", divide="ignore"):  # the mean of nothing is nan
+            return np.asarray(x.sum(axis=axes, keepdims=keepdims) / x.dtype.type(ctx.count))
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
@@ -92,10 +94,10 @@ class Min(Max):
 
 
 class Var(Function):
-    """out = sum((x - mean)**2) / (n - correction);  grad_x = 2 g (x - mean) / (n - correction).
+    """out = sum((x - mean)**2) / max(0, n - correction);  grad_x = 2 g (x - mean) / that divisor.
     Shapes: out is x's shape without the axes (size 1 with keepdims); grad_x has x's shape.
     """
-    rule = "grad_x = 2 g (x - mean) / (n - correction)"
+    rule = "grad_x = 2 g (x - mean) / that divisor"
     flops = per_input_element
 
     @staticmethod
@@ -104,13 +106,16 @@ class Var(Function):
         centered = x - x.mean(axis=axes, keepdims=True)
         count = int(np.prod([x.shape[a] for a in axes]))
         ctx.save_for_backward(centered)
-        ctx.axes, ctx.keepdims, ctx.dof = axes, keepdims, count - correction
-        return np.asarray((centered * centered).sum(axis=axes, keepdims=keepdims) / ctx.dof)
+        ctx.axes, ctx.keepdims = axes, keepdims
+        ctx.dof = x.dtype.type(count - correction if count > correction else 0)  # PyTorch: >= 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.asarray((centered * centered).sum(axis=axes, keepdims=keepdims) / ctx.dof)
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
         (centered,) = ctx.saved_tensors
-        return _expand(grad_out, ctx.axes, ctx.keepdims) * centered * (2 / ctx.dof)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return _expand(grad_out, ctx.axes, ctx.keepdims) * centered * (2 / ctx.dof)
 
 
 class ArgMax(Function):
@@ -131,18 +136,23 @@ def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:  # noqa: A001
 
 
 def mean(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
+    _floating_input(x, "mean(): could not infer output dtype. Input dtype must be either a "
+                    "floating point or complex dtype")
     return Mean.apply(x, axes=normalize_axes(axis, _shape(x), "mean"), keepdims=keepdims)
 
 
 def max(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:  # noqa: A001
-    return Max.apply(x, axes=normalize_axes(axis, _shape(x), "max"), keepdims=keepdims)
+    return Max.apply(x, axes=_nonempty(x, axis, "max"), keepdims=keepdims)
 
 
 def min(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:  # noqa: A001
-    return Min.apply(x, axes=normalize_axes(axis, _shape(x), "min"), keepdims=keepdims)
+    return Min.apply(x, axes=_nonempty(x, axis, "min"), keepdims=keepdims)
 
 
 def var(x: Any, axis: Axis = None, keepdims: bool = False, correction: int = 1) -> Any:
+    _floating_input(x, "var(): std and var only support floating point dtypes")
+    if not isinstance(correction, (int, float, np.integer, np.floating)) or correction < 0:
+        raise ValueError(f"var: correction must be a number >= 0, got {correction!r}")
     axes = normalize_axes(axis, _shape(x), "var")
     return Var.apply(x, axes=axes, keepdims=keepdims, correction=correction)
 
@@ -161,8 +171,31 @@ def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> Any:
 
 def _arg_axis(x: Any, axis: int | None, op: str) -> int | None:
     """axis as NumPy's argmax wants it: None for a 0-d tensor, whose axis 0 / -1 is all of it."""
+    _nonempty(x, axis, op)
     if axis is None:
         return None
     shape = _shape(x)
     axis = normalize_axis(axis, shape, op)
     return axis if shape else None
+
+
+def _nonempty(x: Any, axis: Axis, op: str) -> tuple[int, ...]:
+    """The axes of a max/min/argmax, which have no value over nothing: PyTorch's errors."""
+    shape = _shape(x)
+    axes = normalize_axes(axis, shape, op)
+    if 0 in shape:
+        if axis is None:
+            raise RuntimeError(f"{op}(): Expected reduction dim to be specified for "
+                               f"input.numel() == 0 (shape {shape}). Specify the reduction dim "
+                               "with the 'axis' argument.")
+        for a in axes:
+            if shape[a] == 0:
+                raise IndexError(f"{op}(): Expected reduction dim {a} to have non-zero size "
+                                 f"(shape {shape}).")
+    return axes
+
+
+def _floating_input(x: Any, message: str) -> None:
+    dtype = np.asarray(getattr(x, "data", x)).dtype
+    if dtype.kind != "f":
+        raise DtypeError(f"{message}. Got: {dtype} (use x.to(np.float32).{message[:3]}())")

@@ -1,0 +1,136 @@
+"""In-place updates (`x += y`, `x.add_(y)`, `x.copy_(src)`, `x[i] = v`) with PyTorch's rules:
+the new values go into the tensor's own array (its views see them) and its version counter is
+bumped, so graphs that saved the old values refuse to backward instead of using the new ones."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import autograd, ops
+from .ops.promotion import CATEGORY, DtypeError
+
+if TYPE_CHECKING:
+    from .autograd import Function
+    from .tensor import Tensor
+
+_LEAF = "a leaf Variable that requires grad is being used in an in-place operation."
+_CASTING = {"copy_", "fill_", "zero_", "setitem"}  # these cast to the tensor's dtype, as PyTorch
+
+
+class VersionCounter:
+    """How many in-place updates an array had: one small object shared by a tensor and every view
+    of it, so an update through any of them is seen by the graphs that saved any of them."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0
+
+
+def update(t: Tensor, name: str, fn: Callable[..., Tensor], *args: Any) -> Tensor:
+    """t's array := fn(t, *args). Under no_grad (or with nothing requiring grad) only the data
+    changes; in grad mode the update is recorded in the graph, as PyTorch records it."""
+    grad_mode = autograd._state.grad_enabled
+    if grad_mode and t._requires_grad and t._ctx is None:
+        raise RuntimeError(f"{_LEAF} ({name} on a parameter or other leaf tensor; wrap updates "
+                           "in `with no_grad():`)")
+    if grad_mode and (t._requires_grad or any(getattr(a, "_requires_grad", False) for a in args)):
+        return _recorded(t, name, fn, args)
+    _write(t, name, fn(t, *args).data)
+    return t
+
+
+def _recorded(t: Tensor, name: str, fn: Callable[..., Tensor], args: tuple) -> Tensor:
+    """The update as a graph node: t's old value and origin move to a new tensor `before`,
+    t becomes fn(before, *args) (PyTorch rebases the tensor's history the same way)."""
+    if t._is_view:
+        origin = t._ctx.name if t._ctx is not None else "a view op"
+        raise RuntimeError(f"{name}: an in-place update of a view (the output of {origin}) in "
+                           "grad mode is not supported here; use an out-of-place op "
+                           "(y = y + 1) or update the base tensor")
+    before = type(t)._from_op(t.data.copy(), t._ctx)  # a copy: `fn` may save it for backward
+    before._requires_grad = t._requires_grad
+    _flag_saved_output(t)
+    result = fn(before, *[before if a is t else a for a in args])  # x *= x: x_old * x_old
+    _write(t, name, result.data)
+    t._ctx, t._requires_grad = result._ctx, result._requires_grad
+    return t
+
+
+def _flag_saved_output(t: Tensor) -> None:
+    """If the op that made t saved t's array for backward (exp, sigmoid), its backward must
+    refuse once t changes: PyTorch's version check on saved outputs."""
+    ctx = t._ctx
+    if ctx is not None and ctx._saved and any(
+            isinstance(a, np.ndarray) and np.may_share_memory(a, t.data) for a in ctx._saved):
+        ctx.output_modified = True
+
+
+def _write(t: Tensor, name: str, result: np.ndarray) -> None:
+    data = t.data
+    if result.shape != data.shape:
+        raise RuntimeError(f"{name}: output with shape {data.shape} doesn't match the broadcast "
+                           f"shape {result.shape} (an in-place op cannot change the shape)")
+    if name not in _CASTING and CATEGORY[result.dtype.kind] > CATEGORY[data.dtype.kind]:
+        raise DtypeError(f"{name}: result type {result.dtype} can't be cast to the desired output "
+                         f"type {data.dtype} (as PyTorch); use the out-of-place op, whose result "
+                         f"is {result.dtype}")
+    if not data.flags.writeable:
+        raise RuntimeError(f"{name}: this tensor's array is read-only (an expand() view, whose "
+                           "elements share memory, or a read-only buffer); clone() it first")
+    np.copyto(data, result, casting="unsafe")
+    t._version_counter.value += 1
+
+
+def setitem(t: Tensor, index: Any, value: Any) -> None:
+    """`t[index] = value`: value (a number, array or Tensor) broadcast into the indexed part."""
+    grad_mode = autograd._state.grad_enabled
+    if grad_mode and (t._requires_grad or getattr(value, "_requires_grad", False)):
+        update(t, "setitem", ops.setitem, index, value)
+    else:
+        ops.setitem_data(t.data, index, value)
+        t._version_counter.value += 1
+
+
+def scalar(value: Any, name: str) -> Any:
+    """fill_'s value: a number or a one-element Tensor, as PyTorch."""
+    if isinstance(value, (bool, int, float, np.number)):
+        return value
+    if getattr(value, "size", None) == 1 and hasattr(value, "_requires_grad"):
+        return value
+    raise TypeError(f"{name}: the value must be a number or a one-element tensor, "
+                    f"got {value!r:.60}")
+
+
+# ----- the engine's checks at backward time ----------------------------------------------------
+def check_versions(ctx: Function) -> None:
+    """An op that saved arrays for backward must see its inputs as they were in forward: an
+    optimizer step or load_state_dict between forward and backward would silently give wrong
+    gradients, so say so instead (PyTorch's version counter, with the same advice)."""
+    if ctx.output_modified:
+        raise RuntimeError(
+            f"{ctx.name}: its output was modified by an in-place operation after the forward "
+            f"pass, but {ctx.name}'s backward needs that output. Use an out-of-place op "
+            "(y = y + 1 instead of y += 1) or .clone() the output first."
+        )
+    for index, (parent, version) in enumerate(zip(ctx.parents, ctx.versions)):
+        if parent._version_counter.value != version:
+            raise RuntimeError(
+                f"{ctx.name}: input {index} (shape {parent.shape}) was modified in place after "
+                "the forward pass (an in-place op, an optimizer step or load_state_dict?), so "
+                "its gradient would be wrong. Call backward() before changing parameters, then "
+                "run forward again."
+            )
+
+
+def rerouted(ctx: Function, index: int, parent: Tensor) -> None:
+    """A non-leaf input updated in place after `ctx` used it now holds a later value (and maybe
+    a later op as its origin), so its gradient would flow to the wrong place: say so."""
+    raise RuntimeError(
+        f"{ctx.name}: input {index} (shape {parent.shape}) was modified by an in-place operation "
+        f"after {ctx.name} used it, so its gradient would be wrong. Use an out-of-place op "
+        "(y = y + 1 instead of y += 1) or .clone() it before the in-place change."
+    )

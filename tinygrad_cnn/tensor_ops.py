@@ -1,0 +1,272 @@
+"""Tensor's op methods, written out one by one: operators, math, reductions, movement, layers
+and the in-place variants. A mixin, so tensor.py keeps the data, the graph and the factories."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from . import inplace, ops
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+Axis = int | tuple[int, ...] | None
+Scalar = int | float
+
+
+class TensorOps:
+    """Every method is one call into `ops` (or `inplace` for the methods ending in `_`)."""
+
+    # ----- elementwise --------------------------------------------------------------------------
+    def __add__(self, other: Any) -> Tensor:
+        return ops.add(self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return ops.add(other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return ops.sub(self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return ops.sub(other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return ops.mul(self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return ops.mul(other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return ops.div(self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return ops.div(other, self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return ops.pow(self, other)
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return ops.pow(other, self)
+
+    def __neg__(self) -> Tensor:
+        return ops.neg(self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return ops.matmul(other, self)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return ops.lt(self, other)
+
+    def __le__(self, other: Any) -> Tensor:
+        return ops.le(self, other)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return ops.gt(self, other)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return ops.ge(self, other)
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return ops.eq(self, other)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return ops.ne(self, other)
+
+    def add(self, other: Any) -> Tensor:
+        return ops.add(self, other)
+
+    def sub(self, other: Any) -> Tensor:
+        return ops.sub(self, other)
+
+    def mul(self, other: Any) -> Tensor:
+        return ops.mul(self, other)
+
+    def div(self, other: Any) -> Tensor:
+        return ops.div(self, other)
+
+    def pow(self, other: Any) -> Tensor:
+        return ops.pow(self, other)
+
+    def neg(self) -> Tensor:
+        return ops.neg(self)
+
+    def exp(self) -> Tensor:
+        return ops.exp(self)
+
+    def log(self) -> Tensor:
+        return ops.log(self)
+
+    def sqrt(self) -> Tensor:
+        return ops.sqrt(self)
+
+    def abs(self) -> Tensor:
+        return ops.abs(self)
+
+    def clip(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        return ops.clip(self, min, max)
+
+    clamp = clip
+
+    def maximum(self, other: Any) -> Tensor:
+        return ops.maximum(self, other)
+
+    def minimum(self, other: Any) -> Tensor:
+        return ops.minimum(self, other)
+
+    def clone(self) -> Tensor:
+        return ops.clone(self)
+
+    def to(self, dtype: Any) -> Tensor:
+        return ops.cast(self, dtype)
+
+    # ----- in place (PyTorch's rules: see inplace.py) -------------------------------------------
+    def __iadd__(self, other: Any) -> Tensor:
+        return inplace.update(self, "add_", ops.add, other)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return inplace.update(self, "sub_", ops.sub, other)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return inplace.update(self, "mul_", ops.mul, other)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return inplace.update(self, "div_", ops.div, other)
+
+    def add_(self, other: Any, alpha: Scalar = 1) -> Tensor:
+        return inplace.update(self, "add_", ops.add, other if alpha == 1 else alpha * other)
+
+    def sub_(self, other: Any, alpha: Scalar = 1) -> Tensor:
+        return inplace.update(self, "sub_", ops.sub, other if alpha == 1 else alpha * other)
+
+    def mul_(self, other: Any) -> Tensor:
+        return inplace.update(self, "mul_", ops.mul, other)
+
+    def div_(self, other: Any) -> Tensor:
+        return inplace.update(self, "div_", ops.div, other)
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        return inplace.update(self, "clamp_", ops.clip, min, max)
+
+    clip_ = clamp_
+
+    def copy_(self, src: Any) -> Tensor:
+        return inplace.update(self, "copy_", ops.copy_into, src)
+
+    def fill_(self, value: Scalar) -> Tensor:
+        return inplace.update(self, "fill_", ops.copy_into, inplace.scalar(value, "fill_"))
+
+    def zero_(self) -> Tensor:
+        return inplace.update(self, "zero_", ops.copy_into, 0)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        inplace.setitem(self, index, value)
+
+    # ----- activations --------------------------------------------------------------------------
+    def sigmoid(self) -> Tensor:
+        return ops.sigmoid(self)
+
+    def relu(self) -> Tensor:
+        return ops.relu(self)
+
+    def tanh(self) -> Tensor:
+        return ops.tanh(self)
+
+    def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
+        return ops.leaky_relu(self, negative_slope)
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        return ops.softmax(self, axis)
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        return ops.log_softmax(self, axis)
+
+    def dropout(self, p: float = 0.5, training: bool = True) -> Tensor:
+        return ops.dropout(self, p, training)
+
+    # ----- reductions ---------------------------------------------------------------------------
+    def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        return ops.sum(self, axis, keepdims)
+
+    def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        return ops.mean(self, axis, keepdims)
+
+    def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        return ops.max(self, axis, keepdims)
+
+    def min(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        return ops.min(self, axis, keepdims)
+
+    def var(self, axis: Axis = None, keepdims: bool = False, correction: int = 1) -> Tensor:
+        return ops.var(self, axis, keepdims, correction)
+
+    def std(self, axis: Axis = None, keepdims: bool = False, correction: int = 1) -> Tensor:
+        return ops.std(self, axis, keepdims, correction)
+
+    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        return ops.argmax(self, axis, keepdims)
+
+    def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        return ops.argmin(self, axis, keepdims)
+
+    # ----- movement -----------------------------------------------------------------------------
+    @property
+    def T(self) -> Tensor:  # noqa: N802 (PyTorch's name)
+        return ops.permute(self, tuple(reversed(range(self.data.ndim))))
+
+    def reshape(self, *shape: int | Sequence[int]) -> Tensor:
+        return ops.reshape(self, dims(shape))
+
+    view = reshape
+
+    def transpose(self, dim0: int = -2, dim1: int = -1) -> Tensor:
+        return ops.transpose(self, dim0, dim1)
+
+    def permute(self, *dims_: int | Sequence[int]) -> Tensor:
+        return ops.permute(self, dims(dims_))
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        return ops.flatten(self, start_dim, end_dim)
+
+    def squeeze(self, axis: Axis = None) -> Tensor:
+        return ops.squeeze(self, axis)
+
+    def unsqueeze(self, axis: int) -> Tensor:
+        return ops.unsqueeze(self, axis)
+
+    def expand(self, *shape: int | Sequence[int]) -> Tensor:
+        return ops.expand(self, dims(shape))
+
+    def pad(self, pad: Any, value: Scalar = 0.0) -> Tensor:
+        return ops.pad(self, pad, value)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return ops.getitem(self, index)
+
+    # ----- linear algebra and CNN layers --------------------------------------------------------
+    def matmul(self, other: Any) -> Tensor:
+        return ops.matmul(self, other)
+
+    def linear(self, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+        return ops.linear(self, weight, bias)
+
+    def conv2d(self, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+               padding: Any = 0, dilation: Any = 1, groups: int = 1,
+               algorithm: str = "auto") -> Tensor:
+        return ops.conv2d(self, weight, bias, stride, padding, dilation, groups, algorithm)
+
+    def max_pool2d(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
+        return ops.max_pool2d(self, kernel_size, stride, padding)
+
+    def avg_pool2d(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
+        return ops.avg_pool2d(self, kernel_size, stride, padding)
+
+
+def dims(args: Sequence[Any]) -> tuple[Any, ...]:
+    """Accept both f(2, 3) and f((2, 3)), like PyTorch; the op checks each entry."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        return tuple(args[0])
+    return tuple(args)
