@@ -9,6 +9,7 @@
     python models/mnist.py train --train-dir Digit_training --test-dir Digit_testing  # PNG folders
     python models/mnist.py eval runs/lenet/checkpoint.npz    # test accuracy, per-digit table
     python models/mnist.py predict runs/lenet/checkpoint.npz my_digit.png --show-input seen.png
+    python models/mnist.py export runs/lenet/checkpoint.npz lenet.onnx  # for ONNX Runtime
     python models/mnist.py train --help                      # every flag, each model's recipe
 
 Models: `seed` is the student's CNN (conv 3x3 with 3 kernels -> sigmoid -> flatten -> per-sample
@@ -188,6 +189,13 @@ def build_parser(model: str) -> argparse.ArgumentParser:
                    help="write the 28x28 image(s) the model saw to PATH (a PNG)")
     data_arguments(p)
     p.set_defaults(run=predict_command)
+    x = sub.add_parser("export", help="write a checkpoint's model as ONNX (docs/moving_on.md)",
+                       **common)
+    x.add_argument("checkpoint", help="a checkpoint.npz written by train")
+    x.add_argument("out", help="the .onnx file to write")
+    x.add_argument("--safetensors", metavar="PATH", help="also write the weights to PATH, "
+                   "a .safetensors file PyTorch's load_state_dict takes")
+    x.set_defaults(run=export_command)
     return parser
 
 
@@ -379,6 +387,20 @@ def predict_command(args: argparse.Namespace) -> None:
         truth = f" (true label {classes[label]})" if label is not None else ""
         print(f"{name}: {classes[int(p.argmax())]} with probability {p.max():.3f}{truth}")
         print("    " + "  ".join(f"{d}:{q:.3f}" for d, q in enumerate(p)))
+
+
+def export_command(args: argparse.Namespace) -> None:
+    model, _ = runs.load_trained(args.checkpoint, MODELS)
+    try:
+        tg.onnx.export(model, np.zeros((1, 1, 28, 28), np.float32), args.out)
+        if args.safetensors:
+            tg.save(model.state_dict(), args.safetensors)
+    except ImportError as error:  # the optional onnx extra is not installed
+        raise runs.RunError(str(error)) from None
+    print(f"wrote {args.out}: input 'input' (N, 1, 28, 28) float32 pixels standardised as "
+          f"{NORMALIZE!r}, output 'output' (N, 10) logits")
+    if args.safetensors:
+        print(f"wrote {args.safetensors}: the weights under PyTorch's state_dict names")
 
 
 # ----------------------------------------------------------------------------- main

@@ -343,3 +343,18 @@ def test_importing_the_bridge_loads_no_onnx_until_used():
                          check=True, timeout=120).stdout
     assert not {"onnx", "onnxruntime", "safetensors"} & set(__import__("json").loads(out))
     assert tg.onnx.export is export
+
+
+def test_the_mnist_program_exports_a_checkpoint(tmp_path, capsys):
+    model = mnist.best_model()
+    sgd_steps(model, np.random.default_rng(4).standard_normal((8, 1, 28, 28)).astype(np.float32))
+    checkpoint = tmp_path / "checkpoint.npz"
+    tg.save({"model_name": "best", "model": model.state_dict(), "config": "{}", "epoch": 1},
+            checkpoint)
+    out, weights = tmp_path / "best.onnx", tmp_path / "best.safetensors"
+    assert mnist.main(["export", str(checkpoint), str(out), "--safetensors", str(weights)]) == 0
+    assert "wrote" in capsys.readouterr().out
+    x = np.random.default_rng(5).standard_normal((3, 1, 28, 28)).astype(np.float32)
+    np.testing.assert_allclose(run_ort(out, x), model.eval()(Tensor(x)).data, atol=TOLERANCE)
+    assert set(tg.load(weights)) == set(model.state_dict())
+    assert mnist.main(["export", str(tmp_path / "none.npz"), str(out)]) == 2
