@@ -204,6 +204,38 @@ class Custom(nn.Module):
         return x * 2
 
 
+class ChainNet(nn.Module):
+    """A model class whose forward calls its layers one after the other (PyTorch's idiom)."""
+
+    def __init__(self, functional_relu: bool = False) -> None:
+        super().__init__()
+        self.functional_relu = functional_relu
+        self.conv1, self.act1 = nn.Conv2d(1, 4, 3, groups=1), nn.ReLU()
+        self.pool, self.flatten = nn.MaxPool2d(2), nn.Flatten()
+        self.head = nn.Sequential(nn.Linear(4 * 3 * 3, 5), nn.Tanh())
+
+    def forward(self, x):
+        x = self.conv1(x)
+        x = x.relu() if self.functional_relu else self.act1(x)
+        return self.head(self.flatten(self.pool(x)))
+
+
+def test_a_model_class_whose_forward_chains_its_layers_exports(tmp_path):
+    tg.manual_seed(0)
+    model = ChainNet()
+    x = np.random.default_rng(6).standard_normal((3, 1, 8, 8)).astype(np.float32)
+    sgd_steps(model, x)
+    check_exported(model, x, tmp_path / "chain.onnx")
+    loaded = assert_round_trip(model, x, tmp_path / "chain.onnx")
+    assert list(loaded.state_dict()) == list(model.state_dict())  # conv1.weight ... head.0.bias
+    assert [name for name, _ in loaded.named_children()] == ["conv1", "act1", "pool", "flatten",
+                                                            "head"]
+    with pytest.raises(OnnxError, match=r"cannot export layer <model> \(ChainNet\): a custom "
+                                        r"forward exports only when it calls its layers one "
+                                        r"after the other"):
+        export(ChainNet(functional_relu=True), x, tmp_path / "functional.onnx")
+
+
 @pytest.mark.parametrize("model, message", [
     (Custom(), r"cannot export layer <model> \(Custom\): a custom forward"),
     (nn.Sequential(nn.Flatten(), nn.Sequential(nn.ReLU(), Custom())),

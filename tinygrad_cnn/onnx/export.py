@@ -1,4 +1,4 @@
-"""export: an nn model (Sequentials of nn's layers) as an ONNX graph, built with onnx.helper.
+"""export: nn models (layers, Sequentials, classes that chain them) as ONNX via onnx.helper.
 
 The graph is the inference graph, as PyTorch's exporter writes it by default: batch norm uses its
 running statistics and dropout is the identity. Initializers carry our state_dict keys
@@ -160,16 +160,39 @@ EXPORTABLE = ["Sequential", *sorted(cls.__name__ for cls in _WRITERS)]
 
 def _write(module: nn.Module, path: str, x: str, value: Tensor, g: _Graph) -> tuple[str, Tensor]:
     """Append `module`'s nodes reading tensor `x` (whose example value is `value`)."""
-    if type(module) is nn.Sequential:
-        for name, child in module.named_children():
-            x, value = _write(child, f"{path}.{name}" if path else name, x, value, g)
-        return x, value
     writer = _WRITERS.get(type(module))
-    if writer is None:
+    if writer is not None:
+        return writer(module, path, x, tuple(value.shape), g), module(value)
+    children = (list(module.named_children()) if type(module) is nn.Sequential
+                else _chain_of_children(module, path, value))
+    for name, child in children:
+        x, value = _write(child, f"{path}.{name}" if path else name, x, value, g)
+    return x, value
+
+
+def _chain_of_children(module: nn.Module, path: str, value: Tensor) -> list[tuple[str, Any]]:
+    """The children a custom forward calls, in order, when that forward is only a chain of
+    them (each reads the previous one's output); else OnnxError naming the layer."""
+    calls: list[tuple[str, nn.Module, tuple, Any]] = []
+    handles = [child.register_forward_hook(
+        lambda m, args, out, name=name: calls.append((name, m, args, out)))
+        for name, child in module.named_children()]
+    try:
+        out = module(value)
+    finally:
+        for handle in handles:
+            handle.remove()
+    inputs = [value] + [o for *_, o in calls]
+    chain = (calls and all(len(args) == 1 and args[0] is inputs[i]
+                           for i, (_, _, args, _) in enumerate(calls))
+             and out is inputs[-1] and len({id(m) for _, m, _, _ in calls}) == len(calls))
+    if not chain:
         raise OnnxError(f"onnx.export: cannot export layer {path or '<model>'} "
-                        f"({type(module).__name__}): a custom forward is not traced; export "
+                        f"({type(module).__name__}): a custom forward exports only when it calls "
+                        "its layers one after the other, each on the previous one's output (use "
+                        f"layers such as nn.ReLU and nn.Flatten for the steps between); export "
                         f"supports {', '.join(EXPORTABLE)}")
-    return writer(module, path, x, tuple(value.shape), g), module(value)
+    return [(name, child) for name, child, _, _ in calls]
 
 
 def export(model: nn.Module, example_input: Any, path: str | os.PathLike | None = None,
