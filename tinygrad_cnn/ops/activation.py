@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import rng
 from ..autograd import Function
+from ._args import normalize_axis
 from ._flops import per_element, per_input_element
 
 
@@ -174,11 +175,11 @@ def leaky_relu(x: Any, negative_slope: float = 0.01) -> Any:
 
 
 def softmax(x: Any, axis: int = -1) -> Any:
-    return Softmax.apply(x, axis=axis)
+    return Softmax.apply(x, axis=normalize_axis(axis, np.shape(x.data), "softmax"))
 
 
 def log_softmax(x: Any, axis: int = -1) -> Any:
-    return LogSoftmax.apply(x, axis=axis)
+    return LogSoftmax.apply(x, axis=normalize_axis(axis, np.shape(x.data), "log_softmax"))
 
 
 def dropout(x: Any, p: float = 0.5, training: bool = True) -> Any:

@@ -148,7 +148,13 @@ def clip(x: Any, min: Any = None, max: Any = None) -> Any:  # noqa: A002 (PyTorc
     if getattr(min, "requires_grad", False) or getattr(max, "requires_grad", False):
         low = x if min is None else maximum(x, min)  # bounds that need a gradient: two ops
         return low if max is None else minimum(low, max)
-    dtype = result_type("clip", x, min, max)
+    bounds = [b for b in (min, max) if b is not None]
+    dtype = result_type("clip", x, *bounds)
     x = promote("clip", dtype, x)[0]
     low, high = (None if b is None else promote("clip", dtype, b)[0].data for b in (min, max))
+    try:
+        np.broadcast_shapes(x.shape, *[np.shape(b) for b in (low, high) if b is not None])
+    except ValueError:
+        raise ValueError(f"clip: bounds of shapes {np.shape(low)} and {np.shape(high)} do not "
+                         f"broadcast against the input's shape {x.shape}") from None
     return Clip.apply(x, low=low, high=high)

@@ -9,6 +9,7 @@ import numpy as np
 from ..autograd import Function
 from ._args import as_pair
 from .conv_algorithms import ALGORITHMS, ConvGeometry
+from .promotion import same_dtype
 
 # Row-Toeplitz multiplies waste = Wp / KW times im2col's work but in BLAS-friendly shapes; the
 # im2col family does no wasted work and wins once C_out is wide. Measured (1 thread): LeNet's convs
@@ -118,6 +119,7 @@ def conv2d(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any 
            dilation: Any = 1, groups: int = 1, algorithm: str = "auto") -> Any:
     """2-D cross-correlation like torch.nn.functional.conv2d, NCHW; groups > 1 runs the grouped
     op (ops/conv_grouped.py)."""
+    same_dtype("conv2d", input=x, weight=weight, bias=bias)
     params = dict(stride=stride, padding=padding, dilation=dilation, algorithm=algorithm)
     op: type[Function] = Conv2d
     if groups != 1:

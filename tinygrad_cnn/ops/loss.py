@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Function
+from .promotion import same_dtype
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -261,6 +262,7 @@ def _float_target(op: str, input: Any, target: Any) -> Any:  # noqa: A002 (PyTor
         )
     if isinstance(target, (np.ndarray, list, tuple, int, float)):
         return np.asarray(target, dtype=_dtype(input))
+    same_dtype(op, input=input, target=target)
     return target
 
 

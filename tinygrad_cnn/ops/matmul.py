@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Function
+from .promotion import same_dtype
 
 
 class MatMul(Function):
@@ -106,8 +107,10 @@ def _check_linear(x: tuple, w: tuple, b: tuple | None) -> None:
 
 
 def matmul(a: Any, b: Any) -> Any:
+    same_dtype("matmul", input=a, other=b)
     return MatMul.apply(a, b)
 
 
 def linear(x: Any, weight: Any, bias: Any = None) -> Any:
+    same_dtype("linear", input=x, weight=weight, bias=bias)
     return Linear.apply(x, weight) if bias is None else Linear.apply(x, weight, bias)

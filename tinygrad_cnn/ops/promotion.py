@@ -25,9 +25,8 @@ def result_type(op: str, *operands: Any) -> np.dtype:
     float) is higher, and numbers then give that category's default dtype (float32, int64)."""
     best: list[np.dtype | None] = [None, None, None]
     for x in operands:
-        if x is not None:
-            dtype, rank = _dtype_and_rank(op, x)
-            best[rank] = dtype if best[rank] is None else promote_types(best[rank], dtype)
+        dtype, rank = _dtype_and_rank(op, x)
+        best[rank] = dtype if best[rank] is None else promote_types(best[rank], dtype)
     result = None
     for rank, dtype in enumerate(best):
         if dtype is None:
