@@ -189,14 +189,17 @@ def flatten(node: Node, shape: tuple) -> nn.Module:
 
 
 def reshape(node: Node, shape: tuple) -> nn.Module:
-    """A reshape that merges consecutive non-batch axes for every batch size: an nn.Flatten."""
-    target = [int(d) for d in node.constant(1)]
+    """A reshape that merges consecutive non-batch axes for every batch size: an nn.Flatten.
+    A literal first dimension is taken as the batch size an exporter baked in (PyTorch's does
+    for a static batch: x.view(1, -1))."""
+    given = [int(d) for d in node.constant(1)]
+    target = [0, *given[1:]] if given and given[0] > 0 else given
     for start in range(1, len(shape)):
         for end in range(start, len(shape)):
             merged = (*shape[:start], int(np.prod(shape[start:end + 1])), *shape[end + 1:])
             if all(_resolve(target, (n, *shape[1:])) == (n, *merged[1:]) for n in (2, 3)):
                 return nn.Flatten(start, end)
-    raise node.error(f"Reshape of {shape} to {target} is not a flatten that keeps the batch")
+    raise node.error(f"Reshape of {shape} to {given} is not a flatten that keeps the batch")
 
 
 def _resolve(target: list[int], shape: tuple) -> tuple | None:
