@@ -134,7 +134,8 @@ def test_load_errors_name_the_file(tmp_path) -> None:
     with pytest.raises(CheckpointError, match="truncated.npz"):
         tc.load(truncated)
     pickled = tmp_path / "pickled.npz"
-    np.savez(pickled, obj=np.array([{"a": 1}], dtype=object))
+    np.savez(pickled, obj=np.array([{"a": 1}], dtype=object),
+             __manifest__=np.array('{"format": "tinygrad_cnn.checkpoint/1", "tree": {}}'))
     with pytest.raises(CheckpointError, match=r"pickled\.npz.*pickle"):
         tc.load(pickled)
 
@@ -157,12 +158,11 @@ def test_corrupt_member_and_damaged_manifest(tmp_path) -> None:
         tc.load(damaged)
 
 
-def test_plain_npz_without_manifest_loads_as_flat_dict(tmp_path) -> None:
+def test_plain_npz_without_manifest_is_refused(tmp_path) -> None:
     path = tmp_path / "plain.npz"
     np.savez(path, a=np.ones(2), b=np.arange(3))
-    loaded = tc.load(path)
-    assert sorted(loaded) == ["a", "b"]
-    np.testing.assert_array_equal(loaded["b"], np.arange(3))
+    with pytest.raises(CheckpointError, match=r"plain\.npz.*not a tinygrad_cnn checkpoint"):
+        tc.load(path)
 
 
 def test_loading_into_a_different_model_names_key_and_shapes(tmp_path) -> None:

@@ -86,9 +86,9 @@ def _store(array: np.ndarray, path: list[str], arrays: dict[str, np.ndarray],
 
 
 def load(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a checkpoint written by `save` (exact types and structure). A plain .npz without a
-    manifest loads as a flat dict of arrays. Raises FileNotFoundError for a missing file and
-    CheckpointError naming the file for anything that is not a readable, pickle-free .npz.
+    """Read a checkpoint written by `save` (exact types and structure). Only files carrying its
+    manifest are read: a plain .npz, a .zip or a PyTorch .pt raises CheckpointError, and so does
+    a damaged manifest, naming the file and the key. Raises FileNotFoundError for a missing file.
     A ".safetensors" path loads as a flat dict of arrays."""
     if is_safetensors_path(path):
         return load_safetensors(path)
@@ -98,6 +98,7 @@ def load(path: str | os.PathLike) -> dict[str, Any]:
     if not zipfile.is_zipfile(path):
         raise CheckpointError(f"checkpoint {path!r} is not a .npz archive: it is truncated, "
                               "corrupt, or another kind of file")
+    _check_members(path)
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
@@ -108,37 +109,104 @@ def load(path: str | os.PathLike) -> dict[str, Any]:
         raise CheckpointError(f"checkpoint {path!r} is corrupt: {error}") from error
     except (zipfile.BadZipFile, OSError, EOFError, KeyError) as error:
         raise CheckpointError(f"checkpoint {path!r} is corrupt or truncated: {error}") from error
-    if MANIFEST not in arrays:
-        return arrays
     try:
         manifest = json.loads(str(arrays.pop(MANIFEST)))
-        if manifest.get("format") != FORMAT:
-            raise CheckpointError(f"checkpoint {path!r} has unknown format "
-                                  f"{manifest.get('format')!r} (expected {FORMAT!r})")
-        return _decode(manifest["tree"], arrays)
-    except (KeyError, TypeError, json.JSONDecodeError) as error:
-        raise CheckpointError(f"checkpoint {path!r} has a damaged manifest: {error!r}") from error
+    except (json.JSONDecodeError, RecursionError) as error:
+        raise CheckpointError(f"checkpoint {path!r} has a damaged manifest: "
+                              f"{type(error).__name__}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else manifest
+        raise CheckpointError(f"checkpoint {path!r} has unknown format {found!r:.60} "
+                              f"(expected {FORMAT!r})")
+    try:
+        return _decode(manifest.get("tree"), arrays, "<root>", 0)
+    except _Damage as damage:
+        raise CheckpointError(f"checkpoint {path!r} has a damaged manifest at key "
+                              f"{damage.args[0]!r}: {damage.args[1]}") from None
 
 
-def _decode(node: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any:
-    kind = node["type"]
+def _check_members(path: str) -> None:
+    """Refuse an archive without our manifest before reading any of it."""
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+    if f"{MANIFEST}.npy" in names:
+        return
+    if any(name.endswith("data.pkl") for name in names):
+        raise CheckpointError(f"{path!r} is a PyTorch (pickle) file, not a tinygrad_cnn "
+                              "checkpoint; it is never unpickled. Export its state_dict to "
+                              ".safetensors or .npz arrays and load those")
+    raise CheckpointError(f"{path!r} is not a tinygrad_cnn checkpoint (no {MANIFEST} in the "
+                          "archive); read plain .npz arrays with numpy.load")
+
+
+class _Damage(Exception):
+    """(where, problem) of a malformed manifest node; load() adds the file name."""
+
+
+MAX_DEPTH = 100  # state dicts nest a few levels; a deeper manifest is damaged or hostile
+_SCALARS = {"int": int, "float": float, "bool": bool, "str": str}
+
+
+def _field(node: dict[str, Any], name: str, kind: type | tuple[type, ...], where: str) -> Any:
+    value = node.get(name)
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        raise _Damage(where, f"{name!r} should be {getattr(kind, '__name__', kind)}, "
+                             f"found {type(value).__name__}")
+    return value
+
+
+def _decode(node: Any, arrays: dict[str, np.ndarray], where: str, depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise _Damage(where, f"nested deeper than {MAX_DEPTH} levels")
+    if not isinstance(node, dict):
+        raise _Damage(where, f"a node should be an object, found {type(node).__name__}")
+    kind = _field(node, "type", str, where)
     if kind == "none":
         return None
     if kind == "dict":
-        return {key: _decode(item, arrays) for key, item in node["items"]}
+        return dict(_decode_items(_field(node, "items", list, where), arrays, where, depth))
     if kind in ("list", "tuple"):
-        items = node["numbers"] if "numbers" in node else [_decode(v, arrays)
-                                                            for v in node["items"]]
+        if "numbers" in node:
+            items = _field(node, "numbers", list, where)
+            if not all(type(v) in _NUMBER for v in items):
+                raise _Damage(where, "'numbers' should hold only numbers")
+        else:
+            items = [_decode(v, arrays, f"{where}/{i}", depth + 1)
+                     for i, v in enumerate(_field(node, "items", list, where))]
         return tuple(items) if kind == "tuple" else list(items)
     if kind == "bigint":
-        return int(node["value"])
-    array = arrays[node["key"]]
+        value = _field(node, "value", str, where)
+        if not value.lstrip("-").isdigit():
+            raise _Damage(where, f"'value' should be an integer, found {value!r:.40}")
+        return int(value)
+    if kind not in ("array", "tensor", "numpy_scalar", *_SCALARS):
+        raise _Damage(where, f"unknown node type {kind!r:.40}")
+    key = _field(node, "key", str, where)
+    if key not in arrays:
+        raise _Damage(where, f"its array {key!r:.60} is not in the archive")
+    return _leaf(kind, node, arrays[key], where)
+
+
+def _decode_items(items: list, arrays: dict[str, np.ndarray], where: str, depth: int):
+    for item in items:
+        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)):
+            raise _Damage(where, "a dict item should be a [key, node] pair")
+        yield item[0], _decode(item[1], arrays, f"{where}/{item[0]}".removeprefix("<root>/"),
+                               depth + 1)
+
+
+def _leaf(kind: str, node: dict[str, Any], array: np.ndarray, where: str) -> Any:
     if kind == "array":
         return array
     if kind == "tensor":
-        return Tensor(array, requires_grad=node["requires_grad"], dtype=None)
+        if array.dtype.kind not in "biuf":
+            raise _Damage(where, f"a tensor cannot hold {array.dtype} data")
+        return Tensor(array, requires_grad=_field(node, "requires_grad", bool, where), dtype=None)
+    if array.ndim != 0:
+        raise _Damage(where, f"a {kind} should be a 0-d array, found shape {array.shape}")
     if kind == "numpy_scalar":
         return array[()]
-    if kind in ("int", "float", "bool", "str"):
-        return {"int": int, "float": float, "bool": bool, "str": str}[kind](array[()])
-    raise KeyError(f"unknown node type {kind!r}")
+    try:
+        return _SCALARS[kind](array[()])
+    except (TypeError, ValueError):
+        raise _Damage(where, f"a {kind} cannot be read from {array.dtype} data") from None

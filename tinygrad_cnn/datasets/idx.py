@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import gzip
+import io
+import math
 import os
 import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -29,50 +32,98 @@ GZIP_MAGIC = b"\x1f\x8b"
 
 def read_idx(path: PathLike) -> np.ndarray:
     """Read an IDX file, raw or gzipped (detected by its magic bytes, not its name), into a
-    writable native-endian array. Raises `IDXError` naming the file on any malformation."""
+    writable native-endian array. Raises `IDXError` naming the file on any malformation. A
+    gzipped file is inflated as a stream and never past the size its header states (plus one
+    byte that detects trailing data), so a small file claiming little cannot fill memory."""
     path = Path(path)
-    data = bytearray(path.stat().st_size)
-    with open(path, "rb") as f:
-        f.readinto(data)
-    return decode_idx(data, str(path))
+    with open(path, "rb") as raw:
+        gzipped = raw.read(2) == GZIP_MAGIC
+        raw.seek(0)
+        if not gzipped:
+            return _read_stream(raw, str(path), path.stat().st_size)
+        with gzip.GzipFile(fileobj=raw) as stream:
+            return _read_stream(stream, str(path), None)
 
 
 def decode_idx(data: bytearray | bytes, name: str) -> np.ndarray:
     """Decode an IDX file's bytes, gunzipping them first if they start with the gzip magic."""
-    if data[:2] == GZIP_MAGIC:
-        try:
-            data = bytearray(gzip.decompress(data))
-        except (OSError, EOFError, zlib.error) as exc:
-            raise IDXError(f"{name}: corrupt gzip data ({exc})") from None
-    return parse_idx(data, name)
+    if data[:2] != GZIP_MAGIC:
+        return parse_idx(data, name)
+    with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+        return _read_stream(stream, name, None)
+
+
+def _read_stream(stream: BinaryIO, name: str, size: int | None) -> np.ndarray:
+    """Read the header, then exactly the data it announces; `size` is the whole file's size
+    when known (raw files), so a wrong size fails before anything is allocated."""
+    try:
+        head = stream.read(4)
+        if len(head) == 4 and head[:2] == b"\0\0":
+            head += stream.read(4 * head[3])
+        dtype, shape, header = _parse_header(head, name)
+        expected = math.prod(shape) * dtype.itemsize
+        if size is not None:
+            _check_size(size - header, expected, shape, dtype, name)
+        data = bytearray(header) + _read_at_most(stream, expected + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise IDXError(f"{name}: corrupt gzip data ({exc})") from None
+    found = len(data) - header
+    _check_size(found, expected, shape, dtype, name, more=size is None and found > expected)
+    return _to_array(data, dtype, shape, header)
+
+
+def _read_at_most(stream: BinaryIO, limit: int, chunk: int = 1 << 20) -> bytearray:
+    """Up to `limit` bytes from `stream`, read in chunks (memory grows with what is there)."""
+    data = bytearray()
+    while len(data) < limit:
+        piece = stream.read(min(chunk, limit - len(data)))
+        if not piece:
+            break
+        data += piece
+    return data
 
 
 def parse_idx(data: bytearray | bytes, name: str) -> np.ndarray:
     """Decode uncompressed IDX bytes; `name` is used in error messages. The array shares memory
     with `data`, so it is writable exactly when `data` is (a bytearray)."""
-    if len(data) < 4:
-        raise IDXError(f"{name}: truncated: {len(data)} bytes is too short for an IDX header")
-    if data[0] != 0 or data[1] != 0:
-        magic = int.from_bytes(data[:4], "big")
+    dtype, shape, header = _parse_header(data[:4 + 4 * data[3]] if len(data) >= 4 else data, name)
+    expected = math.prod(shape) * dtype.itemsize
+    _check_size(len(data) - header, expected, shape, dtype, name)
+    return _to_array(data, dtype, shape, header)
+
+
+def _parse_header(head: bytes | bytearray, name: str) -> tuple[np.dtype, tuple[int, ...], int]:
+    """(dtype, shape, header length) from the bytes of an IDX header."""
+    if len(head) < 4:
+        raise IDXError(f"{name}: truncated: {len(head)} bytes is too short for an IDX header")
+    if head[0] != 0 or head[1] != 0:
+        magic = int.from_bytes(head[:4], "big")
         raise IDXError(f"{name}: bad magic number 0x{magic:08x} (IDX files start with 0x0000)")
-    code, ndim = data[2], data[3]
+    code, ndim = head[2], head[3]
     if code not in TYPE_CODES:
         known = ", ".join(f"0x{c:02x}" for c in TYPE_CODES)
         raise IDXError(f"{name}: unknown IDX type code 0x{code:02x} (known: {known})")
     if ndim == 0:
         raise IDXError(f"{name}: IDX header declares 0 dimensions")
     header = 4 + 4 * ndim
-    if len(data) < header:
+    if len(head) < header:
         raise IDXError(f"{name}: truncated header: {ndim} dimensions need {header} bytes, "
-                       f"found {len(data)}")
-    shape = tuple(int(d) for d in np.frombuffer(data, ">u4", count=ndim, offset=4))
-    dtype = TYPE_CODES[code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    found = len(data) - header
+                       f"found {len(head)}")
+    shape = tuple(int(d) for d in np.frombuffer(bytes(head[4:header]), ">u4"))
+    return TYPE_CODES[code], shape, header
+
+
+def _check_size(found: int, expected: int, shape: tuple[int, ...], dtype: np.dtype, name: str,
+                more: bool = False) -> None:
     if found != expected:
         problem = "truncated" if found < expected else "trailing bytes"
+        amount = f"more than {expected}" if more else str(found)
         raise IDXError(f"{name}: {problem}: expected {expected} bytes of data for shape {shape} "
-                       f"{dtype.name}, found {found}")
+                       f"{dtype.name}, found {amount}")
+
+
+def _to_array(data: bytearray | bytes, dtype: np.dtype, shape: tuple[int, ...], header: int
+              ) -> np.ndarray:
     array = np.frombuffer(data, dtype, offset=header).reshape(shape)
     if dtype.byteorder == ">":
         array = array.astype(dtype.newbyteorder("="))

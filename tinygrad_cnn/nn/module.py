@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -173,8 +173,12 @@ class Module:
 
     def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> IncompatibleKeys:
         """Copy `state`'s arrays into this module's parameters and buffers, in place (optimizers
-        holding the parameters keep working). Shape mismatches always raise; missing and
-        unexpected keys raise when `strict`, else they are returned."""
+        holding the parameters keep working). Shape and dtype mismatches always raise, before
+        any parameter changes; missing and unexpected keys raise when `strict`, else they are
+        returned."""
+        if not isinstance(state, Mapping):
+            raise TypeError(f"load_state_dict: expected a dict of arrays, got "
+                            f"{type(state).__name__}")
         own = self._state_tensors()
         missing = [key for key in own if key not in state]
         unexpected = [key for key in state if key not in own]
@@ -185,22 +189,13 @@ class Module:
             if unexpected:
                 parts.append("unexpected key(s): " + ", ".join(repr(k) for k in unexpected))
             raise KeyError(f"load_state_dict into {type(self).__name__}: " + "; ".join(parts))
-        for key, tensor in own.items():
-            if key not in state:
-                continue
-            value = state[key]
-            value = np.asarray(value.data if isinstance(value, Tensor) else value)
-            if value.shape != tensor.shape:
-                raise ValueError(
-                    f"load_state_dict: size mismatch for {key!r}: the checkpoint has shape "
-                    f"{value.shape}, the model has shape {tensor.shape}"
-                )
+        values = {}  # every value is checked before any parameter changes
         for key, tensor in own.items():
             if key in state:
-                value = state[key]
-                np.copyto(tensor.data, value.data if isinstance(value, Tensor) else value,
-                          casting="unsafe")
-                tensor._version += 1
+                values[key] = _checked_value(key, state[key], tensor.shape)
+        for key, value in values.items():
+            np.copyto(own[key].data, value, casting="unsafe")
+            own[key]._version += 1
         return IncompatibleKeys(missing, unexpected)
 
     # ----- modes and gradients ------------------------------------------------------------------
@@ -251,3 +246,18 @@ class Module:
 
 def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
+
+
+def _checked_value(key: str, value: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """`value` as an array of numbers with `shape`, or an error naming `key`."""
+    try:
+        array = np.asarray(value.data if isinstance(value, Tensor) else value)
+    except (ValueError, TypeError):
+        raise TypeError(f"load_state_dict: {key!r} is not an array ({type(value).__name__})"
+                        ) from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"load_state_dict: {key!r} holds {array.dtype} data; expected numbers")
+    if array.shape != shape:
+        raise ValueError(f"load_state_dict: size mismatch for {key!r}: the checkpoint has shape "
+                         f"{array.shape}, the model has shape {shape}")
+    return array
