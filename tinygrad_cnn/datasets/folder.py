@@ -9,7 +9,8 @@ Policy, so that one bad entry never ends in a NumPy or Pillow traceback:
   data set: fix or delete the file);
 - an empty label folder is a warning; no image at all is an error naming the folder;
 - images that are not 28x28 are resized (Lanczos), with one warning saying how many.
-Images are converted to 8-bit grayscale ('L'); order is by label, then by file name.
+Images are converted to 8-bit grey at their right scale (datasets.images.read_gray: 16-bit,
+float, transparent); order is by label, then by file name.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 
 from .cache import atomic_open
 from .errors import DataFileError
+from .images import read_gray
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp",
                             ".pgm", ".ppm", ".pbm"})
@@ -124,19 +126,16 @@ def _image_files(label_dir: Path) -> tuple[list[Path], list[str]]:
 
 
 def _read_image(path: Path) -> tuple[np.ndarray, tuple[int, int]]:
-    """One image as uint8 28x28 grayscale, and its original (width, height)."""
+    """One image as uint8 28x28 grayscale (any mode, see images.read_gray), and its original
+    (width, height)."""
     from PIL import Image  # loaded when an image is read, so `import tinygrad_cnn` stays NumPy-only
 
-    try:
-        with Image.open(path) as img:
-            img.load()  # decode now, so a truncated file fails here, under its own name
-            gray = img.convert("L")
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise DataFileError(f"{path}: cannot read image ({exc})") from None
-    original_size = gray.size
-    if gray.size != SIZE:
-        gray = gray.resize(SIZE, Image.Resampling.LANCZOS)
-    return np.asarray(gray, dtype=np.uint8), original_size
+    gray = read_gray(path)
+    original_size = (gray.shape[1], gray.shape[0])
+    if original_size != SIZE:
+        resized = Image.fromarray(gray).resize(SIZE, Image.Resampling.LANCZOS)
+        gray = np.asarray(resized, dtype=np.uint8)
+    return gray, original_size
 
 
 def _warn_list(message: str, items: list[str], shown: int = 5) -> None:
