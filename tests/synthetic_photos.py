@@ -48,12 +48,19 @@ def render_digit(digit: int, size: int = 160, width: float = 0.11) -> np.ndarray
 
 def photo(digit: int, seed: int, shape: tuple[int, int] = (300, 400), quality: int = 70,
           shadow: bool = True) -> np.ndarray:
-    """A grey uint8 'photo' (H, W) of `digit` in dark ink on paper: the digit at a random place
-    and size, light falling off across the page, a soft shadow, noise, a JPEG round trip."""
+    """A grey uint8 'photo' (H, W) of `digit` drawn with STROKES, see `photo_of`."""
     rng = np.random.default_rng(seed)
+    size = int(rng.uniform(0.35, 0.6) * min(shape))
+    return photo_of(render_digit(digit, size, width=rng.uniform(0.08, 0.14)), rng, shape,
+                    quality, shadow)
+
+
+def photo_of(ink: np.ndarray, rng: np.random.Generator, shape: tuple[int, int] = (300, 400),
+             quality: int = 70, shadow: bool = True) -> np.ndarray:
+    """A grey uint8 'photo' (H, W) of ink coverage `ink` (in [0, 1]) in dark ink on paper: at a
+    random place, light falling off across the page, a soft shadow, noise, a JPEG round trip."""
     h, w = shape
-    size = int(rng.uniform(0.35, 0.6) * min(h, w))
-    ink = render_digit(digit, size, width=rng.uniform(0.08, 0.14))
+    size = ink.shape[0]
     top, left = int(rng.uniform(0, h - size)), int(rng.uniform(0, w - size))
     coverage = np.zeros(shape, np.float32)
     coverage[top:top + size, left:left + size] = ink
