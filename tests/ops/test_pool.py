@@ -120,9 +120,8 @@ def test_check_op_avg_pool_helper():
 
 
 @pytest.mark.parametrize("kernel, stride", [(2, None), (3, 1)])
-def test_channels_last_views_and_layout_kept(kernel, stride):
-    """Conv outputs are NCHW views of NHWC memory; pooling them gives the same values, and the
-    2x2 fast path keeps channels-last memory in its output and gradient."""
+def test_any_memory_layout_gives_the_same_values_and_gradients(kernel, stride):
+    """A user's channels-last view pools like contiguous NCHW (forward and backward)."""
     x = uniform(2, 5, 8, 8, seed=6, dtype=np.float32)
     channels_last = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
     leaf_a, leaf_b = Tensor(x, requires_grad=True), Tensor(channels_last, requires_grad=True)
@@ -132,9 +131,6 @@ def test_channels_last_views_and_layout_kept(kernel, stride):
     out_a.backward(grad_out)
     out_b.backward(grad_out)
     np.testing.assert_array_equal(leaf_a.grad.data, leaf_b.grad.data)
-    if kernel == 2:
-        assert out_b.data.transpose(0, 2, 3, 1).flags.c_contiguous
-        assert leaf_b.grad is not None
 
 
 def test_tensor_methods():

@@ -9,8 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Function
-from .conv import Conv2d, _checked, choose_algorithm, conv_geometry
-from .conv_algorithms import ALGORITHMS, ConvGeometry
+from .conv import ALGORITHMS, Conv2d, ConvGeometry, conv_geometry, resolve_algorithm
 
 
 class GroupedConv2d(Function):
@@ -36,7 +35,7 @@ class GroupedConv2d(Function):
         if bias is not None and bias.shape != (weight.shape[0],):
             raise ValueError(f"conv2d: bias has shape {bias.shape}, expected ({weight.shape[0]},) "
                              f"for weight {weight.shape}")
-        ctx.algorithm = choose_algorithm(geom) if algorithm == "auto" else _checked(algorithm)
+        ctx.algorithm = resolve_algorithm(algorithm, geom)
         ctx.geom, ctx.groups = geom, groups
         forward_fn = ALGORITHMS[ctx.algorithm][0]
         outs, saved = [], []

@@ -10,48 +10,23 @@ import numpy as np
 from ..autograd import Function
 
 
-class _ChannelLayout:
-    """Per-channel arithmetic on x (N, C, ...) that stays fast in either memory layout.
-    Channels-last memory is worked on as (rows, L*C) with (C,) vectors tiled L times
-    (L = x.shape[-1]): broadcasting (1, C, 1, 1) there would run NumPy's inner loops over just
-    C values (3x slower). Other layouts broadcast (1, C, 1, ...) as usual."""
+def _per_channel(v: np.ndarray, ndim: int) -> np.ndarray:
+    """A (C,) vector shaped to broadcast along axis 1 of an (N, C, ...) array."""
+    return v.reshape((1, -1) + (1,) * (ndim - 2))
 
-    def __init__(self, x: np.ndarray) -> None:
-        self.shape, self.channels = x.shape, x.shape[1]
-        last = np.moveaxis(x, 1, -1)
-        self.tiles = x.shape[-1] if x.ndim >= 3 and last.flags.c_contiguous else 0
 
-    def work(self, a: np.ndarray) -> np.ndarray:
-        """An array of x's shape in the working form (a view when it has x's layout)."""
-        if not self.tiles:
-            return a
-        return np.moveaxis(a, 1, -1).reshape(-1, self.tiles * self.channels)
-
-    def restore(self, a: np.ndarray) -> np.ndarray:
-        """A working-form array back in x's shape (NCHW-shaped view of channels-last memory)."""
-        if not self.tiles:
-            return a
-        return np.moveaxis(a.reshape(self.shape[:1] + self.shape[2:] + self.shape[1:2]), -1, 1)
-
-    def vector(self, v: np.ndarray) -> np.ndarray:
-        """A (C,) vector that broadcasts per channel against working-form arrays."""
-        if self.tiles:
-            return np.tile(v, self.tiles)
-        return v.reshape((1, self.channels) + (1,) * (len(self.shape) - 2))
-
-    def sum(self, a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
-        """Per-channel sum of a (or a * b, without the temporary), shape (C,). NumPy's multi-axis
-        reductions are slow, so it runs over rows or (N, C, L) planes. No GEMV with a ones
-        vector: fast when idle, but 100x slower when BLAS threads meet a busy core."""
-        if self.tiles or a.ndim == 2:
-            sums = a.sum(axis=0) if b is None else np.einsum("mk,mk->k", a, b)
-            return sums.reshape(-1, self.channels).sum(axis=0) if self.tiles else sums
-        if a.flags.c_contiguous:
-            planes = a.reshape(a.shape[0], self.channels, -1)
-            if b is None:
-                return np.einsum("nck->c", planes)
-            return np.einsum("nck,nck->c", planes, b.reshape(planes.shape))
-        return (a if b is None else a * b).sum(axis=(0, *range(2, a.ndim)))
+def _channel_sum(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    """Per-channel (axis 1) sum of a, or of a * b without the temporary, shape (C,). NumPy's
+    multi-axis reductions are slow, so contiguous arrays are summed as (N, C, L) planes by einsum.
+    No GEMV with a ones vector: fast when idle, far slower when BLAS threads meet a busy core."""
+    if a.ndim == 2:
+        return a.sum(axis=0) if b is None else np.einsum("mk,mk->k", a, b)
+    if a.flags.c_contiguous:
+        planes = a.reshape(a.shape[0], a.shape[1], -1)
+        if b is None:
+            return np.einsum("nck->c", planes)
+        return np.einsum("nck,nck->c", planes, b.reshape(planes.shape))
+    return (a if b is None else a * b).sum(axis=(0, *range(2, a.ndim)))
 
 
 def _standardize_grad(g: np.ndarray, xhat: np.ndarray, scale: Any, mean_g: Any, mean_gx: Any):
@@ -95,7 +70,7 @@ class BatchNorm(Function):
     """out = xhat * weight + bias, xhat = (x - mean) / sqrt(var + eps) per channel (axis 1).
     Training (batch stats): grad_x = w * inv_std * (g - mean(g) - xhat * mean(g * xhat));
     eval (running stats): grad_x = g * w * inv_std. grad_w = sum(g * xhat), grad_b = sum(g).
-    x (N, C, ...) in any memory layout; weight, bias, running stats (C,)."""
+    x (N, C, ...); weight, bias, running stats (C,)."""
     rule = ("grad_x = w * inv_std * (g - mean(g) - xhat * mean(g * xhat)); eval (running stats): "
             "grad_x = g * w * inv_std")
 
@@ -103,14 +78,12 @@ class BatchNorm(Function):
     def forward(ctx: Function, x: np.ndarray, *affine: np.ndarray, running_mean: Any,
                 running_var: Any, training: bool, momentum: float, eps: float,
                 has_weight: bool, has_bias: bool) -> np.ndarray:
-        layout = _ChannelLayout(x)
-        count = x.size // layout.channels
-        x = layout.work(x)
+        count = x.size // x.shape[1]
         weight, bias = _split_affine(affine, has_weight, has_bias)
         if training:
-            mean = layout.sum(x) / count
-            source = x - layout.vector(mean)  # order 'K', like every ufunc: keeps x's layout
-            var = layout.sum(source, source) / count
+            mean = _channel_sum(x) / count
+            source = x - _per_channel(mean, x.ndim)
+            var = _channel_sum(source, source) / count
             if running_mean is not None:
                 running_mean *= 1 - momentum
                 running_mean += momentum * mean
@@ -125,38 +98,40 @@ class BatchNorm(Function):
         scale = inv_std if weight is None else inv_std * weight
         # out = source * scale + shift: two passes over memory, xhat is never materialised
         shift = bias if training else -mean * scale + (0 if bias is None else bias)
-        out = source * layout.vector(scale)
+        out = source * _per_channel(scale, x.ndim)
         if shift is not None:
-            out += layout.vector(shift)
+            out += _per_channel(shift, x.ndim)
         ctx.save_for_backward(source, inv_std, weight, None if training else mean)
         ctx.training, ctx.has_weight, ctx.has_bias = training, has_weight, has_bias
-        ctx.layout, ctx.count = layout, count
-        return layout.restore(out)
+        ctx.count = count
+        return out
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
         # training saved centered = x - mean; eval saved x itself and the running mean
         source, inv_std, weight, running_mean = ctx.saved_tensors
-        layout = ctx.layout
+        g = grad_out
+
+        def vector(v: np.ndarray) -> np.ndarray:
+            return _per_channel(v, g.ndim)
+
         need_x = ctx.needs_input_grad[0]
         need_w = ctx.has_weight and ctx.needs_input_grad[1]
         need_b = ctx.has_bias and ctx.needs_input_grad[-1]
         batch_terms = need_x and ctx.training
-        g = layout.work(grad_out)
-        sum_g = layout.sum(g) if batch_terms or need_b else None
+        sum_g = _channel_sum(g) if batch_terms or need_b else None
         sum_gxhat = None
         if batch_terms or need_w:
-            centered = source if ctx.training else source - layout.vector(running_mean)
-            sum_gxhat = layout.sum(g, centered) * inv_std
+            centered = source if ctx.training else source - vector(running_mean)
+            sum_gxhat = _channel_sum(g, centered) * inv_std
         scale = inv_std if weight is None else inv_std * weight
         grad_x = None
         if batch_terms:  # xhat * mean(g * xhat) = centered * (inv_std * mean(g * xhat))
-            mean_g = layout.vector(sum_g / ctx.count)
-            coef = layout.vector(sum_gxhat * inv_std / ctx.count)
-            grad_x = _standardize_grad(g, source, layout.vector(scale), mean_g, coef)
+            mean_g = vector(sum_g / ctx.count)
+            coef = vector(sum_gxhat * inv_std / ctx.count)
+            grad_x = _standardize_grad(g, source, vector(scale), mean_g, coef)
         elif need_x:
-            grad_x = g * layout.vector(scale)
-        grad_x = None if grad_x is None else layout.restore(grad_x)
+            grad_x = g * vector(scale)
         return (grad_x,) + _affine_grads(ctx, sum_gxhat, sum_g)
 
 

@@ -100,56 +100,29 @@ class MaxPool2d(Function):
 
 # The 2x2 / stride 2 fast path: two np.maximum calls over pairs, no window copy and no argmax.
 # Width pairs first, then height pairs: "left >= right", then "top >= bottom", gives ties to the
-# first maximum in row-major order. The work happens in the input's own memory order (a conv
-# output is (N, H, C, W) in memory behind its NCHW shape): there H and W split into (size/2, 2)
-# by a free reshape, every ufunc streams through memory, and the result keeps that layout.
-def _pair_view(x: np.ndarray) -> tuple[np.ndarray, tuple[int, ...], int, int]:
-    """x in its memory order with H and W split into (size/2, 2): (view, axis order, H-pair axis,
-    W-pair axis). Copies only when x's memory is not one block (as when odd H, W are cropped)."""
-    x = x[:, :, :x.shape[2] // 2 * 2, :x.shape[3] // 2 * 2]
-    order = tuple(sorted(range(4), key=lambda axis: -x.strides[axis]))
-    in_memory_order = x.transpose(order)
-    if not in_memory_order.flags.c_contiguous:
-        order, in_memory_order = (0, 1, 2, 3), np.ascontiguousarray(x)
-    shape, pair_axis = [], {}
-    for axis in order:
-        if axis >= 2:
-            shape += [x.shape[axis] // 2, 2]
-            pair_axis[axis] = len(shape) - 1
-        else:
-            shape.append(x.shape[axis])
-    return in_memory_order.reshape(shape), order, pair_axis[2], pair_axis[3]
-
-
-def _pick(array: np.ndarray, axis: int, k: int) -> np.ndarray:
-    return array[(slice(None),) * axis + (k,)]
-
-
+# first maximum in row-major order. H and W split into (size/2, 2) by a reshape, free for the
+# contiguous NCHW arrays conv outputs are (ops/conv's layout contract).
 def _max_pool_2x2(ctx: Function, x: np.ndarray) -> np.ndarray:
-    pairs, order, h_axis, w_axis = _pair_view(x)
-    h_axis -= h_axis > w_axis  # the W-pair axis is gone once width pairs are reduced
-    width_max = np.maximum(_pick(pairs, w_axis, 0), _pick(pairs, w_axis, 1))
+    n, c, h, w = x.shape  # already cropped to even sizes
+    pairs = x.reshape(n, c, h // 2, 2, w // 2, 2)  # copies only a non-contiguous x
+    width_max = np.maximum(pairs[..., 0], pairs[..., 1])  # (N, C, OH, 2, OW)
     ctx.save_for_backward(pairs, width_max)
-    memory_shape = tuple(x.shape[axis] // 2 * 2 if axis >= 2 else x.shape[axis] for axis in order)
-    ctx.layout = (order, h_axis, w_axis, memory_shape)
-    out = np.maximum(_pick(width_max, h_axis, 0), _pick(width_max, h_axis, 1))
-    return out.transpose(np.argsort(order))
+    return np.maximum(width_max[:, :, :, 0], width_max[:, :, :, 1])
 
 
 def _max_pool_2x2_backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
     pairs, width_max = ctx.saved_tensors
-    order, h_axis, w_axis, memory_shape = ctx.layout
-    grad_out = grad_out.transpose(order)
     # g * mask for the winner, g - that for the loser: exactly one of each pair gets g
-    grad_width = np.empty_like(width_max)
-    top = _pick(grad_width, h_axis, 0)
-    np.multiply(grad_out, _pick(width_max, h_axis, 0) >= _pick(width_max, h_axis, 1), out=top)
-    np.subtract(grad_out, top, out=_pick(grad_width, h_axis, 1))
+    grad_width = np.empty_like(width_max)  # in the input's memory order, as every array here
+    top = grad_width[:, :, :, 0]
+    np.multiply(grad_out, width_max[:, :, :, 0] >= width_max[:, :, :, 1], out=top)
+    np.subtract(grad_out, top, out=grad_width[:, :, :, 1])
     grad_pairs = np.empty_like(pairs)
-    left = _pick(grad_pairs, w_axis, 0)
-    np.multiply(grad_width, _pick(pairs, w_axis, 0) >= _pick(pairs, w_axis, 1), out=left)
-    np.subtract(grad_width, left, out=_pick(grad_pairs, w_axis, 1))
-    grad_x = grad_pairs.reshape(memory_shape).transpose(np.argsort(order))
+    left = grad_pairs[..., 0]
+    np.multiply(grad_width, pairs[..., 0] >= pairs[..., 1], out=left)
+    np.subtract(grad_width, left, out=grad_pairs[..., 1])
+    n, c, oh, _, ow, _ = pairs.shape
+    grad_x = grad_pairs.reshape(n, c, 2 * oh, 2 * ow)
     full_shape = ctx.geom.shape
     if grad_x.shape == full_shape:
         return grad_x

@@ -1,4 +1,4 @@
-"""2-D convolution: the Conv2d op, its shape checks, and the choice among its algorithms."""
+"""The Conv2d op and `auto`'s choice among the algorithms."""
 
 from __future__ import annotations
 
@@ -6,25 +6,27 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Function
-from ._args import as_pair
-from .conv_algorithms import ALGORITHMS, ConvGeometry
-from .promotion import same_dtype
+from ...autograd import Function
+from ..promotion import same_dtype
+from . import im2col, naive, toeplitz
+from .geometry import ConvGeometry, conv_geometry
+
+# name -> (forward, backward); each keeps the layout contract of the package docstring
+ALGORITHMS = {
+    "naive": (naive.forward, naive.backward),
+    "im2col": (im2col.im2col_forward, im2col.im2col_backward),
+    "taps": (im2col.taps_forward, im2col.taps_backward),
+    "toeplitz": (toeplitz.forward, toeplitz.backward),
+}
 
 # Row-Toeplitz multiplies waste = Wp / KW times im2col's work but in BLAS-friendly shapes; the
-# im2col family does no wasted work and wins once C_out is wide. Measured (1 thread): LeNet's convs
-# (waste * C_out = 34, 38) and the seed conv (28) are 1.7-2.5x faster as Toeplitz; 16->32 3x3 on
-# 32x32 (362) and wider layers are 2-10x faster as im2col (benchmarks/conv_algorithms.py). Of the
-# im2col family the tap-major `taps` beat row-per-pixel `im2col` on every shape measured (2
-# threads, fwd+bwd ms: 1->16 5x5 pad 2 on 128x28x28 3.4 vs 7.0; 16->32 3x3 on 16x32x32 4.8 vs 8.8;
-# 32->64 3x3 on 8x64x64 33 vs 45; 3->16 7x7 on 4x112x112 12 vs 45), so `auto` picks it.
+# im2col family does no wasted work and wins once C_out is wide, and of that family `taps` beat
+# `im2col` on every shape measured (docs/benchmarks.md, "Per-layer algorithms").
 TOEPLITZ_MAX_WASTE_X_COUT = 96
-# Below this many im2col entries (2 MB of float32) the tap copies stay in cache and Toeplitz's
-# wasted multiply-adds dominate: the seed model's step (32x1x28x28, 3x3) is 8% faster with `taps`
-# (0.61 vs 0.665 ms, 3 alternating runs), while LeNet's batch-128 layers stay Toeplitz (their
-# step is 5.3-6.2 ms with Toeplitz, 7.5 ms with conv1 as taps).
-TAPS_SMALL_COLS = 1 << 19
 TOEPLITZ_MAX_BAND = 1 << 22  # entries of the band matrix (16 MB in float32)
+# Below this many im2col entries (2 MB of float32) the tap copies stay in cache and Toeplitz's
+# wasted multiply-adds dominate (the seed model's conv; docs/benchmarks.md has the steps).
+TAPS_SMALL_COLS = 1 << 19
 
 
 class Conv2d(Function):
@@ -57,7 +59,7 @@ class Conv2d(Function):
         if bias is not None and bias.shape != (geom.C_out,):
             raise ValueError(f"conv2d: bias has shape {bias.shape}, expected ({geom.C_out},) "
                              f"for weight {weight.shape}")
-        ctx.algorithm = choose_algorithm(geom) if algorithm == "auto" else _checked(algorithm)
+        ctx.algorithm = resolve_algorithm(algorithm, geom)
         ctx.geom = geom
         forward_fn = ALGORITHMS[ctx.algorithm][0]
         out, saved = forward_fn(x, weight, bias, geom, need_w=ctx.needs_input_grad[1])
@@ -72,30 +74,6 @@ class Conv2d(Function):
         return grads[:len(ctx.needs_input_grad)]  # (grad_x, grad_w) when there is no bias
 
 
-def conv_geometry(x_shape: tuple, w_shape: tuple, stride: Any, padding: Any,
-                  dilation: Any) -> ConvGeometry:
-    """Validate the shapes and hyper-parameters; raise ValueError naming both shapes."""
-    if len(x_shape) != 4:
-        raise ValueError(f"conv2d: input must be 4-D (N, C_in, H, W), got shape {x_shape}")
-    if len(w_shape) != 4:
-        raise ValueError(f"conv2d: weight must be 4-D (C_out, C_in, KH, KW), got shape {w_shape}")
-    if x_shape[1] != w_shape[1]:
-        raise ValueError(f"conv2d: input has {x_shape[1]} channels (shape {x_shape}) but weight "
-                         f"{w_shape} expects {w_shape[1]}")
-    stride, padding = as_pair(stride, "stride"), as_pair(padding, "padding")
-    dilation = as_pair(dilation, "dilation")
-    if min(stride) < 1 or min(dilation) < 1 or min(padding) < 0:
-        raise ValueError(f"conv2d: stride and dilation must be >= 1 and padding >= 0, got "
-                         f"stride={stride}, padding={padding}, dilation={dilation}")
-    geom = ConvGeometry(*x_shape, w_shape[0], *w_shape[2:], stride, padding, dilation)
-    if min(w_shape[2:]) < 1 or geom.OH < 1 or geom.OW < 1:
-        raise ValueError(
-            f"conv2d: kernel {w_shape[2:]} (dilation {dilation}) is larger than the padded input "
-            f"{(x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1])}; input shape "
-            f"{x_shape}, weight shape {w_shape}")
-    return geom
-
-
 def choose_algorithm(geom: ConvGeometry) -> str:
     """'taps' for small problems, 'toeplitz' for narrow layers on small images (LeNet's), else
     'taps'."""
@@ -108,7 +86,11 @@ def choose_algorithm(geom: ConvGeometry) -> str:
     return "toeplitz" if small else "taps"
 
 
-def _checked(algorithm: str) -> str:
+def resolve_algorithm(algorithm: str, geom: ConvGeometry) -> str:
+    """The algorithm to run: `auto`'s choice for this geometry, or the one named (ValueError
+    listing them when it names none)."""
+    if algorithm == "auto":
+        return choose_algorithm(geom)
     if algorithm not in ALGORITHMS:
         raise ValueError(f"conv2d: unknown algorithm {algorithm!r}; choose one of "
                          f"{sorted(ALGORITHMS)} or 'auto'")
@@ -123,7 +105,7 @@ def conv2d(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any 
     params = dict(stride=stride, padding=padding, dilation=dilation, algorithm=algorithm)
     op: type[Function] = Conv2d
     if groups != 1:
-        from .conv_grouped import GroupedConv2d  # it builds on this module: imported when used
+        from ..conv_grouped import GroupedConv2d  # it builds on this package: imported when used
         op, params["groups"] = GroupedConv2d, groups
     if bias is None:
         return op.apply(x, weight, **params)
