@@ -11,6 +11,7 @@ import numpy as np
 
 from . import autograd, ops
 from .ops.promotion import CATEGORY, DtypeError
+from .ops.shapes import number
 
 if TYPE_CHECKING:
     from .autograd import Function
@@ -97,12 +98,9 @@ def setitem(t: Tensor, index: Any, value: Any) -> None:
 
 def scalar(value: Any, name: str) -> Any:
     """fill_'s value: a number or a one-element Tensor, as PyTorch."""
-    if isinstance(value, (bool, int, float, np.number)):
-        return value
     if getattr(value, "size", None) == 1 and hasattr(value, "_requires_grad"):
         return value
-    raise TypeError(f"{name}: the value must be a number or a one-element tensor, "
-                    f"got {value!r:.60}")
+    return number(value, name)
 
 
 # ----- the engine's checks at backward time ----------------------------------------------------

@@ -10,7 +10,7 @@ import numpy as np
 from . import autograd, rng
 from .autograd import Function
 from .inplace import VersionCounter
-from .ops.shapes import sizes
+from .ops.shapes import number, sizes
 from .tensor_ops import TensorOps, dims
 
 Scalar = int | float
@@ -235,7 +235,8 @@ class Tensor(TensorOps):
     @staticmethod
     def full(shape: int | Sequence[int], value: Scalar, requires_grad: bool = False,
              dtype: Any = np.float32) -> Tensor:
-        return Tensor(np.full(_shape((shape,)), value, dtype), requires_grad, dtype)
+        return Tensor(np.full(_shape((shape,)), number(value, "full"), dtype), requires_grad,
+                      dtype)
 
     @staticmethod
     def randn(*shape: int, requires_grad: bool = False, dtype: Any = np.float32) -> Tensor:
@@ -252,12 +253,15 @@ class Tensor(TensorOps):
     def uniform(*shape: int, low: float = 0.0, high: float = 1.0, requires_grad: bool = False,
                 dtype: Any = np.float32) -> Tensor:
         """Uniform samples in [low, high)."""
+        if not number(low, "uniform") <= number(high, "uniform"):
+            raise ValueError(f"uniform: expects a [low, high) range, but low={low} > high={high}")
         data = rng.generator().uniform(low, high, _shape(shape))
         return Tensor(data, requires_grad, dtype)
 
     @staticmethod
     def eye(n: int, m: int | None = None, requires_grad: bool = False,
             dtype: Any = np.float32) -> Tensor:
+        n, m = sizes((n, n if m is None else m), "eye")
         return Tensor(np.eye(n, m, dtype=dtype), requires_grad, dtype)
 
     @staticmethod

@@ -201,18 +201,24 @@ class Abs(Function):
         return grad_out * np.sign(ctx.saved_tensors[0])
 
 
+_NUMBERS = (float, int)  # Python numbers a float Tensor takes in its own dtype (not bool)
+
+
 def _binary(fn: type[Function], op: str, x: Any, y: Any, floating: bool = False,
             **params: Any) -> Any:
     """Apply a broadcasting binary op to x and y promoted to PyTorch's result dtype (a float
     dtype when `floating`); a shape mismatch names the op and both shapes."""
     Tensor = autograd.tensor.Tensor
-    if type(x) is Tensor and type(y) is float and x.data.dtype.kind == "f":
-        y = Tensor._from_op(np.asarray(y, x.data.dtype), None)  # the common `x * 0.5`
-    elif not (type(x) is type(y) is Tensor and x.data.dtype == y.data.dtype) or floating:
+    if type(x) is type(y) is Tensor and x.data.dtype == y.data.dtype and (
+            not floating or x.data.dtype.kind == "f"):
+        pass  # the common case: nothing to promote
+    elif type(y) in _NUMBERS and type(x) is Tensor and x.data.dtype.kind == "f":
+        y = Tensor._from_op(np.asarray(y, x.data.dtype), None)  # `x * 0.5`
+    elif type(x) in _NUMBERS and type(y) is Tensor and y.data.dtype.kind == "f":
+        x = Tensor._from_op(np.asarray(x, y.data.dtype), None)  # `1 - x`
+    else:
         dtype = result_type(op, x, y)
-        if floating and dtype.kind != "f":
-            dtype = DEFAULT[2]
-        x, y = promote(op, dtype, x, y)
+        x, y = promote(op, DEFAULT[2] if floating and dtype.kind != "f" else dtype, x, y)
     try:
         return fn.apply(x, y, **params)
     except ValueError:

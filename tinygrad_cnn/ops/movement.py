@@ -10,7 +10,7 @@ import numpy as np
 from ..autograd import Function
 from ._args import Axis, normalize_axes, normalize_axis
 from ._flops import no_flops
-from .shapes import expand_sizes, pad_widths, sizes
+from .shapes import expand_sizes, number, pad_widths, sizes
 
 
 class Reshape(Function):
@@ -222,7 +222,7 @@ def pad(x: Any, pad: Any, value: float = 0.0) -> Any:
     if any(w < 0 for pair in widths for w in pair):
         raise ValueError(f"pad: widths must be >= 0, got {pad!r} (negative padding crops in "
                          "PyTorch; slice the tensor instead)")
-    return Pad.apply(x, pad_width=widths, value=value)
+    return Pad.apply(x, pad_width=widths, value=number(value, "pad"))
 
 
 

@@ -1,4 +1,5 @@
-"""Shape arguments, checked where they enter: sizes (factories, reshape, expand), pad widths."""
+"""Shape and number arguments, checked where they enter: sizes (factories, reshape, expand), pad
+widths, fill values."""
 
 from __future__ import annotations
 
@@ -17,6 +18,13 @@ def sizes(shape: Any, op: str, unknown: bool = False) -> tuple[int, ...]:
         raise ValueError(f"{op}: invalid shape {dims}: it needs {allowed}")
     return dims
 
+
+
+def number(value: Any, op: str) -> Any:
+    """A fill value, bound or limit: a Python or NumPy number (not a string, None, a list)."""
+    if isinstance(value, (int, float, np.number, np.bool_)):
+        return value
+    raise TypeError(f"{op}: expected a number, got {value!r:.60} ({type(value).__name__})")
 
 
 def expand_sizes(shape: Any) -> tuple[int, ...]:
