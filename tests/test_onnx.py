@@ -220,6 +220,29 @@ class ChainNet(nn.Module):
         return self.head(self.flatten(self.pool(x)))
 
 
+class ListNet(nn.Module):
+    """Layers kept in an nn.ModuleList and called in a loop."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleList([nn.Linear(6, 5), nn.Sigmoid(), nn.Linear(5, 4)])
+        self.out = nn.Softmax(-1)
+
+    def forward(self, x):
+        for block in self.blocks:
+            x = block(x)
+        return self.out(x)
+
+
+def test_a_model_class_with_a_module_list_exports_and_loads_with_its_names(tmp_path):
+    model = ListNet()
+    x = np.random.default_rng(7).standard_normal((3, 6)).astype(np.float32)
+    sgd_steps(model, x)
+    check_exported(model, x, tmp_path / "list.onnx")
+    loaded = assert_round_trip(model, x, tmp_path / "list.onnx")
+    assert list(loaded.state_dict()) == list(model.state_dict())  # blocks.0.weight, ...
+
+
 def test_a_model_class_whose_forward_chains_its_layers_exports(tmp_path):
     tg.manual_seed(0)
     model = ChainNet()

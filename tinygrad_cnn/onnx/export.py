@@ -170,13 +170,24 @@ def _write(module: nn.Module, path: str, x: str, value: Tensor, g: _Graph) -> tu
     return x, value
 
 
+def _callable_children(module: nn.Module) -> list[tuple[str, nn.Module]]:
+    """The children a forward can call: a ModuleList's members count as children ("blocks.0")."""
+    children = []
+    for name, child in module.named_children():
+        if type(child) is nn.ModuleList:
+            children += [(f"{name}.{sub}", layer) for sub, layer in child.named_children()]
+        else:
+            children.append((name, child))
+    return children
+
+
 def _chain_of_children(module: nn.Module, path: str, value: Tensor) -> list[tuple[str, Any]]:
     """The children a custom forward calls, in order, when that forward is only a chain of
     them (each reads the previous one's output); else OnnxError naming the layer."""
     calls: list[tuple[str, nn.Module, tuple, Any]] = []
     handles = [child.register_forward_hook(
         lambda m, args, out, name=name: calls.append((name, m, args, out)))
-        for name, child in module.named_children()]
+        for name, child in _callable_children(module)]
     try:
         out = module(value)
     finally:
