@@ -1,16 +1,31 @@
 #!/bin/sh
-# Installs the programs that pip cannot: Graphviz's `dot` (graph rendering) and, for the report
-# test, Chromium. Uses apt-get where this machine has it and we may use it; otherwise it says what
-# to install by hand and carries on (the Python parts work without them: graphs fall back to .dot
-# files, the Chromium test skips).
+# Installs the programs and data that pip cannot: Graphviz's `dot` (graph rendering), for the
+# report test Chromium (--test), and Debian's Fashion-MNIST package (--fashion: the IDX files in
+# /usr/share/datasets/fashion-mnist, which `--dataset fashion` reads before trying a download).
+# Uses apt-get where this machine has it and we may use it; otherwise it says what to install by
+# hand and carries on (the Python parts work without them: graphs fall back to .dot files, the
+# Chromium test skips, Fashion-MNIST is downloaded).
 set -u
+test_deps=""
+fashion=""
+for arg in "$@"; do
+    case "$arg" in
+        --test) test_deps=1 ;;
+        --fashion) fashion=1 ;;
+        *) echo "system-deps: unknown option $arg (use --test, --fashion)"; exit 2 ;;
+    esac
+done
 want="graphviz"
-[ "${1:-}" = "--test" ] && want="graphviz chromium"
+[ -n "$test_deps" ] && want="$want chromium"
+[ -n "$fashion" ] && want="$want dataset-fashion-mnist"
 
 missing=""
 command -v dot >/dev/null 2>&1 || missing="graphviz"
-if [ "${1:-}" = "--test" ] && ! command -v chromium >/dev/null 2>&1; then
+if [ -n "$test_deps" ] && ! command -v chromium >/dev/null 2>&1; then
     missing="$missing chromium"
+fi
+if [ -n "$fashion" ] && [ ! -d /usr/share/datasets/fashion-mnist ]; then
+    missing="$missing dataset-fashion-mnist"
 fi
 [ -z "$missing" ] && exit 0
 
@@ -27,4 +42,5 @@ fi
 echo "system-deps: could not install$missing automatically (wanted: $want)."
 echo "  Graphviz: 'sudo apt-get install graphviz', 'brew install graphviz', or https://graphviz.org/download/"
 echo "  Without it, graphs are written as .dot text files instead of SVG/PNG."
+[ -n "$fashion" ] && echo "  Fashion-MNIST: 'sudo apt-get install dataset-fashion-mnist' (Debian/Ubuntu), or let --dataset fashion download it."
 exit 0

@@ -116,3 +116,12 @@ def test_readme_command_runs_as_written(command: str, ran: tuple[Path, dict]) ->
         for image in [w for w in words[2:] if not w.startswith("--")]:
             assert re.search(rf"{re.escape(image)}: \d with probability", result.stdout)
         assert "true label" in result.stdout  # --random-test
+
+
+def test_system_deps_knows_fashion_mnist_and_refuses_unknown_options() -> None:
+    script = ROOT / "scripts" / "system-deps.sh"
+    assert "dataset-fashion-mnist" in script.read_text(encoding="utf-8")
+    assert "dataset-fashion-mnist" in README and "system-deps.sh --fashion" in README
+    result = subprocess.run(["sh", str(script), "--bogus"], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 2 and "--bogus" in result.stdout
