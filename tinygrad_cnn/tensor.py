@@ -10,6 +10,7 @@ import numpy as np
 from . import autograd, rng
 from .autograd import Function
 from .inplace import VersionCounter
+from .ops.promotion import DtypeError
 from .ops.shapes import number, sizes
 from .tensor_ops import TensorOps, dims
 
@@ -100,8 +101,10 @@ class Tensor(TensorOps):
 
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"requires_grad must be True or False, got {value!r:.40}")
         if value and not np.issubdtype(self.data.dtype, np.floating):
-            raise TypeError(
+            raise DtypeError(
                 f"only floating point tensors can require gradients; this one is {self.data.dtype}"
             )
         if self._ctx is not None and not value:
