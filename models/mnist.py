@@ -10,6 +10,7 @@
     python models/mnist.py eval runs/lenet/checkpoint.npz    # test accuracy, per-digit table
     python models/mnist.py predict runs/lenet/checkpoint.npz my_digit.png --show-input seen.png
     python models/mnist.py export runs/lenet/checkpoint.npz lenet.onnx  # for ONNX Runtime
+    python models/mnist.py explore runs/lenet/checkpoint.npz # watch it think, in your browser
     python models/mnist.py train --help                      # every flag, each model's recipe
 
 Models: `seed` is the student's CNN (conv 3x3 with 3 kernels -> sigmoid -> flatten -> per-sample
@@ -196,6 +197,15 @@ def build_parser(model: str) -> argparse.ArgumentParser:
     x.add_argument("--safetensors", metavar="PATH", help="also write the weights to PATH, "
                    "a .safetensors file PyTorch's load_state_dict takes")
     x.set_defaults(run=export_command)
+    x = sub.add_parser("explore", help="watch a checkpoint think: layers, kernels, gradients",
+                       **common)
+    x.add_argument("checkpoint", help="a checkpoint.npz written by train")
+    x.add_argument("--host", default="127.0.0.1", help="address to serve on (this machine only)")
+    x.add_argument("--port", type=number(int, 0), default=8000, help="port (0: any free one)")
+    x.add_argument("--static", metavar="OUT.html", help="write one self-contained page instead")
+    x.add_argument("--images", type=number(int, 1), default=10, help="test images to pick from")
+    data_arguments(x)
+    x.set_defaults(run=explore_command)
     return parser
 
 
@@ -401,6 +411,28 @@ def export_command(args: argparse.Namespace) -> None:
           f"{NORMALIZE!r}, output 'output' (N, 10) logits")
     if args.safetensors:
         print(f"wrote {args.safetensors}: the weights under PyTorch's state_dict names")
+
+
+def explore_command(args: argparse.Namespace) -> None:
+    """Serve the explorer for the checkpoint on this machine, or write it as one static page."""
+    from tinygrad_cnn import explorer  # a tool: its page and server load only for this command
+
+    model, config = runs.load_trained(args.checkpoint, MODELS)
+    saved = tg.load(args.checkpoint).get("kernels", {})  # first conv per epoch, with --report
+    epoch_kernels = [saved[str(i)] for i in range(len(saved))]
+    try:
+        images, labels = load_split(args, "test", config.get("dataset"))
+        images, labels = images[:args.images], labels[:args.images]
+    except (DatasetError, DataFileError) as exc:
+        if args.static:
+            raise
+        print(f"warning: no test images to pick from ({exc})", file=sys.stderr)
+        images, labels = None, None
+    if args.static:
+        path = explorer.write_static(args.static, model, images, labels, epoch_kernels)
+        print(f"explorer: {path} ({len(images)} test images)")
+    else:
+        explorer.serve(model, images, labels, epoch_kernels, args.host, args.port)
 
 
 # ----------------------------------------------------------------------------- main

@@ -26,13 +26,15 @@ _TOOLS = {
     "HealthMonitor": "health",
     "Profiler": "profile",
     "draw_graph": "viz", "render_graph": "viz",
+    "explore": "explorer",
 }
-_TOOL_MODULES = ("anomaly", "health", "onnx", "plots", "profile", "report", "viz")
+_TOOL_MODULES = ("anomaly", "explorer", "health", "onnx", "plots", "profile", "report", "viz")
 
 __all__ = [
     "AnomalyError", "CheckpointError", "Function", "GradcheckError", "HealthMonitor", "Profiler",
     "Tensor",
-    "concatenate", "detect_anomaly", "draw_graph", "enable_grad", "gradcheck", "is_grad_enabled",
+    "concatenate", "detect_anomaly", "draw_graph", "enable_grad", "explore", "gradcheck",
+    "is_grad_enabled",
     "load", "manual_seed", "nn", "no_grad", "ops", "optim", "render_graph", "save", "stack",
     "summary",
 ]
