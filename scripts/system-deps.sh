@@ -1,10 +1,10 @@
 #!/bin/sh
 # Installs the programs and data that pip cannot: Graphviz's `dot` (graph rendering), for the
-# report test Chromium (--test), and Debian's Fashion-MNIST package (--fashion: the IDX files in
+# page tests (report, explorer) Chromium and chromium-driver, which selenium drives (--test), and Debian's Fashion-MNIST package (--fashion: the IDX files in
 # /usr/share/datasets/fashion-mnist, which `--dataset fashion` reads before trying a download).
 # Uses apt-get where this machine has it and we may use it; otherwise it says what to install by
 # hand and carries on (the Python parts work without them: graphs fall back to .dot files, the
-# Chromium test skips, Fashion-MNIST is downloaded).
+# browser tests skip, Fashion-MNIST is downloaded).
 set -u
 test_deps=""
 fashion=""
@@ -16,13 +16,16 @@ for arg in "$@"; do
     esac
 done
 want="graphviz"
-[ -n "$test_deps" ] && want="$want chromium"
+[ -n "$test_deps" ] && want="$want chromium chromium-driver"
 [ -n "$fashion" ] && want="$want dataset-fashion-mnist"
 
 missing=""
 command -v dot >/dev/null 2>&1 || missing="graphviz"
 if [ -n "$test_deps" ] && ! command -v chromium >/dev/null 2>&1; then
     missing="$missing chromium"
+fi
+if [ -n "$test_deps" ] && ! command -v chromedriver >/dev/null 2>&1; then
+    missing="$missing chromium-driver"
 fi
 if [ -n "$fashion" ] && [ ! -d /usr/share/datasets/fashion-mnist ]; then
     missing="$missing dataset-fashion-mnist"

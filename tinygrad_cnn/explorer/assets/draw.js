@@ -15,13 +15,18 @@ TG.makeCanvas = (canvas, onChange) => {
       (event.clientY - box.top) * canvas.height / box.height];
   };
   const line = (a, b) => {
-    ctx.strokeStyle = "#fff";
+    ctx.fillStyle = ctx.strokeStyle = "#fff";
     ctx.lineWidth = canvas.width / 14;
     ctx.lineCap = ctx.lineJoin = "round";
     ctx.beginPath();
-    ctx.moveTo(a[0], a[1]);
-    ctx.lineTo(b[0], b[1]);
-    ctx.stroke();
+    if (a[0] === b[0] && a[1] === b[1]) {  // canvas strokes skip zero-length lines: a dot
+      ctx.arc(a[0], a[1], ctx.lineWidth / 2, 0, 2 * Math.PI);
+      ctx.fill();
+    } else {
+      ctx.moveTo(a[0], a[1]);
+      ctx.lineTo(b[0], b[1]);
+      ctx.stroke();
+    }
     TG.inked = true;
   };
   canvas.addEventListener("pointerdown", (event) => {

@@ -6,7 +6,7 @@
   const source = TG.source;
   const model = await source.model();
   TG.model = model;
-  let trace = null, request = null, cell = null, playing = null;
+  let trace = null, request = null, cell = null, playing = null, classPicked = false;
   const status = (text) => { $("tg-status").textContent = text; };
   const backward = () => $("tg-backward").checked;
   const target = () => Number($("tg-class").value);
@@ -15,11 +15,12 @@
   const render = () => {
     if (!trace) return;
     const input = $("tg-input");
-    input.replaceChildren(TG.heatmap(trace.image, 0, 28, 28, [0, 255], false, 4));
+    input.replaceChildren(TG.heatmap(trace.image, 0, 28, 28, [0, 255], false, 4, TG.GRAY));
     TG.bars($("tg-bars"), trace.probs, trace.prediction);
     $("tg-prediction").textContent = `prediction ${trace.prediction} ` +
       `(probability ${trace.probs[trace.prediction].toFixed(3)})`;
     $("tg-prediction").dataset.class = trace.prediction;
+    if (!classPicked) $("tg-class").value = trace.target;  // the predicted class, until picked
     const grads = backward() ? trace.grads[String(target())] : null;
     if (backward() && !grads) return;  // a server answer for the new class is on its way
     TG.overview($("tg-overview"), model, trace, grads, showCell);
@@ -40,12 +41,13 @@
 
   const fetchTrace = async () => {
     const body = { ...request };
-    if (backward() || request.test === undefined) body.target = target();
+    if (classPicked) body.target = target();
     status("computing…");
     try {
       const answer = await source.trace(body);
       trace = answer;
       TG.lastRequest = body;
+      TG.lastTrace = answer;
       status("");
       render();
     } catch (error) { status(`error: ${error.message}`); }
@@ -74,7 +76,7 @@
   const modeChanged = () => { $("tg-class-box").classList.toggle("hidden", !backward()); if (request) send(); };
   $("tg-forward").addEventListener("change", modeChanged);
   $("tg-backward").addEventListener("change", modeChanged);
-  $("tg-class").addEventListener("change", () => request && send());
+  $("tg-class").addEventListener("change", () => { classPicked = true; if (request) send(); });
 
   $("tg-play").addEventListener("click", () => {
     if (playing) { clearInterval(playing); playing = null; $("tg-play").textContent = "play"; return; }

@@ -2,8 +2,10 @@
 "use strict";
 
 const VIRIDIS = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
+const GRAY = [[0, 0, 0], [255, 255, 255]];
 const DIVERGING = [[59, 76, 192], [141, 176, 254], [245, 245, 245], [244, 154, 123], [180, 4, 38]];
 
+TG.GRAY = GRAY;
 TG.colour = (stops, t) => {
   const x = Math.min(Math.max(t, 0), 1) * (stops.length - 1);
   const i = Math.min(Math.floor(x), stops.length - 2), f = x - i;
@@ -18,13 +20,13 @@ TG.range = (data, diverging) => {
   return hi > lo ? [lo, hi] : [lo - 1, lo + 1];
 };
 
-TG.heatmap = (data, offset, H, W, range, diverging, scale) => {
+TG.heatmap = (data, offset, H, W, range, diverging, scale, stops) => {
   const canvas = document.createElement("canvas");
   canvas.width = W; canvas.height = H;
   canvas.style.width = `${W * scale}px`; canvas.style.height = `${H * scale}px`;
   const ctx = canvas.getContext("2d");
   const pixels = ctx.createImageData(W, H);
-  const stops = diverging ? DIVERGING : VIRIDIS;
+  stops = stops || (diverging ? DIVERGING : VIRIDIS);
   for (let i = 0; i < H * W; i++) {
     const rgb = TG.colour(stops, (data[offset + i] - range[0]) / (range[1] - range[0]));
     pixels.data.set([...rgb, 255], 4 * i);
@@ -84,7 +86,7 @@ TG.overview = (box, model, trace, grads, onCell) => {
     } else {
       const n = row.data.length;
       const strip = TG.heatmap(row.data, 0, 1, n, range, backward, 1);
-      strip.style.width = `${Math.min(900, Math.max(n * 8, 120))}px`; strip.style.height = "16px";
+      strip.style.width = `${Math.min(900, n * (n <= 32 ? 20 : 8))}px`; strip.style.height = "18px";
       strip.className = "strip";
       maps.append(strip);
     }
@@ -146,7 +148,9 @@ TG.kernelView = (box, model, epoch) => {
     const range = TG.range(weight, true), grid = TG.el("div", { class: "kgrid" });
     grid.style.gridTemplateColumns = `repeat(${C}, auto)`;
     for (let o = 0; o < O; o++) {
-      for (let c = 0; c < C; c++) grid.append(TG.heatmap(weight, (o * C + c) * KH * KW, KH, KW, range, true, KH > 4 ? 4 : 6));
+      for (let c = 0; c < C; c++) {
+        grid.append(TG.heatmap(weight, (o * C + c) * KH * KW, KH, KW, range, true, Math.max(4, Math.floor(36 / KH))));
+      }
     }
     const label = epochs.length && epoch ? `epoch ${epoch} of ${epochs.length}` : "trained weights";
     parts.push(TG.el("div", { class: "kernels" }, TG.el("div", { class: "label" },
