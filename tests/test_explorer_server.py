@@ -192,3 +192,43 @@ def test_load_8_clients_x_100_requests_ends_without_errors(server, digits, recor
     record_property("latency_ms", {"p50": round(p50, 1), "p95": round(p95, 1),
                                    "mean": round(1000 * statistics.mean(latencies), 1)})
     print(f"explorer load test: 800 requests, p50 {p50:.1f} ms, p95 {p95:.1f} ms")
+
+
+def test_mnist_py_explore_serves_on_localhost_and_refuses_a_non_checkpoint(tmp_path, digits):
+    import os
+    import subprocess
+    import sys
+
+    from explorer_digits import ROOT
+
+    from tinygrad_cnn.datasets import write_idx
+
+    write_idx(tmp_path / "t10k-images-idx3-ubyte", digits[0])
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte", digits[1].astype(np.uint8))
+    tg.manual_seed(0)
+    checkpoint = tmp_path / "checkpoint.npz"
+    tg.save({"model_name": "lenet", "model": mnist.lenet().state_dict(), "config": "{}",
+             "kernels": {}}, checkpoint)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # this checkout's package, not an installed one
+    process = subprocess.Popen([sys.executable, str(ROOT / "models" / "mnist.py"), "explore",
+                                str(checkpoint), "--port", "0", "--data", str(tmp_path)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                               env=env)
+    try:
+        line = process.stdout.readline()
+        assert line.startswith("explorer: http://127.0.0.1:"), line + process.stderr.read()
+        port = int(line.split(":")[3].split("/")[0])
+        status, info = _call(port, "GET", "/api/model")
+        assert status == 200 and len(info["tests"]) == 10 and info["epochs"] == []
+        assert [layer["name"] for layer in info["layers"] if "conv" in layer] == ["0", "3"]
+        assert info["graph_svg"] is None or info["graph_svg"].startswith("<svg")
+        status, answer = _post(port, {"test": 0})
+        assert status == 200 and len(answer["layers"]) == 12
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    (tmp_path / "bad.npz").write_bytes(b"not a checkpoint")
+    result = subprocess.run([sys.executable, str(ROOT / "models" / "mnist.py"), "explore",
+                             str(tmp_path / "bad.npz")], capture_output=True, text=True,
+                            timeout=120, cwd=ROOT, env=env)
+    assert result.returncode != 0 and "bad.npz" in result.stderr
