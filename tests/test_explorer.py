@@ -10,7 +10,7 @@ import pytest
 from explorer_digits import mnist, sample_digits
 
 import tinygrad_cnn as tg
-from tinygrad_cnn import nn
+from tinygrad_cnn import nn, runs
 from tinygrad_cnn.autograd import toposort
 from tinygrad_cnn.data import Normalize
 from tinygrad_cnn.explorer import ExplorerError, conv_cell, kernels, record_backprop, trace
@@ -50,7 +50,7 @@ def test_layer_outputs_are_the_models_own(name, digit):
         layer.register_forward_hook(lambda m, args, out: seen.append(out.data[0].copy()))
     t = trace(model, digit)
     seen_by_hooks = seen[:]
-    probs = mnist.predict_proba(model, digit[None])[0]
+    probs = runs.predict_proba(model, digit[None], Normalize())[0]
     assert len(t.layers) == len(seen_by_hooks)
     for row, expected in zip(t.layers, seen_by_hooks):
         np.testing.assert_array_equal(row.output, expected, err_msg=row.name)
