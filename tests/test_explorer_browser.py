@@ -250,3 +250,27 @@ def test_static_page_opens_from_file_without_network(chromium, setup, tmp_path):
     assert console_errors(chromium) == []
     urls = requested_urls(chromium)
     assert urls and all(url.startswith(("file://", "data:")) for url in urls), urls
+
+
+@pytest.mark.parametrize("self_contained", [False, True], ids=["linked", "self-contained"])
+def test_report_html_embeds_the_static_explorer(chromium, setup, tmp_path, self_contained):
+    from tinygrad_cnn.explorer import write_static
+    from tinygrad_cnn.report import write_report
+
+    write_static(tmp_path / "explorer.html", setup["model"], setup["images"][:2],
+                 setup["labels"][:2])
+    page = write_report(tmp_path, {"model": "seed"}, [], explorer="explorer.html",
+                        self_contained=self_contained)
+    text = page.read_text(encoding="utf-8")
+    assert '<section id="explorer">' in text and "<script" not in text  # scripts stay inside
+    open_page(chromium, file_url(page))
+    chromium.switch_to.frame(chromium.find_element("css selector", "iframe.explorer"))
+    try:
+        _ready(chromium)
+        shown = int(chromium.find_element("id", "tg-prediction").get_attribute("data-class"))
+        assert shown == trace(setup["model"], setup["images"][0]).prediction
+    finally:
+        chromium.switch_to.default_content()
+    assert console_errors(chromium) == []
+    urls = requested_urls(chromium)
+    assert all(url.startswith(("file://", "data:", "about:")) for url in urls), urls

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import base64
-import fcntl
-import json
-import os
 import re
-import select
-import shutil
-import subprocess
-import time
 from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
 import pytest
+from browser import browser, console_errors, file_url, open_page, requested_urls
 
 from tinygrad_cnn import Tensor, plots
 from tinygrad_cnn.report import write_report
@@ -166,148 +160,28 @@ def test_empty_report_is_still_valid(tmp_path):
     _parse(tmp_path / "report.html")
 
 
-# ----- headless Chromium over the DevTools protocol (a pipe, no extra Python packages) ----------
+# ----- headless Chromium (selenium and Debian's chromium-driver; tests/browser.py) -------------
 
 
-def _high_fd(fd: int) -> int:
-    """Move `fd` to a number >= 10, so dup2 onto 3 and 4 in the child cannot clobber it."""
-    high = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
-    os.close(fd)
-    return high
-
-
-class Chromium:
-    """A headless Chromium driven over `--remote-debugging-pipe`: it reads commands on fd 3 and
-    writes replies and events on fd 4, as NUL-terminated JSON."""
-
-    def __init__(self, executable: str, profile_dir: Path) -> None:
-        child_in, self._to_child = map(_high_fd, os.pipe())
-        self._from_child, child_out = map(_high_fd, os.pipe())
-
-        def remap_pipes() -> None:  # runs in the child between fork and exec
-            os.dup2(child_in, 3)
-            os.dup2(child_out, 4)
-
-        args = [executable, "--headless", "--no-sandbox", "--disable-gpu",
-                "--disable-dev-shm-usage", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--disable-extensions",
-                f"--user-data-dir={profile_dir}", "--remote-debugging-pipe", "about:blank"]
-        # close_fds=False keeps the dup2'd fds 3 and 4; every other fd Python opened is CLOEXEC
-        self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL, preexec_fn=remap_pipes,
-                                        close_fds=False)
-        os.close(child_in)
-        os.close(child_out)
-        self._buffer = b""
-        self._next_id = 0
-        self.events: list[dict] = []
-
-    def _receive(self, deadline: float) -> dict:
-        while b"\0" not in self._buffer:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self._from_child], [], [], left)[0]:
-                raise TimeoutError("Chromium did not answer over the DevTools pipe")
-            chunk = os.read(self._from_child, 1 << 16)
-            if not chunk:
-                raise RuntimeError(f"Chromium exited (code {self.process.poll()})")
-            self._buffer += chunk
-        message, self._buffer = self._buffer.split(b"\0", 1)
-        return json.loads(message)
-
-    def send(self, method: str, params: dict | None = None, session: str | None = None,
-             timeout: float = 30) -> dict:
-        self._next_id += 1
-        message = {"id": self._next_id, "method": method, "params": params or {}}
-        if session:
-            message["sessionId"] = session
-        os.write(self._to_child, json.dumps(message).encode() + b"\0")
-        deadline = time.monotonic() + timeout
-        while True:
-            reply = self._receive(deadline)
-            if reply.get("id") == self._next_id:
-                if "error" in reply:
-                    raise RuntimeError(f"{method} failed: {reply['error']}")
-                return reply["result"]
-            self.events.append(reply)
-
-    def wait_for(self, method: str, session: str, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        seen = self.events
-        while not any(e.get("method") == method and e.get("sessionId") == session for e in seen):
-            self.events.append(self._receive(deadline))
-
-    def load(self, page: Path) -> dict:
-        """Open `page` in a new tab; return its console errors, images and requested URLs."""
-        target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-        session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})
-        session = session["sessionId"]
-        for domain in ("Page", "Runtime", "Log", "Network"):
-            self.send(f"{domain}.enable", session=session)
-        self.send("Page.navigate", {"url": page.resolve().as_uri()}, session=session)
-        self.wait_for("Page.loadEventFired", session)  # the load event waits for every image
-        script = (
-            "Array.from(document.images, i => [i.src.slice(0, 80), i.complete, i.naturalWidth])"
-        )
-        result = self.send("Runtime.evaluate", {"expression": script, "returnByValue": True},
-                           session=session)
-        events = [e for e in self.events if e.get("sessionId") == session]
-        self.send("Target.closeTarget", {"targetId": target})
-        return {
-            "errors": [_describe_error(e) for e in events if _is_error(e)],
-            "images": result["result"]["value"],
-            "requests": [e["params"]["request"]["url"] for e in events
-                         if e.get("method") == "Network.requestWillBeSent"],
-        }
-
-    def close(self) -> None:
-        try:
-            self.send("Browser.close", timeout=5)
-        except (OSError, RuntimeError, TimeoutError):
-            pass  # already gone: wait() or kill() below still reaps it
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        os.close(self._to_child)
-        os.close(self._from_child)
-
-
-def _is_error(event: dict) -> bool:
-    method, params = event.get("method"), event.get("params", {})
-    if method == "Runtime.consoleAPICalled":
-        return params["type"] in ("error", "assert")
-    if method == "Log.entryAdded":
-        return params["entry"]["level"] == "error"
-    return method == "Runtime.exceptionThrown"
-
-
-def _describe_error(event: dict) -> str:
-    params = event["params"]
-    if "entry" in params:
-        return f"{params['entry']['text']} ({params['entry'].get('url', '')})"
-    if "exceptionDetails" in params:
-        details = params["exceptionDetails"]
-        return details.get("exception", {}).get("description", details["text"])
-    return " ".join(str(arg.get("value", arg.get("description"))) for arg in params["args"])
+def _load(driver, page: Path) -> dict:
+    """Open `page` from disk; return its console errors, images and requested URLs."""
+    open_page(driver, file_url(page))
+    images = driver.execute_script(
+        "return Array.from(document.images, i => [i.src.slice(0, 80), i.complete, i.naturalWidth])")
+    return {"errors": console_errors(driver), "images": images,
+            "requests": requested_urls(driver)}
 
 
 @pytest.fixture(scope="module")
-def chromium(tmp_path_factory):
-    executable = os.environ.get("CHROMIUM") or next(
-        filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None
-    )
-    if executable is None:
-        pytest.skip("Chromium not installed (Debian: apt-get install chromium); CI installs it")
-    browser = Chromium(executable, tmp_path_factory.mktemp("chromium-profile"))
-    yield browser
-    browser.close()
+def chromium():
+    with browser() as driver:
+        yield driver
 
 
 @pytest.mark.parametrize("self_contained", [False, True], ids=["linked", "self-contained"])
 def test_report_loads_in_headless_chromium(tmp_path, chromium, self_contained):
     page, n_images = _build_report(tmp_path, self_contained)
-    loaded = chromium.load(page)
+    loaded = _load(chromium, page)
     assert loaded["errors"] == []
     assert len(loaded["images"]) == n_images
     for src, complete, natural_width in loaded["images"]:
@@ -324,9 +198,9 @@ def test_chromium_check_sees_console_errors_and_broken_images(tmp_path, chromium
     page.write_text('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>b</title>'
                     '</head><body><img src="missing.png" alt="x">'
                     '<script>console.error("boom"); null.x;</script></body></html>')
-    loaded = chromium.load(page)
+    loaded = _load(chromium, page)
     assert len(loaded["errors"]) == 3
     assert any("ERR_FILE_NOT_FOUND" in e for e in loaded["errors"])
-    assert any(e == "boom" for e in loaded["errors"])
+    assert any(e.endswith('"boom"') for e in loaded["errors"])
     assert any("TypeError" in e for e in loaded["errors"])
     assert loaded["images"][0][2] == 0

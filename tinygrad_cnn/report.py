@@ -53,6 +53,7 @@ figcaption { color: #555; margin-top: 0.3em; }
 .graph { overflow: auto; max-height: 900px; border: 1px solid #e4e7ef; padding: 0.5em; }
 .graph img { max-width: 100%; height: auto; border: none; }
 .note { color: #666; font-size: 0.95em; }
+iframe.explorer { width: 100%; height: 900px; border: 1px solid #e4e7ef; }
 """
 
 
@@ -66,6 +67,7 @@ def write_report(
     health: Mapping[str, Mapping[str, Any]] | None = None,
     title: str = "tinygrad_cnn training run",
     self_contained: bool = False,
+    explorer: str | Path | None = None,
 ) -> Path:
     """Write `out_dir/report.html` and return its path.
 
@@ -78,6 +80,8 @@ def write_report(
         writes when Graphviz is missing (then the DOT text is shown with a note to install it).
     images: (title, path) per plot, in page order; a PNG, GIF or SVG file.
     health: per-layer training-health numbers, {layer: {metric: value}}, shown as one table.
+    explorer: the static explorer page (`explorer.write_static`), embedded in an iframe (its
+        scripts run there; report.html itself stays script-free).
     Paths are relative to `out_dir`, or to the working folder when they lead into `out_dir`
     (what `out_dir / name` gives for a relative `out_dir`); absolute paths are made relative. A
     missing file raises FileNotFoundError, so a report never shows a broken image.
@@ -98,6 +102,8 @@ def write_report(
     if images:
         figures = "\n".join(_figure(out_dir, title, path, self_contained) for title, path in images)
         sections.append(("plots", "Plots", f'<div class="plots">\n{figures}\n</div>'))
+    if explorer is not None:
+        sections.append(("explorer", "Explorer", _explorer(out_dir, explorer, self_contained)))
     nav = " ".join(f'<a href="#{key}">{_esc(name)}</a>' for key, name, _ in sections)
     body = "\n".join(
         f'<section id="{key}">\n<h2>{_esc(name)}</h2>\n{content}\n</section>'
@@ -202,3 +208,12 @@ def _graph(out_dir: Path, graph: str | Path, self_contained: bool) -> str:
     return f'<div class="graph"><a href="{_esc(src)}">{image}</a></div>\n' + (
         '<p class="note">Click the graph to open it at full size.</p>'
     )
+
+
+def _explorer(out_dir: Path, page: str | Path, self_contained: bool) -> str:
+    full, url = _locate(out_dir, page)
+    source = (f'srcdoc="{_esc(full.read_text(encoding="utf-8"))}"' if self_contained
+              else f'src="{_esc(url)}"')
+    return (f'<iframe {source} title="explorer" class="explorer"></iframe>\n'
+            '<p class="note">Layer by layer, forward and backward, for a few test images '
+            "(<code>models/mnist.py explore CHECKPOINT</code> serves it to draw your own).</p>")

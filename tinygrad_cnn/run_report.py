@@ -45,7 +45,22 @@ def write_run_report(out: str | Path, config: dict, model: nn.Module, history: d
     columns = ("epoch", "train_loss", "train_acc", "test_acc", "seconds")
     epochs = [{key: history[key][i] for key in columns} for i in range(len(history["epoch"]))]
     last_health = health[max(health, key=int)] if health else None
-    return write_report(out, config, epochs, profile_table, graph, images, last_health)
+    explorer = write_explorer(out, model, test_x, test_y, kernels, transform)
+    return write_report(out, config, epochs, profile_table, graph, images, last_health,
+                        explorer=explorer)
+
+
+def write_explorer(out: Path, model: nn.Module, test_x: np.ndarray, test_y: np.ndarray,
+                   kernels: Sequence[np.ndarray], transform: Callable) -> Path | None:
+    """out/explorer.html for three test images; None (and a warning) for a model it can't show."""
+    from .explorer import ExplorerError, write_static
+
+    try:
+        return write_static(out / "explorer.html", model, test_x[:3], test_y[:3], list(kernels),
+                            normalize=transform)
+    except ExplorerError as exc:
+        print(f"warning: the report has no explorer: {exc}", file=sys.stderr)
+        return None
 
 
 @no_grad()

@@ -22,7 +22,7 @@ from .tensor import Tensor
 # the files a run writes into its folder; none of them may be a folder already
 OUTPUTS = ("checkpoint.npz", "history.json", "health.json", "profile.json", "report.html",
            "history.png", "kernels.gif", "kernels.png", "feature_maps.png", "confusion.png",
-           "wrong.png", "graph.svg", "graph.dot")
+           "wrong.png", "graph.svg", "graph.dot", "explorer.html")
 
 
 class RunError(Exception):

@@ -118,7 +118,7 @@ def explore(model: nn.Module, images: np.ndarray, labels: Sequence[int] | int | 
 def write_static(path: str | os.PathLike[str], model: nn.Module, images: np.ndarray,
                  labels: Sequence[int] | None = None,
                  epoch_kernels: list[np.ndarray] | None = None,
-                 names: Sequence[str] | None = None) -> Path:
+                 names: Sequence[str] | None = None, normalize: Any = None) -> Path:
     """The static explorer for `images` as one self-contained HTML file (written atomically)."""
-    data = static_data(model, list(images), labels, names, epoch_kernels)
+    data = static_data(model, list(images), labels, names, epoch_kernels, normalize)
     return Explorer(page_html(data)).save(path)
