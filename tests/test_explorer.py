@@ -73,7 +73,8 @@ def test_saliency_is_the_engines_gradient_and_passes_gradcheck(name, digit):
     def score(x):
         return model64(x)[:, target].sum()
 
-    x64 = tg.Tensor(Normalize()(image[None, None]).astype(np.float64), requires_grad=True)
+    x64 = tg.Tensor(Normalize()(image[None, None]).astype(np.float64), requires_grad=True,
+                    dtype=np.float64)
     if name != "best":  # best's 1,568 float64 forwards for central differences take 10 s
         assert tg.gradcheck(score, [x64], atol=1e-5, rtol=1e-3)
     score(x64).backward()
@@ -88,7 +89,7 @@ def test_each_layers_gradient_is_d_score_d_output(name, digit):
     t = trace(model, digit, target=7)
     layers = list(_float64(model).children())
     for k, row in enumerate(t.layers):
-        h = tg.Tensor(row.output[None].astype(np.float64), requires_grad=True)
+        h = tg.Tensor(row.output[None].astype(np.float64), requires_grad=True, dtype=np.float64)
         out = h
         for layer in layers[k + 1:]:
             out = layer(out)

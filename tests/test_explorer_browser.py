@@ -171,7 +171,8 @@ def test_backward_view_shows_the_engines_saliency(chromium, setup):
     model64.load_state_dict(setup["model"].state_dict())
     for p in model64.parameters():
         p.data = p.data.astype(np.float64)
-    x = tg.Tensor(Normalize()(image[None, None]).astype(np.float64), requires_grad=True)
+    x = tg.Tensor(Normalize()(image[None, None]).astype(np.float64), requires_grad=True,
+                  dtype=np.float64)
     assert tg.gradcheck(lambda t: model64.eval()(t)[:, 3].sum(), [x])
     model64.eval()(x)[:, 3].sum().backward()
     np.testing.assert_allclose(shown, x.grad.data.ravel(), rtol=2e-3, atol=1e-6)
