@@ -67,7 +67,7 @@ def enable_grad(fn: Callable | None = None) -> Any:
 
 class module_scope:  # noqa: N801 (used like a function: `with module_scope(layer):`)
     """Mark ops recorded inside as produced by `module` (nn.Module.__call__ uses this). A class,
-    not @contextmanager: it runs on every layer call, and a generator costs ~3x as much."""
+    not @contextmanager: it runs on every layer call (docs/benchmarks.md, "Comment numbers")."""
 
     __slots__ = ("module",)
 
@@ -148,11 +148,10 @@ class Function:
         """Run forward on the inputs' arrays; record the graph if grad mode is on and an input
         requires grad. Non-Tensor inputs (Python scalars, arrays) become constants."""
         Tensor = tensor.Tensor
-        # list comprehensions, not generators: this runs on every op and they are ~2x cheaper
-        parents = tuple([x if isinstance(x, Tensor) else Tensor._constant(x, inputs)
-                         for x in inputs])
+        parents = tuple(x if isinstance(x, Tensor) else Tensor._constant(x, inputs)
+                        for x in inputs)
         ctx = cls()
-        ctx.needs_input_grad = tuple([p._requires_grad for p in parents])
+        ctx.needs_input_grad = tuple(p._requires_grad for p in parents)
         record = cls.differentiable and _state.grad_enabled and any(ctx.needs_input_grad)
         arrays = [p.data for p in parents]
         observers = _state.observers  # one lookup: _state is a threading.local
@@ -277,5 +276,5 @@ def backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> None
 
 
 # Last and as a module, because tensor.py imports this one: whichever is imported first, the other
-# finds what it needs at call time (a function-level import would cost ~1 us on every op).
+# finds what it needs at call time (a function-level import would run on every op).
 from . import inplace, tensor  # noqa: E402

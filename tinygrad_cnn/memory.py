@@ -16,8 +16,8 @@ def keep_freed_memory(mmap_threshold: int = 32 << 20, trim_threshold: int = 512 
     it to the kernel.
 
     Why: a training step allocates and frees the same large arrays every time; by default each one
-    is a new mmap whose pages fault in on first touch, which cost about 40% of a LeNet-5 step on
-    a 2-core VM (12.9 -> 7.7 ms measured; see docs/benchmarks.md). The setting is process-wide, so
+    is a new mmap whose pages fault in on first touch, a large share of a LeNet-5 step
+    (docs/benchmarks.md, "What made it fast"). The setting is process-wide, so
     it is never applied on import: `models/mnist.py` and the benchmarks call it explicitly.
     Returns False where there is no glibc (macOS, musl, Windows), which keeps its defaults.
     """

@@ -15,19 +15,28 @@ Only leaves and tensors that called `retain_grad()` keep `.grad` after backward;
 
 from __future__ import annotations
 
-import html
-import textwrap
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import graphviz
-import numpy as np
 
-from .autograd import Function, toposort
+from .autograd import toposort
 from .fileio import write_bytes, write_text
-from .naming import ModuleNames
 from .tensor import Tensor
+from .viz_labels import (
+    CLUSTER_FILL,
+    OP_FILL,
+    Names,
+    op_label,
+    shape_text,
+    summarize,
+    table,
+    tensor_label,
+)
+
+__all__ = ["GraphvizNotFoundError", "INSTALL_HINT", "draw_graph", "render_graph", "retain_grads",
+           "summarize"]
 
 INSTALL_HINT = (
     "Graphviz's `dot` program was not found on PATH, so the graph could not be rendered. "
@@ -35,8 +44,6 @@ INSTALL_HINT = (
     "or from https://graphviz.org/download/ (Windows: add its bin folder to PATH)."
 )
 
-_PARAM_FILL, _LEAF_FILL, _ROOT_FILL, _OP_FILL = "#cfe3ff", "#ececec", "#ffd9d9", "#fff3c4"
-_CLUSTER_FILL = "#f7f7fb"
 
 
 class GraphvizNotFoundError(RuntimeError):
@@ -45,25 +52,6 @@ class GraphvizNotFoundError(RuntimeError):
     def __init__(self, dot_path: Path) -> None:
         super().__init__(f"{INSTALL_HINT} The DOT source was written to {dot_path}.")
         self.dot_path = dot_path
-
-
-def summarize(data: np.ndarray, tiny: int = 4) -> str:
-    """Values of a tiny array (at most `tiny` elements), else min / mean / max; non-finite
-    entries are counted so a NaN stands out."""
-    data = np.asarray(data)
-    if data.size == 0:
-        return "empty"
-    if data.dtype == bool:
-        return f"true {int(data.sum())}/{data.size}"
-    if data.size <= tiny:
-        return np.array2string(data.ravel(), precision=4, separator=", ", suppress_small=True)
-    finite = np.isfinite(data)
-    bad = "" if finite.all() else f"  non-finite {data.size - int(finite.sum())}"
-    values = data[finite] if bad else data
-    if values.size == 0:
-        return f"all {data.size} non-finite"
-    return (f"min {values.min():.4g}  mean {values.mean(dtype=np.float64):.4g}  "
-            f"max {values.max():.4g}{bad}")
 
 
 def retain_grads(root: Tensor) -> int:
@@ -104,7 +92,7 @@ def draw_graph(
     """
     nodes = toposort(root)
     nodes, boundary, cut = _nearest(nodes, max_nodes)
-    names = _Names(model)
+    names = Names(model)
     dot = graphviz.Digraph("tinygrad_cnn", graph_attr={
         "rankdir": rankdir, "fontname": "Helvetica", "nodesep": "0.25", "ranksep": "0.3"})
     dot.attr("node", fontname="Helvetica", fontsize="10", margin="0.06,0.03")
@@ -140,16 +128,6 @@ def render_graph(dot: graphviz.Digraph, path: str | Path, format: str | None = N
 
 
 # ----- helpers ---------------------------------------------------------------------------------
-class _Names(ModuleNames):
-    """ModuleNames plus the viewer's notion of a parameter."""
-
-    def is_param(self, t: Tensor) -> bool:
-        return id(t) in self.params if self.params else t.is_leaf and t.requires_grad
-
-    def tensor(self, t: Tensor) -> str | None:
-        return self.param(t)
-
-
 def _nearest(nodes: list[Tensor], max_nodes: int | None) -> tuple[list[Tensor], set[int], int]:
     """Keep the `max_nodes` ops nearest the root plus their inputs; return the kept tensors, the
     ids of inputs whose own op is not drawn (the boundary), and how many ops were cut."""
@@ -169,46 +147,7 @@ def _nearest(nodes: list[Tensor], max_nodes: int | None) -> tuple[list[Tensor], 
     return kept, boundary, len(ops) - max_nodes
 
 
-def _table(rows: list[tuple[str, str]], fill: str, bold_first: bool = True) -> str:
-    """An HTML-like graphviz label: first row bold, the rest small grey."""
-    cells = []
-    for i, (text, colour) in enumerate(rows):
-        text = html.escape(text)
-        if i == 0 and bold_first:
-            text = f"<B>{text}</B>"
-        else:
-            text = f'<FONT POINT-SIZE="9" COLOR="{colour}">{text}</FONT>'
-        cells.append(f'<TR><TD ALIGN="LEFT" BALIGN="LEFT">{text}</TD></TR>')
-    return (f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1" '
-            f'BGCOLOR="{fill}">{"".join(cells)}</TABLE>>')
-
-
-def _tensor_label(t: Tensor, names: _Names, is_root: bool, options: tuple) -> tuple[str, str]:
-    show_values, show_grads, _ = options
-    is_param = names.is_param(t)
-    name = names.tensor(t) or ("parameter" if is_param else "" if not t.is_leaf
-                               else "const" if t.size == 1 else "input")
-    fill = _PARAM_FILL if is_param else _ROOT_FILL if is_root else _LEAF_FILL if t.is_leaf \
-        else "#ffffff"
-    shape = _shape_text(t.shape)
-    rows = [(f"{name}  {shape}" if name else shape, "")]
-    rows.append((str(t.dtype), "#777777"))
-    if show_values:
-        rows.append((summarize(t.data), "#333333"))
-    if show_grads and t.grad is not None:
-        rows.append(("grad " + summarize(t.grad.data), "#b03000"))
-    return _table(rows, fill), fill
-
-
-def _op_label(ctx: Function, show_rule: bool) -> str:
-    rows = [(ctx.name, "")]
-    rule = ctx.rule if show_rule else None
-    if rule:
-        rows += [(line, "#555555") for line in textwrap.wrap(rule, 44)]
-    return _table(rows, _OP_FILL)
-
-
-def _draw_tensors(dot: graphviz.Digraph, nodes: list[Tensor], root: Tensor, names: _Names,
+def _draw_tensors(dot: graphviz.Digraph, nodes: list[Tensor], root: Tensor, names: Names,
                   options: tuple, group_by_module: bool, boundary: set[int]) -> None:
     ids = {id(t): f"t{i}" for i, t in enumerate(nodes)}
     owner = _owners(nodes) if group_by_module else {}
@@ -225,7 +164,7 @@ def _draw_tensors(dot: graphviz.Digraph, nodes: list[Tensor], root: Tensor, name
 
     for t in nodes:
         tid = ids[id(t)]
-        label, fill = _tensor_label(t, names, t is root, options)
+        label, fill = tensor_label(t, names, t is root, options)
         graph = target(owner.get(id(t)))
         cut_here = id(t) in boundary  # made by an op that max_nodes left out: dashed
         graph.node(tid, label, shape="box", fillcolor=fill,
@@ -235,8 +174,8 @@ def _draw_tensors(dot: graphviz.Digraph, nodes: list[Tensor], root: Tensor, name
             continue
         ctx = t._ctx
         oid = "op" + tid[1:]
-        graph.node(oid, _op_label(ctx, options[2]), shape="box", style="filled",
-                   fillcolor=_OP_FILL, color="#b59a2b")
+        graph.node(oid, op_label(ctx, options[2]), shape="box", style="filled",
+                   fillcolor=OP_FILL, color="#b59a2b")
         for p in ctx.parents:
             if id(p) in ids:
                 dot.edge(ids[id(p)], oid)
@@ -244,7 +183,7 @@ def _draw_tensors(dot: graphviz.Digraph, nodes: list[Tensor], root: Tensor, name
     for key, sub in clusters.items():
         module = cluster_modules[key]
         sub.attr(label=names.title(module), style="rounded,filled",
-                 fillcolor=_CLUSTER_FILL, color="#9a9ab0", fontname="Helvetica", fontsize="11",
+                 fillcolor=CLUSTER_FILL, color="#9a9ab0", fontname="Helvetica", fontsize="11",
                  labeljust="l")
         dot.subgraph(sub)
 
@@ -271,7 +210,7 @@ def _owners(nodes: list[Tensor]) -> dict[int, Any]:
 
 
 def _draw_modules(dot: graphviz.Digraph, nodes: list[Tensor], root: Tensor,
-                  names: _Names) -> None:
+                  names: Names) -> None:
     """Module-level view: one node per module, op nodes for ops outside modules, leaf inputs."""
     owner = _owners(nodes)
     unit: dict[int, str] = {}  # tensor id -> the drawn node it belongs to
@@ -286,19 +225,19 @@ def _draw_modules(dot: graphviz.Digraph, nodes: list[Tensor], root: Tensor,
                 param_counts[uid] += t.size
         elif t._ctx is not None:
             unit[id(t)] = f"op{i}"
-            rows = [(t._ctx.name, ""), (_shape_text(t.shape), "#555555")]
-            dot.node(f"op{i}", _table(rows, _OP_FILL), shape="box", style="filled",
-                     fillcolor=_OP_FILL, color="#b59a2b")
+            rows = [(t._ctx.name, ""), (shape_text(t.shape), "#555555")]
+            dot.node(f"op{i}", table(rows, OP_FILL), shape="box", style="filled",
+                     fillcolor=OP_FILL, color="#b59a2b")
         else:
             unit[id(t)] = f"t{i}"
-            label, fill = _tensor_label(t, names, t is root, (False, False, False))
+            label, fill = tensor_label(t, names, t is root, (False, False, False))
             dot.node(f"t{i}", label, shape="box", style="rounded,filled", fillcolor=fill)
     for uid, module in modules.values():
         rows = [(names.title(module), "")]
         if param_counts[uid]:
             rows.append((f"{param_counts[uid]:,} parameters", "#555555"))
-        dot.node(uid, _table(rows, _CLUSTER_FILL), shape="box", style="rounded,filled",
-                 fillcolor=_CLUSTER_FILL, color="#6a6a90", penwidth="1.5")
+        dot.node(uid, table(rows, CLUSTER_FILL), shape="box", style="rounded,filled",
+                 fillcolor=CLUSTER_FILL, color="#6a6a90", penwidth="1.5")
     seen: set[tuple[str, str, tuple]] = set()
     for t in nodes:
         if t._ctx is None:
@@ -309,9 +248,4 @@ def _draw_modules(dot: graphviz.Digraph, nodes: list[Tensor], root: Tensor,
             if src is None or src == dst or (src, dst, p.shape) in seen:
                 continue
             seen.add((src, dst, p.shape))
-            dot.edge(src, dst, label=" " + _shape_text(p.shape))
-
-
-def _shape_text(shape: tuple[int, ...]) -> str:
-    return "x".join(str(d) for d in shape) or "scalar"
-
+            dot.edge(src, dst, label=" " + shape_text(p.shape))

@@ -75,19 +75,6 @@ def _unrows(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return np.moveaxis(grad.reshape(shape[:1] + shape[2:] + shape[1:2]), -1, 1)
 
 
-def _row_max(rows: np.ndarray) -> np.ndarray:
-    """Max of each row. NumPy reduces short rows slowly (16 us for 128 x 10), so a few columns
-    are reduced down a transposed copy instead (5 us)."""
-    if rows.shape[1] < 64:
-        return np.ascontiguousarray(rows.T).max(axis=0)
-    return rows.max(axis=1)
-
-
-def _row_sum(rows: np.ndarray) -> np.ndarray:
-    """Sum of each row; einsum is 1.3-5x faster than rows.sum(axis=1)."""
-    return np.einsum("mk->m", rows)
-
-
 def _check_reduction(op: str, reduction: str) -> None:
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
@@ -108,13 +95,13 @@ class CrossEntropy(Function):
         picks = np.arange(len(rows)), flat_target
         # log-sum-exp with the max pulled out: exp's argument is <= 0, so it never overflows
         # (logits of +-1000 are fine) and the sum is >= 1, so its log is finite
-        shifted = rows - _row_max(rows)[:, None]
+        shifted = rows - rows.max(axis=1, keepdims=True)
         exp = np.exp(shifted)
-        sum_exp = _row_sum(exp)
+        sum_exp = exp.sum(axis=1)
         log_sum = np.log(sum_exp)
         loss = log_sum - shifted[picks]  # -log p[target]
         if label_smoothing:
-            smooth = log_sum - _row_sum(shifted) / rows.shape[1]  # mean over classes of -log p
+            smooth = log_sum - shifted.sum(axis=1) / rows.shape[1]  # mean over classes of -log p
             loss = (1 - label_smoothing) * loss + label_smoothing * smooth
         if valid is not None:
             loss *= valid
