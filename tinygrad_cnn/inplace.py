@@ -13,6 +13,8 @@ from . import autograd, ops
 from .ops.promotion import CATEGORY, DtypeError
 from .ops.shapes import number
 
+Scalar = int | float
+
 if TYPE_CHECKING:
     from .autograd import Function
     from .tensor import Tensor
@@ -29,6 +31,51 @@ class VersionCounter:
 
     def __init__(self) -> None:
         self.value = 0
+
+
+class InPlaceOps:
+    """Tensor's in-place methods (a mixin, each one call into `update`)."""
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return update(self, "add_", ops.add, other)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return update(self, "sub_", ops.sub, other)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return update(self, "mul_", ops.mul, other)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return update(self, "div_", ops.div, other)
+
+    def add_(self, other: Any, alpha: Scalar = 1) -> Tensor:
+        return update(self, "add_", ops.add, other if alpha == 1 else alpha * other)
+
+    def sub_(self, other: Any, alpha: Scalar = 1) -> Tensor:
+        return update(self, "sub_", ops.sub, other if alpha == 1 else alpha * other)
+
+    def mul_(self, other: Any) -> Tensor:
+        return update(self, "mul_", ops.mul, other)
+
+    def div_(self, other: Any) -> Tensor:
+        return update(self, "div_", ops.div, other)
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        return update(self, "clamp_", ops.clip, min, max)
+
+    clip_ = clamp_
+
+    def copy_(self, src: Any) -> Tensor:
+        return update(self, "copy_", ops.copy_into, src)
+
+    def fill_(self, value: Scalar) -> Tensor:
+        return update(self, "fill_", ops.copy_into, scalar(value, "fill_"))
+
+    def zero_(self) -> Tensor:
+        return update(self, "zero_", ops.copy_into, 0)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        setitem(self, index, value)
 
 
 def update(t: Tensor, name: str, fn: Callable[..., Tensor], *args: Any) -> Tensor:

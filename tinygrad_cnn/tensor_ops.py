@@ -1,12 +1,14 @@
-"""Tensor's op methods, written out one by one: operators, math, reductions, movement, layers
-and the in-place variants. A mixin, so tensor.py keeps the data, the graph and the factories."""
+"""Tensor's op methods, written out one by one: operators, math, dtypes, reductions, movement,
+layers. A mixin, so tensor.py keeps the data, the graph and the factories."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from . import inplace, ops
+import numpy as np
+
+from . import ops
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -16,7 +18,7 @@ Scalar = int | float
 
 
 class TensorOps:
-    """Every method is one call into `ops` (or `inplace` for the methods ending in `_`)."""
+    """Every method is one call into `ops` (the in-place ones are in inplace.py)."""
 
     # ----- elementwise --------------------------------------------------------------------------
     def __add__(self, other: Any) -> Tensor:
@@ -120,50 +122,66 @@ class TensorOps:
     def clone(self) -> Tensor:
         return ops.clone(self)
 
+    def contiguous(self) -> Tensor:
+        return self if self.data.flags.c_contiguous else ops.clone(self)
+
+    def numel(self) -> int:
+        return self.data.size
+
+    def dim(self) -> int:
+        return self.data.ndim
+
     def to(self, dtype: Any) -> Tensor:
         return ops.cast(self, dtype)
 
-    # ----- in place (PyTorch's rules: see inplace.py) -------------------------------------------
-    def __iadd__(self, other: Any) -> Tensor:
-        return inplace.update(self, "add_", ops.add, other)
+    # ----- dtypes, Python numbers, bitwise logic (PyTorch's names) ----------------------------
+    def float(self) -> Tensor:
+        return ops.cast(self, np.float32)
 
-    def __isub__(self, other: Any) -> Tensor:
-        return inplace.update(self, "sub_", ops.sub, other)
+    def double(self) -> Tensor:
+        return ops.cast(self, np.float64)
 
-    def __imul__(self, other: Any) -> Tensor:
-        return inplace.update(self, "mul_", ops.mul, other)
+    def half(self) -> Tensor:
+        return ops.cast(self, np.float16)
 
-    def __itruediv__(self, other: Any) -> Tensor:
-        return inplace.update(self, "div_", ops.div, other)
+    def long(self) -> Tensor:
+        return ops.cast(self, np.int64)
 
-    def add_(self, other: Any, alpha: Scalar = 1) -> Tensor:
-        return inplace.update(self, "add_", ops.add, other if alpha == 1 else alpha * other)
+    def int(self) -> Tensor:
+        return ops.cast(self, np.int32)
 
-    def sub_(self, other: Any, alpha: Scalar = 1) -> Tensor:
-        return inplace.update(self, "sub_", ops.sub, other if alpha == 1 else alpha * other)
+    def bool(self) -> Tensor:
+        return ops.cast(self, np.bool_)
 
-    def mul_(self, other: Any) -> Tensor:
-        return inplace.update(self, "mul_", ops.mul, other)
+    def __float__(self) -> float:
+        return float(self.item())
 
-    def div_(self, other: Any) -> Tensor:
-        return inplace.update(self, "div_", ops.div, other)
+    def __int__(self) -> int:
+        return int(self.item())
 
-    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-        return inplace.update(self, "clamp_", ops.clip, min, max)
+    def __abs__(self) -> Tensor:
+        return ops.abs(self)
 
-    clip_ = clamp_
+    def __invert__(self) -> Tensor:
+        return ops.bitwise_not(self)
 
-    def copy_(self, src: Any) -> Tensor:
-        return inplace.update(self, "copy_", ops.copy_into, src)
+    def __and__(self, other: Any) -> Tensor:
+        return ops.bitwise_and(self, other)
 
-    def fill_(self, value: Scalar) -> Tensor:
-        return inplace.update(self, "fill_", ops.copy_into, inplace.scalar(value, "fill_"))
+    def __rand__(self, other: Any) -> Tensor:
+        return ops.bitwise_and(other, self)
 
-    def zero_(self) -> Tensor:
-        return inplace.update(self, "zero_", ops.copy_into, 0)
+    def __or__(self, other: Any) -> Tensor:
+        return ops.bitwise_or(self, other)
 
-    def __setitem__(self, index: Any, value: Any) -> None:
-        inplace.setitem(self, index, value)
+    def __ror__(self, other: Any) -> Tensor:
+        return ops.bitwise_or(other, self)
+
+    def __xor__(self, other: Any) -> Tensor:
+        return ops.bitwise_xor(self, other)
+
+    def __rxor__(self, other: Any) -> Tensor:
+        return ops.bitwise_xor(other, self)
 
     # ----- activations --------------------------------------------------------------------------
     def sigmoid(self) -> Tensor:

@@ -299,6 +299,9 @@ ERRORS = [
     ("len of 0-d", lambda: len(Tensor(1.0)), TypeError, "0-d"),
     ("var(correction=-1)", lambda: m23().var(correction=-1), ValueError, "correction.*-1"),
     ("clip()", lambda: m23().clip(), ValueError, "min and max"),
+    ("float & float", lambda: m23() & m23(), RuntimeError, "bitwise_and.*float32"),
+    ("~float", lambda: ~m23(), RuntimeError, "bitwise_not.*float32"),
+    ("float() of 6", lambda: float(m23()), ValueError, r"\(2, 3\)"),
 ]
 
 
@@ -435,6 +438,18 @@ VALUES = [
     ("sum of empty", lambda: Tensor([]).sum().item(), 0.0),
     ("max over a non-empty axis", lambda: Tensor(np.zeros((0, 3))).max(axis=1).shape, (0,)),
     ("reshape(-1)", lambda: m23().reshape(-1).shape, (6,)),
+    ("accuracy via .float().mean()", lambda: round(
+        (ints(1, 2, 3) == ints(1, 0, 3)).float().mean().item(), 6), round(2 / 3, 6)),
+    ("float(loss)", lambda: float(Tensor([1.5, 2.0]).sum()), 3.5),
+    ("int(t)", lambda: int(Tensor(3.0)), 3),
+    ("abs(t)", lambda: abs(Tensor([-1.0, 2.0])).tolist(), [1.0, 2.0]),
+    ("~mask", lambda: (~(Tensor([1.0, -1.0]) > 0)).tolist(), [False, True]),
+    ("mask & mask", lambda: ((m23() > 0) & (m23() < 4)).tolist(),
+     [[False, True, True], [True, False, False]]),
+    (".long() leaves the graph", lambda: (lambda r: (str(r.dtype), r.requires_grad))(
+        leaf().long()), ("int64", False)),
+    (".double() stays in it", lambda: _grad(lambda x: x.double() * 2, [1.0]), [[2.0]]),
+    ("numel and dim", lambda: (m23().numel(), m23().dim()), (6, 2)),
     ("expand(-1, 2)", lambda: Tensor([[1.0], [2.0]]).expand(-1, 2).tolist(),
      [[1.0, 1.0], [2.0, 2.0]]),
 ]

@@ -1,7 +1,21 @@
 """Differentiable ops, one family per module; each op is also a function here."""
 
 from .activation import dropout, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
-from .compare import clip, eq, ge, gt, le, lt, maximum, minimum, ne
+from .compare import (
+    bitwise_and,
+    bitwise_not,
+    bitwise_or,
+    bitwise_xor,
+    clip,
+    eq,
+    ge,
+    gt,
+    le,
+    lt,
+    maximum,
+    minimum,
+    ne,
+)
 from .conv import conv2d
 from .copy import cast, clone, copy_into, setitem, setitem_data
 from .elementwise import abs, add, div, exp, log, mul, neg, pow, sqrt, sub
@@ -31,7 +45,8 @@ from .pool import avg_pool2d, max_pool2d
 from .reduce import argmax, argmin, max, mean, min, std, sum, var
 
 __all__ = [
-    "abs", "add", "argmax", "argmin", "cast", "clip", "clone",
+    "abs", "add", "argmax", "argmin", "bitwise_and", "bitwise_not", "bitwise_or",
+    "bitwise_xor", "cast", "clip", "clone",
     "copy_into", "setitem", "setitem_data", "concatenate", "div", "dropout", "eq", "exp",
     "expand", "flatten", "ge", "getitem", "gt", "le", "leaky_relu", "linear", "log",
     "log_softmax", "lt", "matmul", "max", "maximum", "mean", "min", "minimum", "mul", "ne", "neg",

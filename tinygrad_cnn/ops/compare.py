@@ -9,7 +9,7 @@ import numpy as np
 from .. import autograd
 from ..autograd import Function
 from ._flops import per_element
-from .promotion import promote, result_type
+from .promotion import DtypeError, promote, result_type
 
 
 class Maximum(Function):
@@ -90,6 +90,48 @@ class Clip(Function):
         if ctx.high is not None:
             inside &= x <= ctx.high
         return grad_out * inside
+
+
+class Bitwise(Function):
+    """out = x <op> y bitwise (logical for bools: &, |, ^, and ~ of x alone); no gradient.
+    Shapes: x and y broadcast to out."""
+
+    differentiable = False
+    ufuncs = {"and": np.bitwise_and, "or": np.bitwise_or, "xor": np.bitwise_xor}
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, y: Any = None, op: str = "and") -> np.ndarray:
+        return np.invert(x) if op == "not" else Bitwise.ufuncs[op](x, y)
+
+
+def _bitwise(op: str, x: Any, y: Any = None) -> Any:
+    """Bool and integer tensors only, as PyTorch's bitwise ops."""
+    name = f"bitwise_{op}"
+    operands = [x] if y is None else [x, y]
+    dtype = result_type(name, *operands)
+    if dtype.kind == "f":
+        raise DtypeError(f"{name}: only bool and integer tensors, got {dtype} (for a mask, "
+                         "compare first: (x > 0) & (y > 0))")
+    operands = promote(name, dtype, *operands)
+    if y is None:
+        return Bitwise.apply(operands[0], op=op)
+    return _apply(Bitwise, name, *operands, op=op)
+
+
+def bitwise_and(x: Any, y: Any) -> Any:
+    return _bitwise("and", x, y)
+
+
+def bitwise_or(x: Any, y: Any) -> Any:
+    return _bitwise("or", x, y)
+
+
+def bitwise_xor(x: Any, y: Any) -> Any:
+    return _bitwise("xor", x, y)
+
+
+def bitwise_not(x: Any) -> Any:
+    return _bitwise("not", x)
 
 
 def _apply(fn: type[Function], name: str, x: Any, y: Any, **params: Any) -> Any:

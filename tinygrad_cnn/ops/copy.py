@@ -80,7 +80,10 @@ def cast(x: Any, dtype: Any) -> Any:
         raise TypeError(f"to: {dtype!r} is not a dtype (try np.float32)") from None
     if dtype.kind not in "biuf":
         raise DtypeError(f"to: a Tensor holds bool, integer or float numbers, not {dtype}")
-    return x if x.dtype == dtype else Cast.apply(x, dtype=dtype)
+    if x.dtype == dtype:
+        return x
+    # to an int or bool dtype the graph ends (as PyTorch): such tensors never require grad
+    return Cast.apply(x if dtype.kind == "f" else x.detach(), dtype=dtype)
 
 
 def copy_into(x: Any, src: Any) -> Any:
