@@ -29,8 +29,9 @@ class Transform(Protocol):
 
 
 class Normalize:
-    """uint8 pixels -> float32 (x / 255 - mean) / std; float input is taken as already in [0, 1].
-    The defaults are MNIST's training-set mean and standard deviation."""
+    """uint8 pixels -> float32 (x / 255 - mean) / std; float input must already be in [0, 1]
+    (anything else raises, rather than being standardised on the wrong scale). The defaults
+    are MNIST's training-set mean and standard deviation."""
 
     def __init__(self, mean: float = 0.1307, std: float = 0.3081) -> None:
         self.mean, self.std = float(mean), float(std)
@@ -39,7 +40,11 @@ class Normalize:
     def __call__(self, x: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         if x.dtype == np.uint8:
             return self.table[x]
-        return ((np.asarray(x, np.float32) - np.float32(self.mean)) / np.float32(self.std))
+        x = np.asarray(x, np.float32)
+        if x.size and not (0.0 <= x.min() and x.max() <= 1.0):  # 0..255 floats would pass silently
+            raise ValueError(f"Normalize: float images must lie in [0, 1], found "
+                             f"{x.min():g}..{x.max():g}; pass uint8 pixels or divide by 255")
+        return (x - np.float32(self.mean)) / np.float32(self.std)
 
     def __repr__(self) -> str:
         return f"Normalize(mean={self.mean}, std={self.std})"
@@ -122,6 +127,8 @@ class DataLoader:
         if images.ndim not in (3, 4) or labels.shape != (len(images),):
             raise ValueError(f"expected images (N, H, W) or (N, C, H, W) and labels (N,), got "
                              f"{images.shape} and {labels.shape}")
+        if not np.issubdtype(labels.dtype, np.integer):
+            raise TypeError(f"labels must be integers (class numbers), got {labels.dtype}")
         if images.ndim == 3:
             images = images[:, None]  # a view: add the channel axis of NCHW
         if batch_size < 1:

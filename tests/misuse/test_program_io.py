@@ -488,3 +488,20 @@ def test_a_full_disk_during_training_is_one_error_line(data, tmp_path, monkeypat
     _disk_full(monkeypatch)
     err = user_error(*quick(data, tmp_path))
     assert err == f"error: cannot write {tmp_path / 'checkpoint.npz'}: No space left on device\n"
+
+
+# ----------------------------------------------------------------------------- the data layer
+
+def test_normalize_refuses_floats_in_0_255() -> None:
+    from tinygrad_cnn.data import Normalize
+    with pytest.raises(ValueError, match=r"Normalize: float images must lie in \[0, 1\], found "
+                                         r"0\.\.255"):
+        Normalize()(np.array([[0.0, 255.0]], np.float32))
+    np.testing.assert_allclose(Normalize()(np.array([0.0, 1.0], np.float32)),
+                               [-0.1307 / 0.3081, (1 - 0.1307) / 0.3081], rtol=1e-6)
+
+
+def test_data_loader_refuses_float_labels() -> None:
+    from tinygrad_cnn.data import DataLoader
+    with pytest.raises(TypeError, match="labels must be integers .* float64"):
+        DataLoader(np.zeros((4, 28, 28), np.uint8), np.array([0.5, 1.0, 2.0, 3.0]))
