@@ -228,6 +228,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def load_split(args: argparse.Namespace, split: str, dataset: str) -> tuple[np.ndarray, ...]:
     """(images, labels) of `split` from an image folder, IDX files or the named dataset; each
     checked (labels 0..9, images uint8 or floats in [0, 1]) with errors naming the file."""
+    if split == "train" and bool(args.train_dir) != bool(args.test_dir):
+        raise runs.RunError("--train-dir and --test-dir go together")
     folder = args.test_dir if split == "test" else getattr(args, "train_dir", None)
     if folder:
         return load_image_folder(folder, num_classes=10)

@@ -505,3 +505,19 @@ def test_data_loader_refuses_float_labels() -> None:
     from tinygrad_cnn.data import DataLoader
     with pytest.raises(TypeError, match="labels must be integers .* float64"):
         DataLoader(np.zeros((4, 28, 28), np.uint8), np.array([0.5, 1.0, 2.0, 3.0]))
+
+
+@pytest.mark.parametrize("given", ["--train-dir", "--test-dir"])
+def test_one_image_folder_without_the_other(given, tmp_path) -> None:
+    train = folder(tmp_path / "digits", [str(k) for k in range(10)])
+    err = user_error("train", given, str(train), "--out", str(tmp_path / "out"))
+    assert "--train-dir and --test-dir go together" in err
+
+
+@pytest.mark.parametrize("make", ["missing", "folder"])
+def test_read_idx_of_a_missing_file_or_a_folder(make, tmp_path) -> None:
+    path = tmp_path / "train-images-idx3-ubyte"
+    if make == "folder":
+        path.mkdir()
+    with pytest.raises(IDXError, match=r"train-images-idx3-ubyte: cannot read"):
+        read_idx(path)

@@ -36,7 +36,11 @@ def read_idx(path: PathLike) -> np.ndarray:
     gzipped file is inflated as a stream and never past the size its header states (plus one
     byte that detects trailing data), so a small file claiming little cannot fill memory."""
     path = Path(path)
-    with open(path, "rb") as raw:
+    try:
+        raw = open(path, "rb")  # noqa: SIM115  (closed by the with below)
+    except OSError as exc:
+        raise IDXError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    with raw:
         gzipped = raw.read(2) == GZIP_MAGIC
         raw.seek(0)
         if not gzipped:
