@@ -8,6 +8,7 @@ Order matters: shift uint8 images first (zero fill = black background), then `No
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -35,6 +36,9 @@ class Normalize:
 
     def __init__(self, mean: float = 0.1307, std: float = 0.3081) -> None:
         self.mean, self.std = float(mean), float(std)
+        if not (math.isfinite(self.mean) and math.isfinite(self.std) and self.std > 0):
+            raise ValueError(f"Normalize: mean must be finite and std finite and > 0, got "
+                             f"mean={mean}, std={std}")
         self.table = ((np.arange(256) / 255.0 - self.mean) / self.std).astype(np.float32)
 
     def __call__(self, x: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:

@@ -173,12 +173,8 @@ def _as_image(image: np.ndarray) -> np.ndarray:
     return image
 
 
-def plot_feature_maps(
-    image: np.ndarray,
-    activations: Sequence[tuple[str, np.ndarray]],
-    path: str | Path,
-    max_channels: int = 8,
-) -> Path:
+def plot_feature_maps(image: np.ndarray, activations: Sequence[tuple[str, np.ndarray]],
+                      path: str | Path, max_channels: int = 8) -> Path:
     """The input image, then one row per layer: the first `max_channels` maps of a (C, H, W)
     activation as images (one colour scale per layer), a (F,) vector as a bar chart when F <= 32
     and a heat strip otherwise. A leading batch axis of size 1 is dropped. Returns `path`."""
@@ -222,6 +218,10 @@ def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, num_classes: i
     predictions = np.asarray(predictions, dtype=np.int64).ravel()
     if labels.shape != predictions.shape:
         raise ValueError(f"{labels.size} labels but {predictions.size} predictions")
+    for name, values in (("label", labels), ("prediction", predictions)):
+        bad = values[(values < 0) | (values >= num_classes)]
+        if bad.size:  # bincount would silently spill into the next row, or fail to reshape
+            raise ValueError(f"a {name} of {bad[0]} is outside the {num_classes} classes")
     flat = np.bincount(labels * num_classes + predictions, minlength=num_classes * num_classes)
     return flat.reshape(num_classes, num_classes)
 

@@ -521,3 +521,16 @@ def test_read_idx_of_a_missing_file_or_a_folder(make, tmp_path) -> None:
         path.mkdir()
     with pytest.raises(IDXError, match=r"train-images-idx3-ubyte: cannot read"):
         read_idx(path)
+
+
+def test_confusion_matrix_with_a_label_beyond_the_classes() -> None:
+    from tinygrad_cnn.plots import confusion_matrix
+    with pytest.raises(ValueError, match="a label of 10 is outside the 10 classes"):
+        confusion_matrix(np.array([1, 10]), np.array([1, 2]), 10)
+
+
+@pytest.mark.parametrize("std", [0.0, -1.0, float("nan")])
+def test_normalize_with_a_std_that_is_not_positive(std) -> None:
+    from tinygrad_cnn.data import Normalize
+    with pytest.raises(ValueError, match="std finite and > 0"):
+        Normalize(std=std)
