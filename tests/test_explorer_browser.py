@@ -281,3 +281,32 @@ def test_report_html_embeds_the_static_explorer(chromium, setup, tmp_path, self_
     assert console_errors(chromium) == []
     urls = requested_urls(chromium)
     assert all(url.startswith(("file://", "data:", "about:")) for url in urls), urls
+
+
+def test_a_deeper_conv_cell_of_lenet_on_a_static_page(chromium, setup, tmp_path):
+    """Six input channels, each window, kernel slice and product shown, then ReLU's value."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    from tinygrad_cnn.explorer import write_static
+
+    tg.manual_seed(3)
+    model = mnist.lenet()
+    image = setup["images"][5]
+    write_static(tmp_path / "lenet.html", model, image[None], [int(setup["labels"][5])])
+    open_page(chromium, file_url(tmp_path / "lenet.html"))
+    _ready(chromium)
+    canvas = chromium.find_element("css selector", 'canvas.map[data-layer="3"][data-channel="11"]')
+    scale = canvas.size["width"] / 8
+    ActionChains(chromium, duration=0).move_to_element_with_offset(
+        canvas, 6.5 * scale - canvas.size["width"] / 2,
+        2.5 * scale - canvas.size["height"] / 2).click().perform()
+    expected = conv_cell(trace(model, image), 3, 11, 2, 6)
+    panel = chromium.find_element("id", "tg-cell")
+    assert "channel 11, cell (2, 6)" in panel.text
+    for name in ("window", "kernel", "products"):
+        cells = panel.find_elements("css selector", f"table.{name} td")
+        np.testing.assert_allclose([float(c.text) for c in cells], expected[name].ravel(),
+                                   atol=1e-4, err_msg=name)
+    assert abs(float(panel.find_element("css selector", ".value").text) - expected["value"]) <= 1e-4
+    assert len(chromium.find_elements("css selector", ".row[data-name='2'] .window")) == 6
+    assert console_errors(chromium) == []

@@ -131,6 +131,7 @@ MALFORMED = {  # kind -> (method, path, body, headers, status, words in the erro
     "unknown path": ("GET", "/etc/passwd", None, {}, 404, "no such path '/etc/passwd'"),
     "wrong method": ("GET", "/api/trace", None, {}, 405, "/api/trace takes POST, not GET"),
     "wrong method on the model": ("DELETE", "/api/model", None, {}, 405, "takes GET, not DELETE"),
+    "PATCH": ("PATCH", "/api/trace", b"{}", {}, 405, "takes POST, not PATCH"),
 }
 
 
@@ -144,10 +145,12 @@ def test_each_malformed_request_gets_a_4xx_json_error_and_the_server_keeps_servi
     assert _call(port, "GET", "/api/model")[0] == 200
 
 
-def test_missing_and_lying_content_length_get_a_4xx(server):
+def test_missing_or_lying_content_length_and_garbled_requests_get_a_4xx(server):
     _, port = server
     for head, status in ((b"POST /api/trace HTTP/1.1\r\nHost: x\r\n\r\n", b" 411 "),
-                         (b"POST /api/trace HTTP/1.1\r\nContent-Length: -5\r\n\r\n", b" 400 ")):
+                         (b"POST /api/trace HTTP/1.1\r\nContent-Length: -5\r\n\r\n", b" 400 "),
+                         (b"GARBAGE\r\n\r\n", b" 400 "),
+                         (b"GET /" + b"x" * 70000 + b" HTTP/1.1\r\n\r\n", b" 414 ")):
         with socket.create_connection(("127.0.0.1", port), timeout=30) as raw:
             raw.sendall(head)
             reply = b""

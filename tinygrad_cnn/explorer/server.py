@@ -93,6 +93,7 @@ class Handler(BaseHTTPRequestHandler):
 
     app: ExplorerApp
     server_version = "tinygrad_cnn-explorer"
+    default_request_version = "HTTP/1.0"  # a garbled request line still gets status and headers
 
     def do_GET(self) -> None:  # noqa: N802 (BaseHTTPRequestHandler's naming)
         self._answer(None)
@@ -105,6 +106,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_DELETE(self) -> None:  # noqa: N802
         self._answer(None)
+
+    do_PATCH = do_OPTIONS = do_PUT  # noqa: N815 (each gets "takes GET/POST" as a JSON 405)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None
+                   ) -> None:
+        """http.server's own errors (a garbled request line, huge headers) as JSON too."""
+        self.close_connection = True
+        self._send(code, json.dumps({"error": message or explain or "bad request"}).encode(),
+                   "application/json")
 
     def _body(self) -> bytes:
         length = self.headers.get("Content-Length")
