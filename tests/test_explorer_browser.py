@@ -148,7 +148,7 @@ def test_clicking_a_conv_cell_shows_the_python_numbers(chromium, setup):
         assert abs(value - expected["value"]) <= 1e-4
         then = [float(b.text) for b in panel.find_elements("css selector", ".then b")]
         np.testing.assert_allclose(then, [v for _, _, v in expected["then"]], atol=1e-4)
-        frames = chromium.find_elements("css selector", ".row[data-name=input] .window")
+        frames = chromium.find_elements("css selector", ".row[data-name=input] .frame")
         assert len(frames) == 1  # the window outlined on the input
     assert console_errors(chromium) == []
 
@@ -308,5 +308,5 @@ def test_a_deeper_conv_cell_of_lenet_on_a_static_page(chromium, setup, tmp_path)
         np.testing.assert_allclose([float(c.text) for c in cells], expected[name].ravel(),
                                    atol=1e-4, err_msg=name)
     assert abs(float(panel.find_element("css selector", ".value").text) - expected["value"]) <= 1e-4
-    assert len(chromium.find_elements("css selector", ".row[data-name='2'] .window")) == 6
+    assert len(chromium.find_elements("css selector", ".row[data-name='2'] .frame")) == 6
     assert console_errors(chromium) == []

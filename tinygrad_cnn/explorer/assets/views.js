@@ -99,12 +99,12 @@ TG.overview = (box, model, trace, grads, onCell) => {
 
 // The window a cell reads, outlined on the previous row's maps.
 TG.highlight = (box, cell) => {
-  for (const old of box.querySelectorAll(".window")) old.remove();
+  for (const old of box.querySelectorAll(".frame")) old.remove();
   const rows = box.querySelectorAll(".row");
   const previous = rows[cell.layer];  // row 0 is the input, so row `layer` feeds layer `layer`
   for (const canvas of previous.querySelectorAll("canvas.map")) {
     const s = canvas.getBoundingClientRect().width / Number(canvas.dataset.w);
-    const frame = TG.el("div", { class: "window" });
+    const frame = TG.el("div", { class: "frame" });
     Object.assign(frame.style, { left: `${canvas.offsetLeft + cell.cols[0] * s}px`,
       top: `${canvas.offsetTop + cell.rows[0] * s}px`,
       width: `${(cell.cols[cell.KW - 1] - cell.cols[0] + 1) * s}px`,
