@@ -60,7 +60,11 @@ class Run:
             return None
         if overwrite and not resume:
             return None
-        state = load(self.checkpoint)
+        try:
+            state = load(self.checkpoint)
+        except CheckpointError as error:
+            raise RunError(f"{error}; train into another --out, or replace it with "
+                           "--overwrite") from None
         if not resume:
             raise RunError(f"{self.out} already holds a run ({describe(state)}); continue it "
                            "with --resume, train into another --out, or replace it with "

@@ -534,3 +534,11 @@ def test_normalize_with_a_std_that_is_not_positive(std) -> None:
     from tinygrad_cnn.data import Normalize
     with pytest.raises(ValueError, match="std finite and > 0"):
         Normalize(std=std)
+
+
+@pytest.mark.parametrize("resume", [[], ["--resume"]])
+def test_a_damaged_checkpoint_in_out(resume, data, tmp_path) -> None:
+    (tmp_path / "checkpoint.npz").write_bytes(b"PK\x03\x04 half a file")
+    err = user_error(*quick(data, tmp_path, *resume))
+    assert "checkpoint.npz" in err and "--overwrite" in err
+    assert program(*quick(data, tmp_path, "--overwrite"))[0] == 0
