@@ -105,7 +105,8 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """--help shows each flag's default (when it has one) and keeps the recipe table as written."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
-        if action.default in (None, False) or "default" in (action.help or ""):
+        hidden = action.default is None or action.default is False  # 0 is a default, shown
+        if hidden or action.default == argparse.SUPPRESS or "default" in (action.help or ""):
             return action.help or ""
         return f"{action.help} (default: %(default)s)"
 

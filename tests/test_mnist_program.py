@@ -3,6 +3,7 @@ and one-line errors for bad input."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import subprocess
@@ -175,3 +176,20 @@ def test_models_have_the_documented_shapes() -> None:
     x = tg.Tensor(np.zeros((2, 1, 28, 28), np.float32))
     for name, build in mnist.MODELS.items():
         assert build()(x).shape == (2, 10), name
+
+
+@pytest.mark.parametrize("command", ["train", "eval", "predict", "export", "explore"])
+def test_every_flag_has_a_help_text(command: str) -> None:
+    parser = mnist.build_parser("lenet")
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for action in sub.choices[command]._actions:
+        assert action.help and action.help.strip(), f"{command} {action.option_strings}"
+
+
+def test_train_help_shows_each_models_recipe() -> None:
+    result = run("train", "--model", "seed", "--help")
+    text = " ".join(result.stdout.split())
+    assert "--lr LR learning rate (onecycle: its peak) (default: 0.05)" in text  # seed's own
+    for name, recipe in mnist.RECIPES.items():
+        flags = " ".join(f"--{key.replace('_', '-')} {value}" for key, value in recipe.items())
+        assert f"{name} {flags}" in text
