@@ -206,3 +206,12 @@ def test_in_place_on_a_view_in_grad_mode_says_it_is_unsupported():
     b = a * 1
     with pytest.raises(RuntimeError, match="view.*not supported"):
         b.T.__iadd__(1)
+
+
+def test_a_refused_in_place_update_leaves_the_graph_usable():
+    x = Tensor([0.0, 1.0], requires_grad=True)
+    y = x.exp()
+    with pytest.raises(RuntimeError, match="doesn't match the broadcast shape"):
+        y += Tensor(np.ones((3, 2)))
+    y.sum().backward()  # nothing was written, so Exp's saved output is still right
+    np.testing.assert_allclose(x.grad.data, np.exp([0.0, 1.0]), rtol=1e-6)

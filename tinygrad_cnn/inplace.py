@@ -101,9 +101,9 @@ def _recorded(t: Tensor, name: str, fn: Callable[..., Tensor], args: tuple) -> T
                            "(y = y + 1) or update the base tensor")
     before = type(t)._from_op(t.data.copy(), t._ctx)  # a copy: `fn` may save it for backward
     before._requires_grad = t._requires_grad
-    _flag_saved_output(t)
     result = fn(before, *[before if a is t else a for a in args])  # x *= x: x_old * x_old
     _write(t, name, result.data)
+    _flag_saved_output(t)
     t._ctx, t._requires_grad = result._ctx, result._requires_grad
     return t
 

@@ -46,7 +46,7 @@ def _arrays(value: Any) -> Any:
     return value
 
 
-def as_array(data: Any, dtype: Any) -> np.ndarray:
+def as_array(data: Any, dtype: Any, what: str = "Tensor()") -> np.ndarray:
     """`data` as a numeric ndarray; a TypeError showing what was given otherwise (None, strings,
     dicts, ragged lists and object arrays are not tensors, as in PyTorch)."""
     if type(data) is np.ndarray and data.dtype.kind in _NUMERIC_KINDS and (
@@ -59,10 +59,10 @@ def as_array(data: Any, dtype: Any) -> np.ndarray:
     try:
         array = np.asarray(data)
     except ValueError:  # NumPy's words for a ragged list
-        raise TypeError(f"Tensor() needs a rectangular nested list of numbers; got "
+        raise TypeError(f"{what} needs a rectangular nested list of numbers; got "
                         f"{_shown(data)} (rows of different lengths)") from None
     if array.dtype.kind not in _NUMERIC_KINDS:
-        raise TypeError(f"Tensor() needs numbers (a number, a nested list of numbers or a "
+        raise TypeError(f"{what} needs numbers (a number, a nested list of numbers or a "
                         f"numeric array); got {_shown(data)} ({type(data).__name__})")
     return array if dtype is None else array.astype(dtype, copy=False)
 

@@ -66,11 +66,12 @@ class Tensor(TensorOps, InPlaceOps):
         """A non-Tensor op input. Python scalars and float arrays take the float dtype of the
         first Tensor input, so `x * 2.0` or `x @ float64_array` keep x float32; integer and
         bool arrays (labels, masks) keep theirs."""
-        if isinstance(value, (bool, int, float)) or np.asarray(value).dtype.kind == "f":
+        array = interop.as_array(value, None, "an op input")
+        if array.dtype.kind == "f" or isinstance(value, (bool, int, float)):
             ref = next((x for x in inputs if isinstance(x, Tensor)), None)
             if ref is not None and ref.dtype.kind == "f":
-                return Tensor(value, dtype=ref.dtype)
-        return Tensor(value, dtype=None)
+                return Tensor(array, dtype=ref.dtype)
+        return Tensor(array, dtype=None)
 
     # ----- NumPy interop, as PyTorch: the data, unless the graph would be lost silently ----------
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
@@ -198,7 +199,8 @@ class Tensor(TensorOps, InPlaceOps):
                 )
             seed = np.ones(self.shape, dtype=self.dtype)
         else:
-            seed = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
+            seed = interop.as_array(grad.data if isinstance(grad, Tensor) else grad, self.dtype,
+                                    "backward(grad=...)")
             if seed.shape != self.shape:
                 raise ValueError(f"backward(grad=...) has shape {seed.shape}, tensor {self.shape}")
         autograd.backward(self, seed, retain_graph=retain_graph)
@@ -270,16 +272,21 @@ class Tensor(TensorOps, InPlaceOps):
     @staticmethod
     def arange(start: Scalar, stop: Scalar | None = None, step: Scalar = 1,
                requires_grad: bool = False, dtype: Any = np.float32) -> Tensor:
-        data = np.arange(start, step=step) if stop is None else np.arange(start, stop, step)
+        start, stop = (0, start) if stop is None else (start, stop)
+        if number(step, "arange") == 0:
+            raise ValueError("arange: step must be nonzero")
+        data = np.arange(number(start, "arange"), number(stop, "arange"), step)
         return Tensor(data, requires_grad, dtype)
 
     @staticmethod
     def zeros_like(other: Tensor, requires_grad: bool = False) -> Tensor:
-        return Tensor(np.zeros_like(other.data), requires_grad, dtype=None)
+        return Tensor(np.zeros_like(interop.as_array(other, None, "zeros_like")), requires_grad,
+                      dtype=None)
 
     @staticmethod
     def ones_like(other: Tensor, requires_grad: bool = False) -> Tensor:
-        return Tensor(np.ones_like(other.data), requires_grad, dtype=None)
+        return Tensor(np.ones_like(interop.as_array(other, None, "ones_like")), requires_grad,
+                      dtype=None)
 
 
 def _shape(args: Sequence[Any]) -> tuple[int, ...]:

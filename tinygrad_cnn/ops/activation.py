@@ -10,6 +10,7 @@ from .. import rng
 from ..autograd import Function
 from ._args import normalize_axis
 from ._flops import per_element, per_input_element
+from .shapes import number
 
 
 class Sigmoid(Function):
@@ -171,7 +172,7 @@ def tanh(x: Any) -> Any:
 
 
 def leaky_relu(x: Any, negative_slope: float = 0.01) -> Any:
-    return LeakyReLU.apply(x, negative_slope=negative_slope)
+    return LeakyReLU.apply(x, negative_slope=number(negative_slope, "leaky_relu"))
 
 
 def softmax(x: Any, axis: int = -1) -> Any:
@@ -185,7 +186,7 @@ def log_softmax(x: Any, axis: int = -1) -> Any:
 def dropout(x: Any, p: float = 0.5, training: bool = True) -> Any:
     """Zero each element with probability p while training (scaling the rest by 1/(1-p));
     the identity in eval mode or when p == 0."""
-    if not 0.0 <= p <= 1.0:
+    if not 0.0 <= number(p, "dropout") <= 1.0:
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
     if not training or p == 0.0:
         return x

@@ -9,7 +9,7 @@ import numpy as np
 from .. import autograd
 from ..autograd import Function
 from ._flops import no_flops
-from .movement import plain_index
+from .movement import index_problem, plain_index
 from .promotion import Cast, DtypeError, promote, result_type
 
 
@@ -118,7 +118,8 @@ def setitem_data(data: np.ndarray, index: Any, value: Any) -> np.ndarray:
     try:
         part_shape = np.shape(data[index])
     except (IndexError, TypeError) as err:
-        raise IndexError(f"setitem: {err} (tensor shape {data.shape})") from None
+        raise IndexError(f"setitem: {index_problem(index) or err} (tensor shape "
+                         f"{data.shape})") from None
     try:
         if np.broadcast_shapes(np.shape(source), part_shape) != part_shape:
             raise ValueError

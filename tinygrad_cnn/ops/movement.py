@@ -145,7 +145,8 @@ class GetItem(Function):
         try:
             return np.asarray(x[index])
         except IndexError as err:
-            raise IndexError(f"getitem: {err} (tensor shape {x.shape})") from None
+            raise IndexError(f"getitem: {index_problem(index) or err} (tensor shape "
+                             f"{x.shape})") from None
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
@@ -251,6 +252,17 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Any:
 
 def getitem(x: Any, index: Any) -> Any:
     return GetItem.apply(x, index=plain_index(index))
+
+
+def index_problem(index: Any) -> str | None:
+    """What is wrong with an index NumPy refused, in our words (None: NumPy's are clear)."""
+    for part in index if isinstance(index, tuple) else (index,):
+        if isinstance(part, np.ndarray) and part.dtype.kind not in "biu":
+            return f"index arrays must hold integers or bools, got {part.dtype}"
+        if not isinstance(part, (int, np.integer, slice, np.ndarray)) and part not in (None, ...):
+            return (f"an index is an int, a slice, None, ... or an integer or bool array, got "
+                    f"{part!r:.40}")
+    return None
 
 
 def plain_index(index: Any) -> Any:

@@ -56,12 +56,19 @@ def _dtype_and_rank(op: str, x: Any) -> tuple[np.dtype, int]:
         return DEFAULT[1], 2
     if isinstance(x, float):
         return DEFAULT[2], 2
-    dtype = np.asarray(x).dtype if isinstance(x, (np.ndarray, np.generic, list, tuple)) else None
+    dtype = _array_dtype(op, x) if isinstance(x, (np.ndarray, np.generic, list, tuple)) else None
     if dtype is None or dtype.kind not in CATEGORY:
         raise TypeError(f"{op}: unsupported operand {_shown(x)} of type {type(x).__name__}; "
                         "expected a Tensor, a number or a numeric array")
     # a float NumPy value adopts a float Tensor's precision (x @ float64_array stays float32)
     return (DEFAULT[2] if dtype.kind == "f" else dtype), 2
+
+
+def _array_dtype(op: str, x: Any) -> np.dtype:
+    try:
+        return np.asarray(x).dtype
+    except ValueError:  # NumPy's words for a ragged list
+        raise TypeError(f"{op}: a list operand must be rectangular, got {_shown(x)}") from None
 
 
 def promote(op: str, dtype: np.dtype, *operands: Any) -> list[Any]:
