@@ -22,7 +22,6 @@ with +-2 pixel shifts. A checkpoint is written atomically after every epoch.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 import time
@@ -33,6 +32,7 @@ from tqdm import tqdm
 
 import tinygrad_cnn as tg
 from tinygrad_cnn import nn, optim, runs
+from tinygrad_cnn.cli import HelpFormatter, Parser, number, typed_flags
 from tinygrad_cnn.data import Compose, DataLoader, Normalize, RandomShift
 from tinygrad_cnn.datasets import (
     DataFileError,
@@ -92,36 +92,6 @@ NORMALIZE = Normalize()  # uint8 pixels -> MNIST's standardised floats
 DIGITS = [str(d) for d in range(10)]
 
 # ----------------------------------------------------------------------------- command line
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse that reports a mistake as one `error:` line with exit status 2."""
-
-    def error(self, message: str) -> None:
-        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
-
-
-class HelpFormatter(argparse.RawDescriptionHelpFormatter):
-    """--help shows each flag's default (when it has one) and keeps the recipe table as written."""
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        hidden = action.default is None or action.default is False  # 0 is a default, shown
-        if hidden or action.default == argparse.SUPPRESS or "default" in (action.help or ""):
-            return action.help or ""
-        return f"{action.help} (default: %(default)s)"
-
-
-def number(kind: type, minimum: float, strict: bool = False):
-    """An argparse type: `kind` (int or float), finite, >= minimum (> minimum when strict)."""
-    def parse(text: str) -> float:
-        value = kind(text)
-        if not math.isfinite(value) or value < minimum or (strict and value == minimum):
-            raise argparse.ArgumentTypeError(
-                f"must be {'a finite number' if kind is float else 'an integer'} "
-                f"{'>' if strict else '>='} {minimum:g}, got {text}")
-        return value
-    parse.__name__ = kind.__name__
-    return parse
 
 
 def data_arguments(p: argparse.ArgumentParser) -> None:
@@ -218,8 +188,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     model = peek.parse_known_args(argv)[0].model  # its recipe becomes the defaults
     args = build_parser(model if model in RECIPES else "lenet").parse_args(argv)
     # the flags typed on the command line: --resume takes the others from the checkpoint
-    args.given = {word[2:].split("=")[0].replace("-", "_") for word in argv
-                  if word.startswith("--")}
+    args.given = typed_flags(argv)
     return args
 
 
