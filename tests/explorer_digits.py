@@ -33,7 +33,7 @@ def sample_digits(n: int) -> tuple[np.ndarray, np.ndarray, str]:
     return images, labels, "font-drawn digits"
 
 
-def trained_seed_model(n: int = 1500) -> tg.nn.Module:
+def trained_seed_model(n: int = 1000) -> tg.nn.Module:
     """The seed model after one epoch on `n` font-drawn digits (a second or two)."""
     from tinygrad_cnn.explorer.demo import font_digits
 

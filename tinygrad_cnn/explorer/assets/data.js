@@ -84,8 +84,9 @@ TG.convCell = (trace, model, index, channel, row, col) => {
   const weight = kernel.w || (kernel.w = TG.f32(kernel.weight));
   const bias = kernel.b || (kernel.b = TG.f32(kernel.bias));
   const rows = [], cols = [];
-  for (let k = 0; k < KH; k++) rows.push(row * conv.stride[0] - conv.padding[0] + k * conv.dilation[0]);
-  for (let k = 0; k < KW; k++) cols.push(col * conv.stride[1] - conv.padding[1] + k * conv.dilation[1]);
+  const [sy, sx] = conv.stride, [py, px] = conv.padding, [dy, dx] = conv.dilation;
+  for (let k = 0; k < KH; k++) rows.push(row * sy - py + k * dy);
+  for (let k = 0; k < KW; k++) cols.push(col * sx - px + k * dx);
   const window = [], kern = [], products = [];
   let sum = 0;
   for (let c = 0; c < C; c++) {

@@ -4,7 +4,8 @@
 TG.summaryText = (s) => {
   const shape = s.shape.length ? s.shape.join("×") : "scalar";
   if (s.values) return `${shape}  [${s.values.map(TG.fmt).join(", ")}]`;
-  return `${shape}  min ${TG.fmt(s.min)}  mean ${TG.fmt(s.mean)}  max ${TG.fmt(s.max)}  ‖g‖ ${TG.fmt(s.norm)}`;
+  return `${shape}  min ${TG.fmt(s.min)}  mean ${TG.fmt(s.mean)}  max ${TG.fmt(s.max)}  ` +
+    `‖g‖ ${TG.fmt(s.norm)}`;
 };
 
 TG.graphTab = (picture, panel, svg) => {
@@ -15,7 +16,9 @@ TG.graphTab = (picture, panel, svg) => {
     .find((g) => g.querySelector("title")?.textContent === id);
   const mark = (id, cls) => { const g = node(id); if (g) g.classList.add(cls); return g; };
   const show = () => {
-    for (const g of picture.querySelectorAll(".active, .sent")) g.classList.remove("active", "sent");
+    for (const g of picture.querySelectorAll(".active, .sent")) {
+      g.classList.remove("active", "sent");
+    }
     const counter = `step ${at + 1} of ${steps.length}`;
     if (at < 0) {
       panel.replaceChildren(TG.el("p", {}, `${steps.length} ops to backward through. Press step.`));
@@ -26,13 +29,16 @@ TG.graphTab = (picture, panel, svg) => {
     const step = steps[at];
     const active = mark(`op${step.node}`, "active");
     if (active) active.scrollIntoView({ block: "nearest", inline: "nearest" });
-    const lines = [TG.el("h3", {}, `${counter}: ${step.op}${step.module ? ` in layer ${step.module}` : ""}`),
+    const where = step.module ? ` in layer ${step.module}` : "";
+    const lines = [TG.el("h3", {}, `${counter}: ${step.op}${where}`),
       TG.el("p", {}, "incoming gradient ", TG.el("code", {}, TG.summaryText(step.grad_out)))];
     for (const send of step.sends) {
       mark(`t${send.node}`, "sent");
       const who = send.name || `input ${send.index}`;
       lines.push(TG.el("p", {}, `sends to ${who} `, TG.el("code", {}, TG.summaryText(send.grad))));
-      if (send.leaf) lines.push(TG.el("p", { class: "leaf" }, `${who}.grad accumulated this gradient`));
+      if (send.leaf) {
+        lines.push(TG.el("p", { class: "leaf" }, `${who}.grad accumulated this gradient`));
+      }
     }
     panel.replaceChildren(...lines);
     Object.assign(panel.dataset, { step: at, node: step.node });

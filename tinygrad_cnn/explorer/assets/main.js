@@ -65,7 +65,8 @@
 
   const picker = $("tg-tests");
   for (const t of source.tests()) {
-    picker.append(TG.el("option", { value: t.id }, `${t.name}${t.label === null ? "" : ` (label ${t.label})`}`));
+    const label = t.label === null ? "" : ` (label ${t.label})`;
+    picker.append(TG.el("option", { value: t.id }, `${t.name}${label}`));
   }
   picker.addEventListener("change", () => {
     if (picker.value === "") return;
@@ -73,13 +74,21 @@
     send();
   });
   for (let k = 0; k < 10; k++) $("tg-class").append(TG.el("option", { value: k }, String(k)));
-  const modeChanged = () => { $("tg-class-box").classList.toggle("hidden", !backward()); if (request) send(); };
+  const modeChanged = () => {
+    $("tg-class-box").classList.toggle("hidden", !backward());
+    if (request) send();
+  };
   $("tg-forward").addEventListener("change", modeChanged);
   $("tg-backward").addEventListener("change", modeChanged);
   $("tg-class").addEventListener("change", () => { classPicked = true; if (request) send(); });
 
   $("tg-play").addEventListener("click", () => {
-    if (playing) { clearInterval(playing); playing = null; $("tg-play").textContent = "play"; return; }
+    if (playing) {
+      clearInterval(playing);
+      playing = null;
+      $("tg-play").textContent = "play";
+      return;
+    }
     if (!cell) return;
     $("tg-play").textContent = "pause";
     playing = setInterval(() => {
@@ -113,6 +122,10 @@
   $("tg-next").addEventListener("click", graph.step);
   $("tg-reset").addEventListener("click", graph.reset);
 
-  if (source.tests().length) { picker.value = source.tests()[0].id; request = { test: Number(picker.value) }; send(); }
+  if (source.tests().length) {  // start on the first test image
+    picker.value = source.tests()[0].id;
+    request = { test: Number(picker.value) };
+    send();
+  }
   TG.ready = true;
 })();

@@ -48,7 +48,8 @@ TG.fmt = (v) => (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExp
   : v.toPrecision(6).replace(/(\.\d*?)0+$/, "$1").replace(/\.$/, ""));
 
 TG.bars = (box, probs, prediction) => {
-  box.replaceChildren(...probs.map((p, k) => TG.el("div", { class: `bar${k === prediction ? " top" : ""}` },
+  const cls = (k) => `bar${k === prediction ? " top" : ""}`;
+  box.replaceChildren(...probs.map((p, k) => TG.el("div", { class: cls(k) },
     TG.el("span", { class: "digit" }, String(k)),
     TG.el("span", { class: "fill", style: `width:${(100 * p).toFixed(1)}%` }),
     TG.el("span", { class: "p" }, p.toFixed(3)))));
@@ -123,7 +124,8 @@ TG.grid = (values, c, KH, KW, cls) => {
 };
 
 TG.cellPanel = (box, cell, name) => {
-  const parts = [TG.el("h3", {}, `${name} channel ${cell.channel}, cell (${cell.row}, ${cell.col})`)];
+  const where = `${name} channel ${cell.channel}, cell (${cell.row}, ${cell.col})`;
+  const parts = [TG.el("h3", {}, where)];
   for (let c = 0; c < cell.C; c++) {
     parts.push(TG.el("div", { class: "triple" }, TG.el("span", {}, `input ch ${c}`),
       TG.grid(cell.window, c, cell.KH, cell.KW, "window"), TG.el("span", {}, "×"),
@@ -133,7 +135,8 @@ TG.cellPanel = (box, cell, name) => {
   parts.push(TG.el("p", { class: "sum" }, `sum ${TG.fmt(cell.sum)} + bias ${TG.fmt(cell.bias)} = `,
     TG.el("b", { class: "value" }, TG.fmt(cell.value))));
   for (const [layer, kind, value] of cell.then) {
-    parts.push(TG.el("p", { class: "then" }, `${layer} ${kind} → `, TG.el("b", {}, TG.fmt(value))));
+    parts.push(TG.el("p", { class: "then" }, `${layer} ${kind} → `,
+      TG.el("b", {}, TG.fmt(value))));
   }
   box.replaceChildren(...parts);
   TG.shown.cell = cell;
@@ -143,13 +146,15 @@ TG.kernelView = (box, model, epoch) => {
   const parts = [];
   for (const [name, k] of Object.entries(model.kernels)) {
     const epochs = name === model.epoch_layer ? model.epochs : [];
-    const weight = epochs.length && epoch ? TG.f32(epochs[epoch - 1]) : (k.w || (k.w = TG.f32(k.weight)));
+    const trained = () => k.w || (k.w = TG.f32(k.weight));
+    const weight = epochs.length && epoch ? TG.f32(epochs[epoch - 1]) : trained();
     const [O, C, KH, KW] = k.shape;
     const range = TG.range(weight, true), grid = TG.el("div", { class: "kgrid" });
     grid.style.gridTemplateColumns = `repeat(${C}, auto)`;
     for (let o = 0; o < O; o++) {
       for (let c = 0; c < C; c++) {
-        grid.append(TG.heatmap(weight, (o * C + c) * KH * KW, KH, KW, range, true, Math.max(4, Math.floor(36 / KH))));
+        const scale = Math.max(4, Math.floor(36 / KH));
+        grid.append(TG.heatmap(weight, (o * C + c) * KH * KW, KH, KW, range, true, scale));
       }
     }
     const label = epochs.length && epoch ? `epoch ${epoch} of ${epochs.length}` : "trained weights";
