@@ -213,7 +213,7 @@ def test_tensor_method_and_int_or_pair_parameters():
     ((1, 3, 8, 8), (3, 3, 3), {}, r"weight must be 4-D"),
     ((1, 3, 4, 4), (2, 3, 5, 5), {}, r"kernel \(5, 5\) .* larger than the padded input \(4, 4\)"),
     ((1, 3, 6, 6), (2, 3, 3, 3), {"dilation": 3}, r"larger than the padded input"),
-    ((1, 3, 6, 6), (2, 3, 3, 3), {"stride": 0}, r"stride and dilation must be >= 1"),
+    ((1, 3, 6, 6), (2, 3, 3, 3), {"stride": 0}, r"conv2d: stride must be >= 1, got 0"),
     ((1, 3, 6, 6), (2, 3, 3, 3), {"padding": (1, 2, 3)}, r"padding must be an int or a pair"),
     ((1, 3, 6, 6), (2, 3, 3, 3), {"algorithm": "fft"}, r"unknown algorithm 'fft'"),
 ])

@@ -144,7 +144,7 @@ def test_tensor_methods():
     ((3, 8, 8), (2,), r"input must be 4-D .* got shape \(3, 8, 8\)"),
     ((1, 1, 8, 8), (3, 1, 2), r"padding \(2, 2\) must be at most half the kernel size \(3, 3\)"),
     ((1, 1, 3, 3), (4,), r"kernel \(4, 4\) is larger than the padded input \(3, 3\)"),
-    ((1, 1, 8, 8), (2, 0), r"kernel_size and stride must be >= 1"),
+    ((1, 1, 8, 8), (2, 0), r"pool2d: stride must be >= 1, got 0"),
     ((1, 1, 8, 8), ((2, 2, 2),), r"kernel_size must be an int or a pair"),
 ])
 def test_bad_arguments_raise(op, shape, args, message):

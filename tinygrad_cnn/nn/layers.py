@@ -8,7 +8,9 @@ import numpy as np
 
 from .. import ops
 from ..ops._args import as_pair
+from ..ops.conv import conv_params
 from ..ops.conv_grouped import check_groups, grouped_geometry
+from ..ops.pool import pool_params
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
@@ -75,9 +77,7 @@ class Conv2d(Module):
         self.in_channels, self.out_channels = in_channels, out_channels
         self.groups = _check_groups(in_channels, out_channels, groups)
         self.kernel_size = as_pair(kernel_size, "Conv2d: kernel_size", minimum=1)
-        self.stride = as_pair(stride, "Conv2d: stride", minimum=1)
-        self.padding = as_pair(padding, "Conv2d: padding", minimum=0)
-        self.dilation = as_pair(dilation, "Conv2d: dilation", minimum=1)
+        self.stride, self.padding, self.dilation = conv_params("Conv2d", stride, padding, dilation)
         self.algorithm = algorithm
         self.weight = _empty(out_channels, in_channels // groups, *self.kernel_size)
         self.bias = _empty(out_channels) if bias else None
@@ -134,14 +134,7 @@ class _Pool2d(Module):
     def __init__(self, kernel_size: IntPair, stride: IntPair | None = None,
                  padding: IntPair = 0) -> None:
         super().__init__()
-        name = type(self).__name__
-        kernel = as_pair(kernel_size, f"{name}: kernel_size", minimum=1)
-        if stride is not None:
-            as_pair(stride, f"{name}: stride", minimum=1)
-        pad = as_pair(padding, f"{name}: padding", minimum=0)
-        if 2 * pad[0] > kernel[0] or 2 * pad[1] > kernel[1]:  # the pool ops' rule, as PyTorch's
-            raise ValueError(f"{name}: padding {padding!r} must be at most half the kernel size "
-                             f"{kernel_size!r}")
+        pool_params(type(self).__name__, kernel_size, stride, padding)  # the op's own check
         # kept as given (ints stay ints), as PyTorch's pooling layers show them
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride

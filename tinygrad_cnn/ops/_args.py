@@ -1,4 +1,5 @@
-"""Argument checks shared by ops and layers: axis arguments and int-or-pair hyper-parameters."""
+"""Argument helpers shared by ops and layers: the array behind an argument, axis arguments and
+int-or-pair hyper-parameters."""
 
 from __future__ import annotations
 
@@ -7,6 +8,22 @@ from typing import Any
 import numpy as np
 
 Axis = int | np.integer | tuple[int, ...] | None
+
+
+def array_of(x: Any) -> Any:
+    """The array behind an op argument: a Tensor's `.data`, anything else as given (an ndarray's
+    own `.data` is a memoryview, so ndarrays are passed through first)."""
+    return x if isinstance(x, np.ndarray) else getattr(x, "data", x)
+
+
+def shape_of(x: Any) -> tuple[int, ...]:
+    """The shape of a Tensor, array, scalar or nested list."""
+    return np.shape(array_of(x))
+
+
+def dtype_of(x: Any) -> np.dtype:
+    """The dtype of a Tensor or array (NumPy's choice for a scalar or list)."""
+    return np.asarray(array_of(x)).dtype
 
 
 def normalize_axis(axis: Any, shape: tuple[int, ...], op: str, rank: int | None = None) -> int:

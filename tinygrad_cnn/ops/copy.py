@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import autograd
 from ..autograd import Function
+from ._args import array_of
 from ._flops import no_flops
 from .movement import index_problem, plain_index
 from .promotion import Cast, DtypeError, promote, result_type
@@ -114,7 +115,7 @@ def setitem_data(data: np.ndarray, index: Any, value: Any) -> np.ndarray:
     index = plain_index(index)
     if not isinstance(value, autograd.tensor.Tensor):
         result_type("setitem", value)  # a clear TypeError for strings, None, ...
-    source = getattr(value, "data", value)
+    source = array_of(value)
     try:
         part_shape = np.shape(data[index])
     except (IndexError, TypeError) as err:

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import autograd
 from ..autograd import Function
+from ._args import array_of
 from ._flops import per_element
 from .promotion import DEFAULT, Cast, DtypeError, promote, result_type
 
@@ -265,7 +266,7 @@ def div(x: Any, y: Any) -> Any:
 
 def pow(x: Any, y: Any) -> Any:  # noqa: A001 (the op's name)
     dtype = result_type("pow", x, y)
-    if dtype.kind in "iu" and (np.asarray(getattr(y, "data", y)) < 0).any():
+    if dtype.kind in "iu" and (np.asarray(array_of(y)) < 0).any():
         raise DtypeError(f"pow: Integers to negative integer powers are not allowed ({dtype} "
                          "base); use a float base, e.g. x.to(np.float32) ** -1")
     return _binary(Pow, "pow", x, y)

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Function
+from ._args import dtype_of, shape_of
 from .promotion import same_dtype
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -228,14 +229,6 @@ class BinaryCrossEntropyWithLogits(Function):
         return grad_z, grad_y
 
 
-def _shape(x: Any) -> tuple[int, ...]:
-    return np.shape(x if isinstance(x, np.ndarray) else getattr(x, "data", x))
-
-
-def _dtype(x: Any) -> np.dtype:
-    return np.asarray(x if isinstance(x, np.ndarray) else getattr(x, "data", x)).dtype
-
-
 def _class_index_input(target: Any) -> Any:
     """Lists become integer arrays; Tensors and arrays pass through (dtype checked in forward)."""
     return np.asarray(target) if isinstance(target, (list, tuple, int)) else target
@@ -243,12 +236,12 @@ def _class_index_input(target: Any) -> Any:
 
 def _float_target(op: str, input: Any, target: Any) -> Any:  # noqa: A002 (PyTorch's name)
     """Check shapes match; non-Tensor targets take the input's dtype (float32 stays float32)."""
-    if _shape(input) != _shape(target):
+    if shape_of(input) != shape_of(target):
         raise ValueError(
-            f"{op}: target shape {_shape(target)} does not match input shape {_shape(input)}"
+            f"{op}: target shape {shape_of(target)} does not match input shape {shape_of(input)}"
         )
     if isinstance(target, (np.ndarray, list, tuple, int, float)):
-        return np.asarray(target, dtype=_dtype(input))
+        return np.asarray(target, dtype=dtype_of(input))
     same_dtype(op, input=input, target=target)
     return target
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Function
-from ._args import Axis, normalize_axes, normalize_axis
+from ._args import Axis, normalize_axes, normalize_axis, shape_of
 from ._flops import no_flops
 from .shapes import expand_sizes, number, pad_widths, sizes
 
@@ -230,7 +230,7 @@ def pad(x: Any, pad: Any, value: float = 0.0) -> Any:
 def concatenate(tensors: Sequence[Any], axis: int = 0) -> Any:
     if not tensors:
         raise ValueError("concatenate: needs at least one tensor")
-    shapes = [np.shape(getattr(t, "data", t)) for t in tensors]
+    shapes = [shape_of(t) for t in tensors]
     if not shapes[0]:
         raise ValueError("concatenate: zero-dimensional tensors cannot be concatenated")
     axis = normalize_axis(axis, shapes[0], "concatenate")
@@ -243,7 +243,7 @@ def concatenate(tensors: Sequence[Any], axis: int = 0) -> Any:
 def stack(tensors: Sequence[Any], axis: int = 0) -> Any:
     if not tensors:
         raise ValueError("stack: needs at least one tensor")
-    shapes = [np.shape(getattr(t, "data", t)) for t in tensors]
+    shapes = [shape_of(t) for t in tensors]
     axis = normalize_axis(axis, shapes[0], "stack", rank=len(shapes[0]) + 1)
     if any(s != shapes[0] for s in shapes):
         raise ValueError(f"stack: all shapes must be equal, got {shapes}")

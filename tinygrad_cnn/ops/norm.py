@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Function
+from ._args import array_of, shape_of
 
 
 def _per_channel(v: np.ndarray, ndim: int) -> np.ndarray:
@@ -184,26 +185,17 @@ class Normalize(LayerNorm):
     rule = "grad_x = inv_std * (g - mean(g) - out * mean(g * out))"
 
 
-def _array(x: Any) -> Any:
-    """A Tensor's ndarray (ndarrays have a .data too: a memoryview, not wanted here)."""
-    return x if isinstance(x, np.ndarray) else getattr(x, "data", x)
-
-
-def _shape(x: Any) -> tuple[int, ...]:
-    return np.shape(_array(x))
-
-
 def _check_param(op: str, name: str, param: Any, expected: tuple[int, ...], x_shape: tuple) -> None:
-    if param is not None and _shape(param) != expected:
+    if param is not None and shape_of(param) != expected:
         raise ValueError(
-            f"{op}: {name} has shape {_shape(param)}, expected {expected} for input of shape "
+            f"{op}: {name} has shape {shape_of(param)}, expected {expected} for input of shape "
             f"{x_shape}"
         )
 
 
 def _buffer(value: Any) -> np.ndarray | None:
     """The array a running statistic is updated in: a Tensor's .data or the ndarray itself."""
-    value = _array(value)
+    value = array_of(value)
     if value is not None and not isinstance(value, np.ndarray):
         raise TypeError(f"batch_norm: running statistics must be arrays or Tensors, got {value!r}")
     return value
@@ -215,7 +207,7 @@ def batch_norm(x: Any, running_mean: Any, running_var: Any, weight: Any = None, 
     Training normalises with the batch mean and biased variance and updates running_mean and
     running_var in place (running = (1 - momentum) * running + momentum * batch, with the
     unbiased variance); eval normalises with the running statistics."""
-    shape = _shape(x)
+    shape = shape_of(x)
     if len(shape) < 2:
         raise ValueError(f"batch_norm: expected input of shape (N, C, ...), got {shape}")
     channels = shape[1]
@@ -242,7 +234,7 @@ def layer_norm(x: Any, normalized_shape: int | Sequence[int], weight: Any = None
                bias: Any = None, eps: float = 1e-5) -> Any:
     """Like torch.nn.functional.layer_norm: standardise over the trailing dims given by
     normalized_shape, then scale by weight and shift by bias (both of that shape)."""
-    shape = _shape(x)
+    shape = shape_of(x)
     normalized = (normalized_shape,) if isinstance(normalized_shape, int) else normalized_shape
     normalized = tuple(int(d) for d in normalized)
     k = len(normalized)
@@ -261,7 +253,7 @@ def layer_norm(x: Any, normalized_shape: int | Sequence[int], weight: Any = None
 def normalize(x: Any, eps: float = 1e-5) -> Any:
     """Standardise each sample: (x - mean) / sqrt(var + eps), mean and biased variance over every
     axis but the batch axis 0; no weight or bias."""
-    shape = _shape(x)
+    shape = shape_of(x)
     if len(shape) < 2:
         raise ValueError(f"normalize: expected input of shape (N, ...features), got {shape}")
     return Normalize.apply(x, k=len(shape) - 1, eps=eps, has_weight=False, has_bias=False)

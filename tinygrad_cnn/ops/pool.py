@@ -12,23 +12,25 @@ from ._args import as_pair
 from ._flops import per_input_element
 
 
+def pool_params(op: str, kernel_size: Any, stride: Any, padding: Any) -> tuple:
+    """(kernel, stride, padding) as pairs, checked once for the pooling ops and layers: kernel and
+    stride >= 1 (stride None means the kernel), padding >= 0 and at most half the kernel."""
+    kernel = as_pair(kernel_size, f"{op}: kernel_size", minimum=1)
+    stride = kernel if stride is None else as_pair(stride, f"{op}: stride", minimum=1)
+    padding = as_pair(padding, f"{op}: padding", minimum=0)
+    if 2 * padding[0] > kernel[0] or 2 * padding[1] > kernel[1]:  # as PyTorch: never all padding
+        raise ValueError(f"{op}: padding {padding} must be at most half the kernel size {kernel}")
+    return kernel, stride, padding
+
+
 class PoolGeometry:
     """Kernel, stride and padding of a pooling op and the output size they give."""
 
     def __init__(self, op: str, shape: tuple, kernel_size: Any, stride: Any, padding: Any) -> None:
         if len(shape) != 4:
             raise ValueError(f"{op}: input must be 4-D (N, C, H, W), got shape {shape}")
-        self.kernel = as_pair(kernel_size, "kernel_size")
-        self.stride = self.kernel if stride is None else as_pair(stride, "stride")
-        self.padding = as_pair(padding, "padding")
+        self.kernel, self.stride, self.padding = pool_params(op, kernel_size, stride, padding)
         (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
-        if min(kh, kw, sh, sw) < 1 or min(ph, pw) < 0:
-            raise ValueError(f"{op}: kernel_size and stride must be >= 1 and padding >= 0, "
-                             f"got kernel_size={self.kernel}, stride={self.stride}, "
-                             f"padding={self.padding}")
-        if 2 * ph > kh or 2 * pw > kw:  # as PyTorch: a window must never be all padding
-            raise ValueError(f"{op}: padding {self.padding} must be at most half the kernel "
-                             f"size {self.kernel}")
         self.shape = shape
         self.OH = (shape[2] + 2 * ph - kh) // sh + 1
         self.OW = (shape[3] + 2 * pw - kw) // sw + 1

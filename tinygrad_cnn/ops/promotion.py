@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import autograd
+from ._args import dtype_of
 from ._flops import no_flops
 
 CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}  # bool < integer < floating, as PyTorch
@@ -94,7 +95,7 @@ def _constant(value: Any, dtype: np.dtype) -> np.ndarray:
 def same_dtype(op: str, **inputs: Any) -> None:
     """Refuse mixed dtypes (PyTorch's conv2d, linear, matmul and losses do) with a message
     naming each input and its dtype; numbers and float arrays adopt the Tensors' float dtype."""
-    found = {name: np.asarray(getattr(x, "data", x)).dtype for name, x in inputs.items()
+    found = {name: dtype_of(x) for name, x in inputs.items()
              if isinstance(x, autograd.tensor.Tensor) or _fixed_dtype(x)}
     if len(set(found.values())) > 1:
         named = ", ".join(f"{name} {dtype}" for name, dtype in found.items())

@@ -7,13 +7,9 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Function
-from ._args import Axis, normalize_axes, normalize_axis
+from ._args import Axis, dtype_of, normalize_axes, normalize_axis, shape_of
 from ._flops import per_input_element
 from .promotion import DtypeError
-
-
-def _shape(x: Any) -> tuple[int, ...]:
-    return np.shape(getattr(x, "data", x))
 
 
 def _expand(grad_out: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
@@ -132,13 +128,13 @@ class ArgMax(Function):
 
 
 def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:  # noqa: A001
-    return Sum.apply(x, axes=normalize_axes(axis, _shape(x), "sum"), keepdims=keepdims)
+    return Sum.apply(x, axes=normalize_axes(axis, shape_of(x), "sum"), keepdims=keepdims)
 
 
 def mean(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
     _floating_input(x, "mean(): could not infer output dtype. Input dtype must be either a "
                     "floating point or complex dtype")
-    return Mean.apply(x, axes=normalize_axes(axis, _shape(x), "mean"), keepdims=keepdims)
+    return Mean.apply(x, axes=normalize_axes(axis, shape_of(x), "mean"), keepdims=keepdims)
 
 
 def max(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:  # noqa: A001
@@ -153,7 +149,7 @@ def var(x: Any, axis: Axis = None, keepdims: bool = False, correction: int = 1) 
     _floating_input(x, "var(): std and var only support floating point dtypes")
     if not isinstance(correction, (int, float, np.integer, np.floating)) or correction < 0:
         raise ValueError(f"var: correction must be a number >= 0, got {correction!r}")
-    axes = normalize_axes(axis, _shape(x), "var")
+    axes = normalize_axes(axis, shape_of(x), "var")
     return Var.apply(x, axes=axes, keepdims=keepdims, correction=correction)
 
 
@@ -174,14 +170,14 @@ def _arg_axis(x: Any, axis: int | None, op: str) -> int | None:
     _nonempty(x, axis, op)
     if axis is None:
         return None
-    shape = _shape(x)
+    shape = shape_of(x)
     axis = normalize_axis(axis, shape, op)
     return axis if shape else None
 
 
 def _nonempty(x: Any, axis: Axis, op: str) -> tuple[int, ...]:
     """The axes of a max/min/argmax, which have no value over nothing: PyTorch's errors."""
-    shape = _shape(x)
+    shape = shape_of(x)
     axes = normalize_axes(axis, shape, op)
     if 0 in shape:
         if axis is None:
@@ -196,6 +192,6 @@ def _nonempty(x: Any, axis: Axis, op: str) -> tuple[int, ...]:
 
 
 def _floating_input(x: Any, message: str) -> None:
-    dtype = np.asarray(getattr(x, "data", x)).dtype
+    dtype = dtype_of(x)
     if dtype.kind != "f":
         raise DtypeError(f"{message}. Got: {dtype} (use x.to(np.float32).{message[:3]}())")

@@ -17,8 +17,8 @@ contiguous NCHW from every algorithm would cost a copy per output and gradient, 
 5%-of-a-LeNet-step bar set for paying it (docs/benchmarks.md, "One layout for conv outputs?").
 """
 
-from .geometry import ConvGeometry, conv_geometry
+from .geometry import ConvGeometry, conv_geometry, conv_params
 from .op import ALGORITHMS, Conv2d, choose_algorithm, conv2d, resolve_algorithm
 
 __all__ = ["ALGORITHMS", "Conv2d", "ConvGeometry", "choose_algorithm", "conv2d", "conv_geometry",
-           "resolve_algorithm"]
+           "conv_params", "resolve_algorithm"]

@@ -50,6 +50,14 @@ class ConvGeometry:
                 slice(ow * sw, ow * sw + dw * (self.KW - 1) + 1, dw))
 
 
+def conv_params(op: str, stride: Any, padding: Any, dilation: Any) -> tuple:
+    """(stride, padding, dilation) as pairs, checked once for the op and the layer: stride and
+    dilation >= 1, padding >= 0; errors start with `op`."""
+    return (as_pair(stride, f"{op}: stride", minimum=1),
+            as_pair(padding, f"{op}: padding", minimum=0),
+            as_pair(dilation, f"{op}: dilation", minimum=1))
+
+
 def conv_geometry(x_shape: tuple, w_shape: tuple, stride: Any, padding: Any,
                   dilation: Any) -> ConvGeometry:
     """Validate the shapes and hyper-parameters; raise ValueError naming both shapes."""
@@ -60,11 +68,7 @@ def conv_geometry(x_shape: tuple, w_shape: tuple, stride: Any, padding: Any,
     if x_shape[1] != w_shape[1]:
         raise ValueError(f"conv2d: input has {x_shape[1]} channels (shape {x_shape}) but weight "
                          f"{w_shape} expects {w_shape[1]}")
-    stride, padding = as_pair(stride, "stride"), as_pair(padding, "padding")
-    dilation = as_pair(dilation, "dilation")
-    if min(stride) < 1 or min(dilation) < 1 or min(padding) < 0:
-        raise ValueError(f"conv2d: stride and dilation must be >= 1 and padding >= 0, got "
-                         f"stride={stride}, padding={padding}, dilation={dilation}")
+    stride, padding, dilation = conv_params("conv2d", stride, padding, dilation)
     geom = ConvGeometry(*x_shape, w_shape[0], *w_shape[2:], stride, padding, dilation)
     if min(w_shape[2:]) < 1 or geom.OH < 1 or geom.OW < 1:
         raise ValueError(
