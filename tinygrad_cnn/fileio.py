@@ -63,6 +63,15 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[
     _fsync_folder(folder)
 
 
+def make_folder(path: str | os.PathLike[str]) -> None:
+    """Create the folder `path` and its parents (fine if it exists); a WriteError naming `path`
+    when that is impossible (a file in the way, a read-only parent)."""
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as error:
+        raise WriteError(os.fspath(path), error) from error
+
+
 def write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     """`path` holds exactly `data` afterwards, or is untouched (see atomic_write)."""
     with atomic_write(path) as f:

@@ -14,7 +14,7 @@ from matplotlib.colors import PowerNorm
 from matplotlib.figure import Figure
 from PIL import Image
 
-from .fileio import atomic_write
+from .fileio import atomic_write, make_folder
 
 # Figures are built directly (no pyplot), so no backend switch and no global figure registry.
 
@@ -43,7 +43,7 @@ class History(TypedDict, total=False):
 
 
 def _save(fig: Figure, path: str | Path) -> Path:
-    (path := Path(path)).parent.mkdir(parents=True, exist_ok=True)
+    make_folder((path := Path(path)).parent)
     with atomic_write(path) as f:  # a failed write leaves the old picture
         fig.savefig(f, dpi=DPI, format=path.suffix.lstrip(".").lower() or "png")
     return path
@@ -153,7 +153,7 @@ def kernels_gif(
     rgb = [_figure_to_rgb(_kernel_figure(w, t, vmax)) for w, t in zip(weights_per_epoch, titles)]
     frames = [Image.fromarray(a).convert("P", palette=Image.Palette.ADAPTIVE) for a in rgb]
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     with atomic_write(path) as f:
         frames[0].save(f, format="GIF", save_all=True, append_images=frames[1:],
                        duration=duration_ms, loop=0, optimize=False)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from .fileio import write_text
+from .fileio import make_folder, write_text
 
 _MIME = {
     ".png": "image/png",
@@ -87,7 +87,7 @@ def write_report(
     missing file raises FileNotFoundError, so a report never shows a broken image.
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(out_dir)
     sections: list[tuple[str, str, str]] = [
         ("config", "Configuration", _config_table(config)),
         ("epochs", "Accuracy per epoch", _records_table(epochs)),

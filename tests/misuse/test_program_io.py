@@ -20,7 +20,7 @@ from PIL import Image
 
 import tinygrad_cnn as tg
 from tinygrad_cnn import fileio, nn, runs
-from tinygrad_cnn.datasets import IDXError, read_idx, write_idx
+from tinygrad_cnn.datasets import DataFileError, IDXError, read_idx, write_idx
 from tinygrad_cnn.fileio import WriteError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -542,3 +542,29 @@ def test_a_damaged_checkpoint_in_out(resume, data, tmp_path) -> None:
     err = user_error(*quick(data, tmp_path, *resume))
     assert "checkpoint.npz" in err and "--overwrite" in err
     assert program(*quick(data, tmp_path, "--overwrite"))[0] == 0
+
+
+def test_report_into_a_folder_that_is_a_file(tmp_path) -> None:
+    from tinygrad_cnn.report import write_report
+    (tmp_path / "run").write_text("x")
+    with pytest.raises(WriteError, match=r"cannot write .*run"):
+        write_report(tmp_path / "run", {}, [])
+
+
+def test_plot_below_a_file(tmp_path) -> None:
+    from tinygrad_cnn import plots
+    (tmp_path / "run").write_text("x")
+    with pytest.raises(WriteError, match=r"cannot write .*run"):
+        plots.plot_history({"step_loss": [1.0]}, tmp_path / "run" / "history.png")
+
+
+def test_export_image_folder_into_a_file(tmp_path) -> None:
+    from tinygrad_cnn.datasets import export_image_folder
+    (tmp_path / "digits").write_text("x")
+    with pytest.raises(DataFileError, match=r"digits: is a file"):
+        export_image_folder(np.zeros((1, 28, 28), np.uint8), np.array([3]), tmp_path / "digits")
+
+
+def test_checkpoint_into_a_missing_folder(tmp_path) -> None:
+    with pytest.raises(WriteError, match=r"cannot write .*nowhere/m\.npz: No such file"):
+        tg.save({"w": np.ones(2)}, tmp_path / "nowhere" / "m.npz")

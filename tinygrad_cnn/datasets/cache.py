@@ -11,7 +11,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from ..fileio import atomic_write
+from ..fileio import atomic_write, make_folder
 from .errors import DataFileError
 
 ENV_VAR = "TINYGRAD_CNN_DATA"
@@ -28,7 +28,7 @@ def data_dir(root: str | os.PathLike[str] | None = None) -> Path:
 @contextmanager
 def atomic_open(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     """`fileio.atomic_write(path)` after creating the missing cache folders above `path`."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    make_folder(Path(path).parent)
     with atomic_write(path) as f:
         yield f
 

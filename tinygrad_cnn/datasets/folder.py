@@ -87,6 +87,8 @@ def export_image_folder(images: np.ndarray, labels: np.ndarray,
     if labels.size and labels.min() < 0:
         raise ValueError("labels must be non-negative: they become folder names")
     directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise DataFileError(f"{directory}: is a file; export into a new or empty directory")
     if directory.exists() and any(directory.iterdir()):
         raise DataFileError(f"{directory}: not empty; export into a new or empty directory")
     width = max(5, len(str(len(images) - 1)))
