@@ -112,6 +112,12 @@ def test_readme_command_runs_as_written(command: str, ran: tuple[Path, dict]) ->
                 assert (out / link).is_file(), f"report.html shows {link}, which is missing"
     elif words[0] == "eval":
         assert re.search(r"test accuracy \d\.\d{4} on 60 images", result.stdout), output
+    elif words[0] == "export":
+        assert (root / words[2]).is_file(), output
+        if "--safetensors" in words:
+            assert (root / words[words.index("--safetensors") + 1]).is_file()
+    elif words[0] == "explore" and "--static" in words:
+        assert (root / words[words.index("--static") + 1]).is_file(), output
     elif words[0] == "predict":
         for image in [w for w in words[2:] if not w.startswith("--")]:
             assert re.search(rf"{re.escape(image)}: \d with probability", result.stdout)
