@@ -1,6 +1,11 @@
 """Our NumPy framework against PyTorch on the step benchmarks, each in its own process.
 
     python benchmarks/compare.py --cases conv1 conv2 lenet_step seed_step --rounds 3 --iters 50
+    python benchmarks/compare.py --mode user --rounds 5 --iters 100   # the README-style loop
+
+--mode user times benchmarks/user_loop.py (a loop written like a user's, public API only, no
+allocator call) against the same cases of torch_steps.py: the LeNet-5, seed and best training
+steps and the 10,000-image no-grad inference of each (`*_infer`, one pass per iteration).
 
 Alternates `python benchmarks/steps_tinygrad.py` and `<torch python> benchmarks/torch_steps.py`
 with the same arguments, so neither library's thread pool runs beside the other's and slow drift
@@ -19,9 +24,12 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-OURS = ROOT / "benchmarks" / "steps_tinygrad.py"
+OURS = {"bench": ROOT / "benchmarks" / "steps_tinygrad.py",
+        "user": ROOT / "benchmarks" / "user_loop.py"}
 TORCH = ROOT / "benchmarks" / "torch_steps.py"
-CASES = ("conv1", "conv2", "lenet_step", "seed_step")
+CASES = {"bench": ("conv1", "conv2", "lenet_step", "seed_step"),
+         "user": ("lenet_step", "seed_step", "best_step", "seed_infer", "lenet_infer",
+                  "best_infer")}
 
 
 def torch_available(python: str) -> bool:
@@ -43,7 +51,7 @@ def run_side(command: list[str], threads: int) -> dict:
 def case_args(case: str, args: argparse.Namespace) -> list[str]:
     extra = ["--batch-size", str(args.batch_size)] if args.batch_size else []
     return ["--case", case, "--iters", str(args.iters), "--warmup", str(args.warmup),
-            "--threads", str(args.threads), *extra]
+            "--threads", str(args.threads), "--clock", args.clock, *extra]
 
 
 def median(times: list[float]) -> float | None:
@@ -82,23 +90,34 @@ def print_table(rows: list[dict]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES))
+    parser.add_argument("--mode", choices=CASES, default="bench",
+                        help="bench: steps_tinygrad.py; user: user_loop.py (see above)")
+    parser.add_argument("--cases", nargs="+", help="default: every case of --mode")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--iters", type=int, default=50)
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=None, help="default: per case")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="cpu: each process's CPU time; use with --threads 1 on a busy "
+                        "machine, where wall time mostly measures the neighbours")
     parser.add_argument("--python", default=sys.executable, help="python for our side")
     parser.add_argument("--torch-python",
                         default=os.environ.get("TORCH_PYTHON", "/work/venvs/torch/bin/python"))
     parser.add_argument("--json", help="also write the results (with all times) to this file")
     args = parser.parse_args()
+    args.cases = args.cases or list(CASES[args.mode])
+    unknown = sorted(set(args.cases) - set(CASES[args.mode]))
+    if unknown:
+        parser.error(f"--mode {args.mode} has no case {', '.join(unknown)}; "
+                     f"choose from {', '.join(CASES[args.mode])}")
 
     sides = {}
-    if OURS.exists():
-        sides["ours"] = [args.python, str(OURS)]
+    ours = OURS[args.mode]
+    if ours.exists():
+        sides["ours"] = [args.python, str(ours)]
     else:
-        print(f"{OURS.relative_to(ROOT)} not found; reporting PyTorch only")
+        print(f"{ours.relative_to(ROOT)} not found; reporting PyTorch only")
     if torch_available(args.torch_python):
         sides["torch"] = [args.torch_python, str(TORCH)]
     else:
@@ -112,6 +131,8 @@ def main() -> None:
               "timings noisy (PyTorch's 2-thread runs suffer most)")
     rows = [compare_case(case, sides, args) for case in args.cases]
     print_table(rows)
+    print(f"{args.mode} mode, {args.threads} thread(s), {args.clock} clock; load average "
+          f"{load:.2f} at the start, {os.getloadavg()[0]:.2f} at the end")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
 

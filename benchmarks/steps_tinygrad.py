@@ -8,9 +8,9 @@ Same command line and output as benchmarks/torch_steps.py: prints one JSON line
 count before NumPy is imported. --memory instead prints the peak NumPy allocation of one
 training step (tracemalloc) and the process's peak resident memory (ru_maxrss).
 
-By default glibc is told to keep freed memory for reuse (see keep_freed_memory): without it,
-every step's large arrays come back as fresh pages from the kernel and page faults take about
-40% of a LeNet-5 step. --no-malloc-tuning measures the untuned process.
+The library tells glibc to keep freed memory for reuse at the first backward()
+(tinygrad_cnn/memory.py); --no-malloc-tuning turns that off (memory.set_automatic(False)) to
+measure the untuned process.
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--iters", type=int, default=100)
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="cpu: the process's CPU time (for a busy machine, 1 thread)")
     parser.add_argument("--memory", action="store_true", help="report peak memory, not time")
     parser.add_argument("--no-malloc-tuning", dest="malloc_tuning", action="store_false",
                         help="leave glibc's malloc at its defaults")
@@ -61,10 +63,10 @@ import numpy as np  # noqa: E402
 from mnist import lenet, seed_model  # noqa: E402
 
 from tinygrad_cnn import Tensor, nn, ops, optim  # noqa: E402
-from tinygrad_cnn.memory import keep_freed_memory  # noqa: E402
+from tinygrad_cnn import memory  # noqa: E402
 
-if __name__ == "__main__" and ARGS.malloc_tuning:
-    keep_freed_memory()
+if __name__ == "__main__" and not ARGS.malloc_tuning:
+    memory.set_automatic(False)
 
 Case = tuple[Callable[[], None], Callable[[], None]]  # (timed step, untimed reset before it)
 
@@ -116,8 +118,8 @@ def make_case(case: str, batch: int) -> Case:
     return train_case(seed_model(), batch, lr=0.1)
 
 
-def time_case(case: Case, iters: int, warmup: int) -> list[float]:
-    """Wall time of each step in milliseconds; the reset (clearing grads) is not timed."""
+def time_case(case: Case, iters: int, warmup: int, clock=time.perf_counter) -> list[float]:
+    """Time of each step in milliseconds; the reset (clearing grads) is not timed."""
     step, reset = case
     for _ in range(warmup):
         reset()
@@ -125,9 +127,9 @@ def time_case(case: Case, iters: int, warmup: int) -> list[float]:
     times = []
     for _ in range(iters):
         reset()
-        t0 = time.perf_counter()
+        t0 = clock()
         step()
-        times.append((time.perf_counter() - t0) * 1e3)
+        times.append((clock() - t0) * 1e3)
     return times
 
 
@@ -160,11 +162,13 @@ def main(args: argparse.Namespace) -> None:
         print(json.dumps({"framework": "tinygrad_cnn", "case": args.case, "batch_size": batch,
                           **peak_memory(case)}))
         return
-    times = time_case(case, args.iters, args.warmup)
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    times = time_case(case, args.iters, args.warmup, clock)
     print(json.dumps({
         "framework": "tinygrad_cnn",
         "case": args.case,
         "batch_size": batch,
+        "clock": args.clock,
         "times_ms": [round(t, 4) for t in times],
         "median_ms": round(statistics.median(times), 4),
     }))

@@ -45,7 +45,6 @@ from tinygrad_cnn.datasets import (
 from tinygrad_cnn.datasets.fashion import CLASSES as FASHION_CLASSES
 from tinygrad_cnn.datasets.preprocess import load_digit_image, save_gray
 from tinygrad_cnn.fileio import WriteError
-from tinygrad_cnn.memory import keep_freed_memory
 
 # ----------------------------------------------------------------------------- models
 
@@ -416,7 +415,6 @@ USER_ERRORS = (runs.RunError, DatasetError, DataFileError, tg.CheckpointError, W
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    keep_freed_memory()  # reuse freed arrays' pages across steps (docs/benchmarks.md)
     try:
         args.run(args)
     except USER_ERRORS as exc:

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import memory
+
 if TYPE_CHECKING:
     from .tensor import Tensor
 
@@ -40,6 +42,8 @@ class _GradMode:
         self.previous: list[bool] = []
 
     def __enter__(self) -> None:
+        if not self.enabled:
+            memory.apply_automatic()  # an inference loop gets the allocator setting too
         self.previous.append(_state.grad_enabled)
         _state.grad_enabled = self.enabled
 
@@ -233,6 +237,7 @@ def _checked_grad(ctx: Function, index: int, parent: Tensor, grad: Any) -> np.nd
 def backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> None:
     """Reverse-mode autodiff: push `grad` (d root / d root) back through the recorded graph and
     accumulate d root / d leaf into every leaf's `.grad`."""
+    memory.apply_automatic()  # the first training step keeps freed pages warm (memory.py)
     grads: dict[int, np.ndarray] = {id(root): grad}
     observers = list(_state.observers)
     for node in reversed(toposort(root)):
