@@ -62,8 +62,7 @@ import numpy as np  # noqa: E402
 # the very models models/mnist.py trains, so the benchmark times what users run
 from mnist import lenet, seed_model  # noqa: E402
 
-from tinygrad_cnn import Tensor, nn, ops, optim  # noqa: E402
-from tinygrad_cnn import memory  # noqa: E402
+from tinygrad_cnn import Tensor, memory, nn, ops, optim  # noqa: E402
 
 if __name__ == "__main__" and not ARGS.malloc_tuning:
     memory.set_automatic(False)
