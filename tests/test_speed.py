@@ -1,0 +1,74 @@
+"""Speed paths give the plain path's numbers: Normalize's arithmetic, the loader's batches, the
+`fast` recipe, and inference under no_grad."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinygrad_cnn as tg
+from tinygrad_cnn.data import DataLoader, Normalize
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "models"))
+import mnist  # noqa: E402  (models/ is a folder of programs, not a package)
+
+
+def reference_normalize(x: np.ndarray, mean: float, std: float) -> np.ndarray:
+    """The formula in float64, rounded once to float32."""
+    return ((x.astype(np.float64) / 255.0 - mean) / std).astype(np.float32)
+
+
+@pytest.mark.parametrize("mean, std", [(0.1307, 0.3081), (0.2860, 0.3530), (0.5, 0.5), (0, 1),
+                                       (0.9, 0.07)])
+def test_normalize_equals_the_float64_formula_for_every_pixel_value(mean, std):
+    pixels = np.arange(256, dtype=np.uint8).reshape(4, 1, 8, 8)
+    out = Normalize(mean, std)(pixels)
+    assert out.dtype == np.float32 and out.shape == pixels.shape
+    np.testing.assert_array_equal(out, reference_normalize(pixels, mean, std))
+
+
+def test_loader_batches_equal_gathering_by_hand():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (70, 28, 28)).astype(np.uint8)
+    labels = rng.integers(0, 10, 70)
+    loader = DataLoader(images, labels, 16, shuffle=True, seed=3, transform=Normalize())
+    order = loader.order(loader.epoch)  # the epoch the loop below runs
+    batches = list(loader)  # held all at once: none may be overwritten by a later one
+    for index, (x, y) in enumerate(batches):
+        rows = order[index * 16:(index + 1) * 16]
+        np.testing.assert_array_equal(x.data, reference_normalize(images[rows, None],
+                                                                  0.1307, 0.3081))
+        np.testing.assert_array_equal(y.data, labels[rows])
+
+
+def test_fast_recipe_is_one_epoch_and_reproducible():
+    assert mnist.RECIPES["fast"]["epochs"] == 1
+    assert mnist.TARGETS["fast"] == 0.99
+    outputs = []
+    for _ in range(2):
+        tg.manual_seed(5)
+        model = mnist.MODELS["fast"]()
+        opt = tg.optim.Adam(model.parameters(), lr=1e-2)
+        x = tg.Tensor(np.random.default_rng(1).standard_normal((8, 1, 28, 28), np.float32))
+        y = tg.Tensor(np.arange(8) % 10, dtype=None)
+        mnist.train_step(model, opt, None, x, y)
+        outputs.append(model(x).data)
+    assert outputs[0].shape == (8, 10)
+    np.testing.assert_array_equal(outputs[0], outputs[1])
+
+
+@pytest.mark.parametrize("name", ["seed", "lenet", "best", "fast"])
+def test_inference_under_no_grad_equals_the_recorded_forward(name):
+    tg.manual_seed(0)
+    model = mnist.MODELS[name]()
+    model.eval()
+    x = tg.Tensor(np.random.default_rng(2).standard_normal((6, 1, 28, 28), np.float32))
+    recorded = model(x)
+    with tg.no_grad():
+        plain = model(x)
+    assert recorded._ctx is not None and plain._ctx is None  # nothing recorded
+    np.testing.assert_array_equal(plain.data, recorded.data)
