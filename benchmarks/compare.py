@@ -4,8 +4,8 @@
     python benchmarks/compare.py --mode user --rounds 5 --iters 100   # the README-style loop
 
 --mode user times benchmarks/user_loop.py (a loop written like a user's, public API only, no
-allocator call) against the same cases of torch_steps.py: the LeNet-5, seed and best training
-steps and the 10,000-image no-grad inference of each (`*_infer`, one pass per iteration).
+allocator call) against the same cases of torch_steps.py: the LeNet-5, seed, best and fast
+training steps and the 10,000-image no-grad inference (`*_infer`, one pass per iteration).
 
 Alternates `python benchmarks/steps_tinygrad.py` and `<torch python> benchmarks/torch_steps.py`
 with the same arguments, so neither library's thread pool runs beside the other's and slow drift
@@ -28,8 +28,8 @@ OURS = {"bench": ROOT / "benchmarks" / "steps_tinygrad.py",
         "user": ROOT / "benchmarks" / "user_loop.py"}
 TORCH = ROOT / "benchmarks" / "torch_steps.py"
 CASES = {"bench": ("conv1", "conv2", "lenet_step", "seed_step"),
-         "user": ("lenet_step", "seed_step", "best_step", "seed_infer", "lenet_infer",
-                  "best_infer")}
+         "user": ("lenet_step", "seed_step", "best_step", "fast_step", "seed_infer",
+                  "lenet_infer", "best_infer")}
 
 
 def torch_available(python: str) -> bool:

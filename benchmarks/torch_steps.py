@@ -20,10 +20,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-CASES = ("conv1", "conv2", "lenet_step", "seed_step", "best_step",
+CASES = ("conv1", "conv2", "lenet_step", "seed_step", "best_step", "fast_step",
          "seed_infer", "lenet_infer", "best_infer")
 DEFAULT_BATCH = {"conv1": 128, "conv2": 128, "lenet_step": 128, "seed_step": 32,
-                 "best_step": 128}
+                 "best_step": 128, "fast_step": 64}
 INFER_IMAGES, INFER_BATCH = 10_000, 1000
 
 
@@ -60,7 +60,18 @@ def best_model() -> nn.Module:
     )
 
 
-MODELS = {"lenet": (lenet, 0.01), "seed": (seed_model, 0.1), "best": (best_model, 0.01)}
+def fast_model() -> nn.Module:
+    """models/mnist.py's `fast`: 8/16 channels, batch norm after each conv and the first Linear."""
+    return nn.Sequential(
+        nn.Conv2d(1, 8, 5, bias=False), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 5, bias=False), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(256, 128, bias=False), nn.BatchNorm1d(128), nn.ReLU(),
+        nn.Linear(128, 10),
+    )
+
+
+MODELS = {"lenet": (lenet, 0.01), "seed": (seed_model, 0.1), "best": (best_model, 0.01),
+          "fast": (fast_model, 0.01)}
 
 
 def randn(rng: np.random.Generator, *shape: int) -> torch.Tensor:
@@ -120,8 +131,8 @@ def infer_case(name: str) -> Case:
 def make_case(case: str, batch: int) -> Case:
     if case.endswith("_infer"):
         return infer_case(case.split("_")[0])
-    if case == "best_step":
-        return train_case(best_model(), batch, lr=0.01)
+    if case in ("best_step", "fast_step"):
+        return train_case(MODELS[case.split("_")[0]][0](), batch, lr=0.01)
     if case == "conv1":
         return conv_case(1, 6, 28, batch, input_grad=False)
     if case == "conv2":

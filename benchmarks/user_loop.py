@@ -5,7 +5,8 @@
     python benchmarks/user_loop.py --case lenet_infer --iters 5 --warmup 1 --threads 1
 
 Step cases: forward, cross_entropy, zero_grad, backward, SGD(momentum 0.9).step() on random
-MNIST-shaped batches (LeNet-5 batch 128, the seed model batch 32, `best` batch 128). Inference
+MNIST-shaped batches (LeNet-5 batch 128, the seed model batch 32, `best` batch 128, `fast`
+batch 64: models/mnist.py's models). Inference
 cases (`*_infer`): the 10,000-image test set in batches of 1000 under `no_grad()` in eval mode;
 one iteration is the whole pass. Same command line and JSON line as benchmarks/torch_steps.py.
 --clock cpu times the process's CPU time instead of wall time (for a busy machine, 1 thread).
@@ -19,8 +20,9 @@ import os
 import statistics
 import time
 
-CASES = ("lenet_step", "seed_step", "best_step", "seed_infer", "lenet_infer", "best_infer")
-DEFAULT_BATCH = {"lenet_step": 128, "seed_step": 32, "best_step": 128}
+CASES = ("lenet_step", "seed_step", "best_step", "fast_step", "seed_infer", "lenet_infer",
+         "best_infer")
+DEFAULT_BATCH = {"lenet_step": 128, "seed_step": 32, "best_step": 128, "fast_step": 64}
 INFER_IMAGES, INFER_BATCH = 10_000, 1000
 
 
@@ -69,7 +71,17 @@ def best_model() -> nn.Module:
     )
 
 
-MODELS = {"lenet": (lenet, 0.01), "seed": (seed_model, 0.1), "best": (best_model, 0.01)}
+def fast_model() -> nn.Module:
+    return nn.Sequential(
+        nn.Conv2d(1, 8, 5, bias=False), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 5, bias=False), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(256, 128, bias=False), nn.BatchNorm1d(128), nn.ReLU(),
+        nn.Linear(128, 10),
+    )
+
+
+MODELS = {"lenet": (lenet, 0.01), "seed": (seed_model, 0.1), "best": (best_model, 0.01),
+          "fast": (fast_model, 0.01)}
 
 
 def step_case(name: str, batch: int):

@@ -11,23 +11,37 @@ from ..autograd import Function
 from ._args import array_of, shape_of
 
 
-def _per_channel(v: np.ndarray, ndim: int) -> np.ndarray:
-    """A (C,) vector shaped to broadcast along axis 1 of an (N, C, ...) array."""
-    return v.reshape((1, -1) + (1,) * (ndim - 2))
+class _Planes:
+    """x (N, C, ...) in its own memory order as (rows, C, L), L the elements after C there, so
+    per-channel ufuncs stream whatever layout a conv left ((N, H, C, W) after toeplitz, (C, N, H,
+    W) after taps). With short L the (C,) vectors are repeated L times and rows are C*L long:
+    NumPy's inner loops over L = 8..24 elements were 2x slower (docs/benchmarks.md)."""
 
+    def __init__(self, x: np.ndarray) -> None:
+        self.order = sorted(range(x.ndim), key=lambda axis: -x.strides[axis])
+        self.memory_shape = tuple(x.shape[axis] for axis in self.order)
+        at = self.order.index(1)
+        self.inner = int(np.prod(self.memory_shape[at + 1:]))
+        rows = int(np.prod(self.memory_shape[:at]))
+        self.tiled = self.inner < 256 and rows > 1
+        self.shape = (rows, x.shape[1] * self.inner) if self.tiled else (rows, x.shape[1], -1)
 
-def _channel_sum(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
-    """Per-channel (axis 1) sum of a, or of a * b without the temporary, shape (C,). NumPy's
-    multi-axis reductions are slow, so contiguous arrays are summed as (N, C, L) planes by einsum.
-    No GEMV with a ones vector: fast when idle, far slower when BLAS threads meet a busy core."""
-    if a.ndim == 2:
-        return a.sum(axis=0) if b is None else np.einsum("mk,mk->k", a, b)
-    if a.flags.c_contiguous:
-        planes = a.reshape(a.shape[0], a.shape[1], -1)
-        if b is None:
-            return np.einsum("nck->c", planes)
-        return np.einsum("nck,nck->c", planes, b.reshape(planes.shape))
-    return (a if b is None else a * b).sum(axis=(0, *range(2, a.ndim)))
+    def work(self, a: np.ndarray) -> np.ndarray:
+        """a (x's shape) in the working shape: a view when a has x's memory layout."""
+        return a.transpose(self.order).reshape(self.shape)
+
+    def restore(self, a: np.ndarray) -> np.ndarray:
+        return a.reshape(self.memory_shape).transpose(np.argsort(self.order))
+
+    def vector(self, v: np.ndarray) -> np.ndarray:
+        return np.repeat(v, self.inner) if self.tiled else v[:, None]
+
+    def sum(self, a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+        """Per-channel sum of a working-shape array, or of a * b without the temporary."""
+        if self.tiled:
+            sums = a.sum(axis=0) if b is None else np.einsum("rk,rk->k", a, b)
+            return sums.reshape(-1, self.inner).sum(axis=1)
+        return np.einsum("rcl->c", a) if b is None else np.einsum("rcl,rcl->c", a, b)
 
 
 def _standardize_grad(g: np.ndarray, xhat: np.ndarray, scale: Any, mean_g: Any, mean_gx: Any):
@@ -81,10 +95,12 @@ class BatchNorm(Function):
                 has_weight: bool, has_bias: bool) -> np.ndarray:
         count = x.size // x.shape[1]
         weight, bias = _split_affine(affine, has_weight, has_bias)
+        planes = _Planes(x)
+        x = planes.work(x)
         if training:
-            mean = _channel_sum(x) / count
-            source = x - _per_channel(mean, x.ndim)
-            var = _channel_sum(source, source) / count
+            mean = planes.sum(x) / count
+            source = x - planes.vector(mean)
+            var = planes.sum(source, source) / count
             if running_mean is not None:
                 running_mean *= 1 - momentum
                 running_mean += momentum * mean
@@ -99,32 +115,30 @@ class BatchNorm(Function):
         scale = inv_std if weight is None else inv_std * weight
         # out = source * scale + shift: two passes over memory, xhat is never materialised
         shift = bias if training else -mean * scale + (0 if bias is None else bias)
-        out = source * _per_channel(scale, x.ndim)
+        out = source * planes.vector(scale)
         if shift is not None:
-            out += _per_channel(shift, x.ndim)
+            out += planes.vector(shift)
         ctx.save_for_backward(source, inv_std, weight, None if training else mean)
         ctx.training, ctx.has_weight, ctx.has_bias = training, has_weight, has_bias
-        ctx.count = count
-        return out
+        ctx.count, ctx.planes = count, planes
+        return planes.restore(out)
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
         # training saved centered = x - mean; eval saved x itself and the running mean
         source, inv_std, weight, running_mean = ctx.saved_tensors
-        g = grad_out
-
-        def vector(v: np.ndarray) -> np.ndarray:
-            return _per_channel(v, g.ndim)
+        planes = ctx.planes
+        g, vector = planes.work(grad_out), planes.vector
 
         need_x = ctx.needs_input_grad[0]
         need_w = ctx.has_weight and ctx.needs_input_grad[1]
         need_b = ctx.has_bias and ctx.needs_input_grad[-1]
         batch_terms = need_x and ctx.training
-        sum_g = _channel_sum(g) if batch_terms or need_b else None
+        sum_g = planes.sum(g) if batch_terms or need_b else None
         sum_gxhat = None
         if batch_terms or need_w:
             centered = source if ctx.training else source - vector(running_mean)
-            sum_gxhat = _channel_sum(g, centered) * inv_std
+            sum_gxhat = planes.sum(g, centered) * inv_std
         scale = inv_std if weight is None else inv_std * weight
         grad_x = None
         if batch_terms:  # xhat * mean(g * xhat) = centered * (inv_std * mean(g * xhat))
@@ -133,6 +147,7 @@ class BatchNorm(Function):
             grad_x = _standardize_grad(g, source, vector(scale), mean_g, coef)
         elif need_x:
             grad_x = g * vector(scale)
+        grad_x = None if grad_x is None else planes.restore(grad_x)
         return (grad_x,) + _affine_grads(ctx, sum_gxhat, sum_g)
 
 
