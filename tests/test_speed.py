@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
 from pathlib import Path
 
@@ -72,3 +73,34 @@ def test_inference_under_no_grad_equals_the_recorded_forward(name):
         plain = model(x)
     assert recorded._ctx is not None and plain._ctx is None  # nothing recorded
     np.testing.assert_array_equal(plain.data, recorded.data)
+
+
+def first_max_pool_2x2(x: np.ndarray, grad_out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Naive 2x2 max-pool and its gradient: g goes to the window's first maximum (row-major)."""
+    n, c, h, w = x.shape
+    out = np.zeros((n, c, h // 2, w // 2), x.dtype)
+    grad_x = np.zeros_like(x)
+    for i, j, a, b in np.ndindex(out.shape):
+        window = x[i, j, 2 * a:2 * a + 2, 2 * b:2 * b + 2].ravel()
+        k = int(np.argmax(window))
+        out[i, j, a, b] = window[k]
+        grad_x[i, j, 2 * a + k // 2, 2 * b + k % 2] += grad_out[i, j, a, b]
+    return out, grad_x
+
+
+@pytest.mark.parametrize("shape", [(3, 4, 6, 8), (2, 1, 5, 7), (4, 2, 2, 2)])
+def test_max_pool_2x2_in_every_memory_order_equals_the_naive_loop(shape):
+    """The memory-order fast path (W innermost) and the fallback, with many ties (rounded
+    values), as after ReLU."""
+    rng = np.random.default_rng(sum(shape))
+    base = np.round(rng.standard_normal(shape)).astype(np.float32)
+    grad_out = rng.standard_normal((shape[0], shape[1], shape[2] // 2, shape[3] // 2))
+    grad_out = grad_out.astype(np.float32)
+    want_out, want_grad = first_max_pool_2x2(base, grad_out)
+    for perm in itertools.permutations(range(4)):
+        x = np.ascontiguousarray(base.transpose(perm)).transpose(np.argsort(perm))
+        leaf = tg.Tensor(x, requires_grad=True)
+        out = tg.ops.max_pool2d(leaf, 2)
+        out.backward(grad_out)
+        np.testing.assert_array_equal(out.data, want_out, err_msg=f"memory order {perm}")
+        np.testing.assert_array_equal(leaf.grad.data, want_grad, err_msg=f"memory order {perm}")
