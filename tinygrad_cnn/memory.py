@@ -7,8 +7,8 @@ step; `keep_freed_memory()` applies it by hand.
 
 Why it is safe: it changes where freed memory waits (glibc's own free lists instead of the
 kernel), never what any array holds, and glibc still returns memory above `trim_threshold`. The
-cost is a resident set that stays near the step's peak after a step ends (a LeNet-5 step peaks
-near 12 MB; see docs/benchmarks.md), which a process that trains wants anyway.
+cost is a resident set that stays near the step's peak after a step ends (docs/benchmarks.md has
+the peaks), which a process that trains wants anyway.
 """
 
 from __future__ import annotations

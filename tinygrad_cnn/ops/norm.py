@@ -15,7 +15,7 @@ class _Planes:
     """x (N, C, ...) in its own memory order as (rows, C, L), L the elements after C there, so
     per-channel ufuncs stream whatever layout a conv left ((N, H, C, W) after toeplitz, (C, N, H,
     W) after taps). With short L the (C,) vectors are repeated L times and rows are C*L long:
-    NumPy's inner loops over L = 8..24 elements were 2x slower (docs/benchmarks.md)."""
+    NumPy's inner loops over only L = 8..24 elements were the cost (docs/benchmarks.md)."""
 
     def __init__(self, x: np.ndarray) -> None:
         self.order = sorted(range(x.ndim), key=lambda axis: -x.strides[axis])
