@@ -283,7 +283,7 @@ def train(args: argparse.Namespace) -> dict:
     parts = {"model": model, "optimizer": opt, "scheduler": scheduler, "loader": loader}
     history = {"epoch": [], "train_acc": [], "test_acc": [], "train_loss": [], "seconds": [],
                "step_loss": [], "step_acc": []}
-    start_epoch, kernels, health, reached = 0, [], {}, None
+    start_epoch, kernels, health = 0, [], {}
     if state is not None:
         saved_epochs = runs.saved_config(state)["epochs"]
         extended = args.epochs != saved_epochs
@@ -323,8 +323,6 @@ def train(args: argparse.Namespace) -> dict:
             history[key].append(value)
         print(f"epoch {epoch + 1}: train acc {correct / seen:.4f}  test acc {test_acc:.4f}  "
               f"loss {loss_sum / seen:.4f}  {seconds:.1f}s")
-        if reached is None and test_acc >= args.target:
-            reached = sum(history["seconds"])
         if profiling:
             print(profiler.table())
             profiler.to_json(run.out / "profile.json")
@@ -341,6 +339,8 @@ def train(args: argparse.Namespace) -> dict:
     print(f"test accuracy {final:.4f} ({100 * final:.2f}%) after {args.epochs} epochs, "
           f"{sum(history['seconds']):.1f}s of training; checkpoint {run.checkpoint}")
     if history["test_acc"]:  # training seconds, evaluation excluded, as torch_train.py prints
+        reached = next((sum(history["seconds"][:i + 1]) for i, acc in
+                        enumerate(history["test_acc"]) if acc >= args.target), None)
         print(f"time to {args.target:.1%} on the test set: " + (
             f"{reached:.1f}s of training" if reached is not None else "not reached"))
     run.write_json("history.json", history | {"config": config})
