@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -359,3 +360,27 @@ def test_batchnorm_layer_gradcheck() -> None:
     assert tc.gradcheck(fn, [x, weight, bias])
     bn.eval()
     assert tc.gradcheck(fn, [x, weight, bias])
+
+
+@pytest.mark.parametrize("make, error, words", [
+    (lambda: nn.Linear(2.5, 5), TypeError, "Linear: in_features must be an int, got 2.5"),
+    (lambda: nn.Linear(True, 5), TypeError, "Linear: in_features must be an int, got True"),
+    (lambda: nn.Linear(4, -1), ValueError, "Linear: out_features must be >= 0, got -1"),
+    (lambda: nn.Conv2d(1.0, 3, 3), TypeError, "Conv2d: in_channels must be an int"),
+    (lambda: nn.Conv2d(1, -3, 3), ValueError, "Conv2d: out_channels must be >= 0, got -3"),
+    (lambda: nn.BatchNorm2d(-2), ValueError, "BatchNorm2d: num_features must be >= 0, got -2"),
+    (lambda: nn.BatchNorm1d(3.0), TypeError, "BatchNorm1d: num_features must be an int"),
+])
+def test_layer_sizes_are_checked_where_they_enter(make, error, words):
+    with pytest.raises(error, match=re.escape(words)):
+        make()
+
+
+def test_zero_sized_layers_are_allowed_as_in_pytorch():
+    # PyTorch: nn.Linear(0, 5) initialises nothing (a zero-element weight, bias bound 0) and
+    # maps a (2, 0) input to the bias, zeros
+    layer = nn.Linear(0, 5)
+    assert layer.weight.shape == (5, 0)
+    out = layer(Tensor.ones(2, 0))
+    np.testing.assert_array_equal(out.data, np.zeros((2, 5), np.float32))
+    assert nn.Conv2d(0, 3, 3).weight.shape == (3, 0, 3, 3)

@@ -44,6 +44,8 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0.0, nonlinearity: str = "leaky_
     """U(-bound, bound), bound = gain * sqrt(3 / fan_in), gain = sqrt(2 / (1 + a^2)) for
     (leaky) relu; PyTorch's Linear and Conv2d use a = sqrt(5), which gives 1 / sqrt(fan_in)."""
     fan_in, _ = calculate_fan_in_and_fan_out(tensor)
+    if tensor.size == 0:
+        return tensor  # PyTorch: initialising a zero-element tensor is a no-op
     gains = {"relu": math.sqrt(2.0), "leaky_relu": math.sqrt(2.0 / (1 + a * a))}
     gain = gains.get(nonlinearity, 1.0)
     bound = gain * math.sqrt(3.0 / fan_in)
@@ -53,5 +55,7 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0.0, nonlinearity: str = "leaky_
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     """U(-b, b), b = gain * sqrt(6 / (fan_in + fan_out))."""
     fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
+    if tensor.size == 0:
+        return tensor
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(tensor, -bound, bound)

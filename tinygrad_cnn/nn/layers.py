@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from .. import ops
-from ..ops._args import as_pair
+from ..ops._args import as_count, as_pair
 from ..ops.conv import conv_params
 from ..ops.conv_grouped import check_groups, grouped_geometry
 from ..ops.pool import pool_params
@@ -42,9 +42,10 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
         super().__init__()
-        self.in_features, self.out_features = in_features, out_features
-        self.weight = _empty(out_features, in_features)
-        self.bias = _empty(out_features) if bias else None
+        self.in_features = as_count(in_features, "Linear: in_features")
+        self.out_features = as_count(out_features, "Linear: out_features")
+        self.weight = _empty(self.out_features, self.in_features)
+        self.bias = _empty(self.out_features) if bias else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -74,7 +75,8 @@ class Conv2d(Module):
                  stride: IntPair = 1, padding: IntPair = 0, dilation: IntPair = 1,
                  groups: int = 1, bias: bool = True, algorithm: str = "auto") -> None:
         super().__init__()
-        self.in_channels, self.out_channels = in_channels, out_channels
+        self.in_channels = in_channels = as_count(in_channels, "Conv2d: in_channels")
+        self.out_channels = out_channels = as_count(out_channels, "Conv2d: out_channels")
         self.groups = _check_groups(in_channels, out_channels, groups)
         self.kernel_size = as_pair(kernel_size, "Conv2d: kernel_size", minimum=1)
         self.stride, self.padding, self.dilation = conv_params("Conv2d", stride, padding, dilation)

@@ -68,5 +68,15 @@ def as_pair(value: Any, name: str, minimum: int | None = None) -> tuple[int, int
 
 
 
+def as_count(value: Any, name: str) -> int:
+    """A size such as in_features or num_features: an int >= 0 (zero is allowed, as PyTorch's
+    layers allow it); `name` says whose argument it is in the error."""
+    if not _is_int(value):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+    return int(value)
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
