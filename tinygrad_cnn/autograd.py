@@ -152,10 +152,11 @@ class Function:
         """Run forward on the inputs' arrays; record the graph if grad mode is on and an input
         requires grad. Non-Tensor inputs (Python scalars, arrays) become constants."""
         Tensor = tensor.Tensor
-        parents = tuple(x if isinstance(x, Tensor) else Tensor._constant(x, inputs)
-                        for x in inputs)
+        # list comprehensions, not generators: this runs on every op (docs/benchmarks.md)
+        parents = tuple([x if isinstance(x, Tensor) else Tensor._constant(x, inputs)
+                         for x in inputs])
         ctx = cls()
-        ctx.needs_input_grad = tuple(p._requires_grad for p in parents)
+        ctx.needs_input_grad = tuple([p._requires_grad for p in parents])
         record = cls.differentiable and _state.grad_enabled and any(ctx.needs_input_grad)
         arrays = [p.data for p in parents]
         observers = _state.observers  # one lookup: _state is a threading.local
