@@ -125,3 +125,12 @@ def test_argmax_of_a_zero_dim_tensor_over_axis_0_is_0_like_pytorch():
 def test_repeated_axis_is_rejected_like_pytorch():
     with pytest.raises(ValueError, match=r"sum: axis \(1, -1\) names a dimension more than once"):
         Tensor(np.ones((2, 3))).sum(axis=(1, -1))
+
+
+@pytest.mark.parametrize("reduce", ["sum", "mean", "max", "min", "var", "std", "argmax", "argmin"])
+@pytest.mark.parametrize("bad", ["yes", 1, None])
+def test_keepdims_must_be_a_bool(reduce, bad):
+    x = Tensor([[1.0, 2.0], [3.0, 5.0]])
+    with pytest.raises(TypeError, match=f"keepdims must be True or False, got {bad!r}"):
+        getattr(x, reduce)(axis=0, keepdims=bad)
+    assert getattr(x, reduce)(axis=0, keepdims=np.bool_(True)).shape == (1, 2)

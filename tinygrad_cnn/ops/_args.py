@@ -78,5 +78,12 @@ def as_count(value: Any, name: str) -> int:
     return int(value)
 
 
+def as_flag(value: Any, name: str) -> bool:
+    """A yes/no argument such as keepdims: a bool (NumPy's bool too), never a string or number."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Function
-from ._args import Axis, dtype_of, normalize_axes, normalize_axis, shape_of
+from ._args import Axis, as_flag, dtype_of, normalize_axes, normalize_axis, shape_of
 from ._flops import per_input_element
 from .promotion import DtypeError
 
@@ -128,21 +128,21 @@ class ArgMax(Function):
 
 
 def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:  # noqa: A001
-    return Sum.apply(x, axes=normalize_axes(axis, shape_of(x), "sum"), keepdims=keepdims)
+    return Sum.apply(x, axes=normalize_axes(axis, shape_of(x), "sum"), keepdims=_flag(keepdims))
 
 
 def mean(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
     _floating_input(x, "mean(): could not infer output dtype. Input dtype must be either a "
                     "floating point or complex dtype")
-    return Mean.apply(x, axes=normalize_axes(axis, shape_of(x), "mean"), keepdims=keepdims)
+    return Mean.apply(x, axes=normalize_axes(axis, shape_of(x), "mean"), keepdims=_flag(keepdims))
 
 
 def max(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:  # noqa: A001
-    return Max.apply(x, axes=_nonempty(x, axis, "max"), keepdims=keepdims)
+    return Max.apply(x, axes=_nonempty(x, axis, "max"), keepdims=_flag(keepdims))
 
 
 def min(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:  # noqa: A001
-    return Min.apply(x, axes=_nonempty(x, axis, "min"), keepdims=keepdims)
+    return Min.apply(x, axes=_nonempty(x, axis, "min"), keepdims=_flag(keepdims))
 
 
 def var(x: Any, axis: Axis = None, keepdims: bool = False, correction: int = 1) -> Any:
@@ -150,7 +150,7 @@ def var(x: Any, axis: Axis = None, keepdims: bool = False, correction: int = 1) 
     if not isinstance(correction, (int, float, np.integer, np.floating)) or correction < 0:
         raise ValueError(f"var: correction must be a number >= 0, got {correction!r}")
     axes = normalize_axes(axis, shape_of(x), "var")
-    return Var.apply(x, axes=axes, keepdims=keepdims, correction=correction)
+    return Var.apply(x, axes=axes, keepdims=_flag(keepdims), correction=correction)
 
 
 def std(x: Any, axis: Axis = None, keepdims: bool = False, correction: int = 1) -> Any:
@@ -158,11 +158,12 @@ def std(x: Any, axis: Axis = None, keepdims: bool = False, correction: int = 1) 
 
 
 def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> Any:
-    return ArgMax.apply(x, axis=_arg_axis(x, axis, "argmax"), keepdims=keepdims)
+    return ArgMax.apply(x, axis=_arg_axis(x, axis, "argmax"), keepdims=_flag(keepdims))
 
 
 def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> Any:
-    return ArgMax.apply(x, axis=_arg_axis(x, axis, "argmin"), keepdims=keepdims, smallest=True)
+    return ArgMax.apply(x, axis=_arg_axis(x, axis, "argmin"), keepdims=_flag(keepdims),
+                        smallest=True)
 
 
 def _arg_axis(x: Any, axis: int | None, op: str) -> int | None:
@@ -195,3 +196,7 @@ def _floating_input(x: Any, message: str) -> None:
     dtype = dtype_of(x)
     if dtype.kind != "f":
         raise DtypeError(f"{message}. Got: {dtype} (use x.to(np.float32).{message[:3]}())")
+
+
+def _flag(keepdims: Any) -> bool:
+    return as_flag(keepdims, "keepdims")
