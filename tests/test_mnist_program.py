@@ -4,6 +4,7 @@ and one-line errors for bad input."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -16,6 +17,7 @@ import pytest
 from PIL import Image
 
 import tinygrad_cnn as tg
+from tinygrad_cnn import runs
 from tinygrad_cnn.datasets import write_idx
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -193,3 +195,39 @@ def test_train_help_shows_each_models_recipe() -> None:
     for name, recipe in mnist.RECIPES.items():
         flags = " ".join(f"--{key.replace('_', '-')} {value}" for key, value in recipe.items())
         assert f"{name} {flags}" in text
+
+
+def test_label_smoothing_flag_is_checked_and_reaches_the_loss(idx_dir: Path,
+                                                               tmp_path: Path) -> None:
+    result = run(*train_args(idx_dir, tmp_path, "--label-smoothing", "1.5"), check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "--label-smoothing" in result.stderr and "<= 1" in result.stderr, result.stderr
+    assert mnist.RECIPES["best"]["label_smoothing"] == 0.1
+    # the step's loss is PyTorch's smoothed cross-entropy: (1 - e) * nll + e * mean_k(-log p_k)
+    tg.manual_seed(3)
+    model = mnist.MODELS["lenet"]()
+    x = tg.Tensor(np.random.default_rng(4).standard_normal((6, 1, 28, 28), np.float32))
+    y = tg.Tensor(np.array([0, 1, 2, 3, 4, 9]), dtype=None)
+    with tg.no_grad():
+        logits = model(x).data.astype(np.float64)
+    log_p = logits - logits.max(axis=1, keepdims=True)
+    log_p -= np.log(np.exp(log_p).sum(axis=1, keepdims=True))
+    nll = -log_p[np.arange(6), y.data]
+    expected = (0.75 * nll + 0.25 * -log_p.mean(axis=1)).mean()
+    opt = tg.optim.SGD(model.parameters(), lr=0.0)
+    loss, _ = mnist.train_step(model, opt, None, x, y, label_smoothing=0.25)
+    assert loss == pytest.approx(expected, rel=1e-5)
+
+
+def test_resume_of_a_run_saved_before_label_smoothing_existed() -> None:
+    """Such a run was trained without smoothing: --resume keeps 0.0, not the recipe's 0.1, and
+    asking for 0.1 is a changed setting."""
+    saved = {"model": "best", "epochs": 6, "lr": 4e-3}  # no "label_smoothing" key
+    state = {"config": json.dumps(saved), "epoch": 2}
+    settings = dict(saved, label_smoothing=0.1)
+    flags = ("model", "epochs", "lr", "label_smoothing")
+    merged = runs.resume_settings(state, settings, [], flags, mnist.FLAGS_BEFORE_THEY_EXISTED)
+    assert merged["label_smoothing"] == 0.0
+    with pytest.raises(runs.RunError, match=r"--label-smoothing 0.0 -> 0.1"):
+        runs.resume_settings(state, settings, ["label_smoothing"], flags,
+                             mnist.FLAGS_BEFORE_THEY_EXISTED)

@@ -25,14 +25,18 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return f"{action.help} (default: %(default)s)"
 
 
-def number(kind: type, minimum: float, strict: bool = False) -> Callable[[str], float]:
-    """An argparse type: `kind` (int or float), finite, >= minimum (> minimum when strict)."""
+def number(kind: type, minimum: float, strict: bool = False,
+           maximum: float | None = None) -> Callable[[str], float]:
+    """An argparse type: `kind` (int or float), finite, >= minimum (> minimum when strict) and
+    <= maximum when one is given."""
     def parse(text: str) -> float:
         value = kind(text)
-        if not math.isfinite(value) or value < minimum or (strict and value == minimum):
+        too_big = maximum is not None and value > maximum
+        if not math.isfinite(value) or value < minimum or (strict and value == minimum) or too_big:
+            upper = "" if maximum is None else f" and <= {maximum:g}"
             raise argparse.ArgumentTypeError(
                 f"must be {'a finite number' if kind is float else 'an integer'} "
-                f"{'>' if strict else '>='} {minimum:g}, got {text}")
+                f"{'>' if strict else '>='} {minimum:g}{upper}, got {text}")
         return value
     parse.__name__ = kind.__name__  # argparse names the type in "invalid int value"
     return parse

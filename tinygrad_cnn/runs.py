@@ -157,11 +157,13 @@ def load_trained(path: str | os.PathLike[str], builders: Mapping[str, Callable[[
 
 
 def resume_settings(state: Mapping[str, Any], settings: dict[str, Any], given: Iterable[str],
-                    run_flags: Iterable[str]) -> dict[str, Any]:
+                    run_flags: Iterable[str],
+                    absent: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The settings to resume with: the saved run's `run_flags`, except those given on the
     command line, which must match the saved ones; only --epochs may grow (at least to the
-    epochs done). Raises RunError naming every changed flag."""
-    saved, given, done = saved_config(state), set(given), int(state["epoch"])
+    epochs done). `absent`: the value of a flag a checkpoint saved before that flag existed
+    was trained with. Raises RunError naming every changed flag."""
+    saved, given, done = dict(absent or {}) | saved_config(state), set(given), int(state["epoch"])
     merged, changed = dict(settings), []
     for key in run_flags:
         if key not in given:
