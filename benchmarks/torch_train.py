@@ -191,7 +191,7 @@ def main() -> None:
 
     target = recipe["target"]
     # the same line as models/mnist.py train prints
-    print(f"time to {target:.1%} on the test set: " + (
+    print(f"time to {target:.2%} on the test set: " + (
         f"{time_to_target:.1f}s of training" if time_to_target is not None else "not reached"))
     print(json.dumps({
         "framework": "torch", "torch_version": torch.__version__, "threads": args.threads,

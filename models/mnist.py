@@ -350,7 +350,7 @@ def train(args: argparse.Namespace) -> dict:
     if history["test_acc"]:  # training seconds, evaluation excluded, as torch_train.py prints
         reached = next((sum(history["seconds"][:i + 1]) for i, acc in
                         enumerate(history["test_acc"]) if acc >= args.target), None)
-        print(f"time to {args.target:.1%} on the test set: " + (
+        print(f"time to {args.target:.2%} on the test set: " + (
             f"{reached:.1f}s of training" if reached is not None else "not reached"))
     run.write_json("history.json", history | {"config": config})
     if args.report:
