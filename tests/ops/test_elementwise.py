@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from helpers import check_op
@@ -176,3 +178,27 @@ def test_broadcast_check_covers_lists_arrays_and_scalars(other):
         x + other
     with pytest.raises(ValueError, match=r"sub: cannot broadcast shapes \(4,\) and \(2, 3\)"):
         other - x
+
+
+def test_math_at_the_edges_gives_ieee_values_silently_as_pytorch():
+    """PyTorch 2.x's values (torch.log(torch.tensor([0., -1., 1.])) and so on, written here as
+    numbers), with no RuntimeWarning: this test turns every warning into an error."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        x = Tensor(np.array([0.0, -1.0, 1.0], np.float32), requires_grad=True)
+        y = x.log()
+        np.testing.assert_array_equal(y.data, [-np.inf, np.nan, 0.0])
+        y.sum().backward()
+        np.testing.assert_array_equal(x.grad.data, [np.inf, -1.0, 1.0])  # 1 / x
+        a = Tensor(np.array([0.0, 4.0, -1.0], np.float32), requires_grad=True)
+        s = a.sqrt()
+        np.testing.assert_array_equal(s.data, [0.0, 2.0, np.nan])
+        s.sum().backward()
+        np.testing.assert_array_equal(a.grad.data, [np.inf, 0.25, np.nan])  # 1 / (2 sqrt a)
+        num = Tensor(np.array([1.0, 0.0, -1.0], np.float32), requires_grad=True)
+        q = num / Tensor(np.zeros(3, np.float32))
+        np.testing.assert_array_equal(q.data, [np.inf, np.nan, -np.inf])
+        q.sum().backward()
+        np.testing.assert_array_equal(num.grad.data, [np.inf, np.inf, np.inf])  # 1 / 0
+        np.testing.assert_array_equal(Tensor(np.float32([1000.0])).exp().data, [np.inf])
+        np.testing.assert_array_equal((Tensor(np.float32([0.0])) ** -1).data, [np.inf])

@@ -14,6 +14,7 @@ from .. import autograd
 from ..autograd import Function
 from ._args import array_of
 from ._flops import per_element
+from ._ieee import quiet_math
 from .promotion import DEFAULT, Cast, DtypeError, promote, result_type
 
 
@@ -68,6 +69,7 @@ class Mul(Function):
         return grad_out * y if need_x else None, grad_out * x if need_y else None
 
 
+@quiet_math
 class Div(Function):
     """out = x / y;  grad_x = g / y, grad_y = -g * x / y**2.
     Shapes: x, y and out broadcast (NumPy rules); grads have out's shape, the engine reduces them.
@@ -87,6 +89,7 @@ class Div(Function):
         return grad_x, -grad_x * x / y if ctx.needs_input_grad[1] else None
 
 
+@quiet_math
 class Pow(Function):
     """out = x ** y;  grad_x = g * y * x**(y-1) (0 where y = 0), grad_y = g * out * log(x) (0 where
     x = 0 and y >= 0), as PyTorch.
@@ -108,11 +111,11 @@ class Pow(Function):
         out = ctx.saved_tensors[2]
         need_x, need_y = ctx.needs_input_grad
         grad_x = grad_y = None
-        with np.errstate(divide="ignore", invalid="ignore"):  # 0 * inf, masked out just below
-            if need_x:  # as PyTorch: d/dx x**0 is 0, also at x = 0
-                grad_x = np.where(y == 0, 0, grad_out * y * x ** (y - 1))
-            if need_y:  # and d/dy 0**y is 0 for y >= 0
-                grad_y = np.where((x == 0) & (y >= 0), 0, grad_out * out * np.log(x))
+        # 0 * inf and log(0) are masked out by the np.where (and quiet_math keeps them silent)
+        if need_x:  # as PyTorch: d/dx x**0 is 0, also at x = 0
+            grad_x = np.where(y == 0, 0, grad_out * y * x ** (y - 1))
+        if need_y:  # and d/dy 0**y is 0 for y >= 0
+            grad_y = np.where((x == 0) & (y >= 0), 0, grad_out * out * np.log(x))
         return grad_x, grad_y
 
 
@@ -132,6 +135,7 @@ class Neg(Function):
         return -grad_out
 
 
+@quiet_math
 class Exp(Function):
     """out = e**x;  grad_x = g * out.
     Shapes: out, g and grad_x all have x's shape.
@@ -150,6 +154,7 @@ class Exp(Function):
         return grad_out * ctx.saved_tensors[0]
 
 
+@quiet_math
 class Log(Function):
     """out = ln x;  grad_x = g / x.
     Shapes: out, g and grad_x all have x's shape.
@@ -167,6 +172,7 @@ class Log(Function):
         return grad_out / ctx.saved_tensors[0]
 
 
+@quiet_math
 class Sqrt(Function):
     """out = sqrt(x);  grad_x = g / (2 out).
     Shapes: out, g and grad_x all have x's shape.
