@@ -277,11 +277,13 @@ def _init(name: str, array: np.ndarray):
     return numpy_helper.from_array(np.asarray(array, np.float32), name)
 
 
-def torch_style_lenet(rng, view_and_matmul: bool = False, static_batch: bool = False):
+def torch_style_lenet(rng, view_and_matmul: bool = False, static_batch: bool = False,
+                      size0: bool = False):
     """LeNet as torch.onnx.export writes a class with conv1/conv2/fc1..fc3 attributes and
     functional relu/max_pool2d/flatten: Conv with bias, Relu, MaxPool, Flatten, Gemm
     (transB=1); or x.view(-1, 256) (Reshape) and fc layers as MatMul + Add; with a static
-    batch of 1 the view's shape is the constant (1, 256)."""
+    batch of 1 the view's shape is the constant (1, 256); `size0`: x.view(x.size(0), -1), which
+    the exporter writes as Shape, Gather, Unsqueeze, Concat and Reshape."""
     shapes = {"conv1": (6, 1, 5, 5), "conv2": (16, 6, 5, 5), "fc1": (120, 256),
               "fc2": (84, 120), "fc3": (10, 84)}
     inits = []
@@ -304,7 +306,19 @@ def torch_style_lenet(rng, view_and_matmul: bool = False, static_batch: bool = F
             group=1, kernel_shape=[5, 5], pads=[0, 0, 0, 0], strides=[1, 1])
         add("Relu", [x], "/Relu" + (f"_{i}" if i else ""))
         add("MaxPool", [x], "/MaxPool" + (f"_{i}" if i else ""), **pool)
-    if view_and_matmul:
+    if view_and_matmul and size0:
+        pooled = x
+
+        def constant(name, array):
+            nodes.append(helper.make_node("Constant", [], [f"{name}_output_0"], name=name,
+                                          value=numpy_helper.from_array(np.array(array))))
+            return f"{name}_output_0"
+        add("Shape", [pooled], "/Shape")
+        add("Gather", [x, constant("/Constant", 0)], "/Gather", axis=0)
+        add("Unsqueeze", [x, constant("/Constant_1", [0])], "/Unsqueeze")
+        add("Concat", [x, constant("/Constant_2", [-1])], "/Concat", axis=0)
+        add("Reshape", [pooled, x], "/Reshape")
+    elif view_and_matmul:
         nodes.append(helper.make_node("Constant", [], ["/Constant_output_0"], name="/Constant",
                                       value=numpy_helper.from_array(
                                           np.array([1 if static_batch else -1, 256]))))
@@ -339,12 +353,12 @@ TORCH_KEYS = [f"{layer}.{p}" for layer in ("conv1", "conv2", "fc1", "fc2", "fc3"
               for p in ("weight", "bias")]
 
 
-@pytest.mark.parametrize("view_and_matmul, static_batch", [(False, False), (True, False),
-                                                           (True, True)])
+@pytest.mark.parametrize("view_and_matmul, static_batch, size0", [
+    (False, False, False), (True, False, False), (True, True, False), (True, False, True)])
 def test_a_pytorch_style_lenet_loads_trains_renders_and_profiles(view_and_matmul, static_batch,
-                                                                 tmp_path):
+                                                                 size0, tmp_path):
     path = tmp_path / "lenet.onnx"
-    onnx.save(torch_style_lenet(np.random.default_rng(0), view_and_matmul, static_batch),
+    onnx.save(torch_style_lenet(np.random.default_rng(0), view_and_matmul, static_batch, size0),
               str(path))
     model = load(path)
     assert list(model.state_dict()) == TORCH_KEYS  # PyTorch's names: its weights load as-is
@@ -455,3 +469,62 @@ def test_graphs_without_an_nn_layer_raise_naming_the_node(op, attrs, inits, in_s
     with pytest.raises(OnnxError, match=message) as error:
         load(_one_node_model(op, attrs, inits, in_shape, extra))
     assert f"/layer/{op}" in str(error.value) or "input" in str(error.value)
+
+
+def _shape_chain_model(opset: int, shape_nodes, reshape_input: str):
+    """input (N, 2, 3, 4) -> Relu -> Reshape(r, <shape computed from Shape(r) by shape_nodes>)."""
+    nodes = [helper.make_node("Relu", ["input"], ["r"], name="/Relu"),
+             helper.make_node("Shape", ["r"], ["s"], name="/Shape"), *shape_nodes,
+             helper.make_node("Reshape", ["r", reshape_input], ["output"], name="/Reshape")]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 2, 3, 4])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, None)])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+
+
+def _const(name, array):
+    return helper.make_node("Constant", [], [name], name=f"/{name}",
+                            value=numpy_helper.from_array(np.array(array, np.int64)))
+
+
+SHAPE_CHAINS = {  # x.view(x.size(0), -1) as exporters write it, old and new opsets
+    "opset 11: Gather, Unsqueeze with an axes attribute": (11, [
+        _const("i", 0), helper.make_node("Gather", ["s", "i"], ["g"], axis=0),
+        helper.make_node("Unsqueeze", ["g"], ["u"], axes=[0]), _const("m", [-1]),
+        helper.make_node("Concat", ["u", "m"], ["t"], axis=0)], "t"),
+    "opset 13: Slice, Squeeze and Unsqueeze with axes inputs": (13, [
+        _const("b", [0]), _const("e", [1]), _const("a", [0]),
+        helper.make_node("Slice", ["s", "b", "e", "a"], ["sl"]),
+        helper.make_node("Squeeze", ["sl", "a"], ["sq"]),
+        helper.make_node("Unsqueeze", ["sq", "a"], ["u"]), _const("m", [-1]),
+        helper.make_node("Concat", ["u", "m"], ["t"], axis=0)], "t"),
+    "opset 17: Shape's sizes kept, the batch and two merged": (17, [
+        _const("i", [0, 1]), helper.make_node("Gather", ["s", "i"], ["g"], axis=0),
+        _const("m", [-1]), helper.make_node("Concat", ["g", "m"], ["t"], axis=0)], "t"),
+}
+
+
+@pytest.mark.parametrize("case", SHAPE_CHAINS)
+def test_a_reshape_to_a_shape_computed_from_the_input_loads_for_any_batch(case, tmp_path):
+    opset, shape_nodes, target = SHAPE_CHAINS[case]
+    path = tmp_path / "view.onnx"
+    onnx.save(_shape_chain_model(opset, shape_nodes, target), str(path))
+    model = load(path)
+    for batch in (1, 5):
+        x = np.random.default_rng(batch).standard_normal((batch, 2, 3, 4)).astype(np.float32)
+        want = run_ort(path, x)
+        got = model(Tensor(x)).data
+        assert got.shape == want.shape and got.shape[0] == batch
+        np.testing.assert_array_equal(got, want)
+
+
+def test_a_shape_computation_that_moves_the_batch_or_computes_on_it_raises():
+    moved = [_const("i", 0), helper.make_node("Gather", ["s", "i"], ["g"], axis=0),
+             helper.make_node("Unsqueeze", ["g"], ["u"], axes=[0]), _const("m", [-1]),
+             helper.make_node("Concat", ["m", "u"], ["t"], axis=0)]
+    with pytest.raises(OnnxError, match=r"'/Reshape'.*batch size goes to dimension 1"):
+        load(_shape_chain_model(11, moved, "t"))
+    product = [_const("i", 1), helper.make_node("Gather", ["s", "i"], ["g"], axis=0),
+               _const("two", 2), helper.make_node("Mul", ["g", "two"], ["p"], name="/Mul")]
+    with pytest.raises(OnnxError, match=r"'/Mul' \(Mul\) reads only constants"):
+        load(_shape_chain_model(17, product, "p"))

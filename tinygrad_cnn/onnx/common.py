@@ -8,6 +8,10 @@ INSTALL_HINT = "pip install onnx onnxruntime  (or pip install -e '.[onnx]')"
 MIN_OPSET = 17  # LayerNormalization, which LayerNorm and Normalization export to, is opset 17
 INPUT, OUTPUT = "input", "output"
 NORMALIZATION_SCALE = "normalization_scale"  # marks a LayerNormalization exported from one
+# The batch size as the importer's Shape node reports it: not a size any layer has, so a shape
+# computation that used it for anything but a Reshape's first dimension fails instead of baking in
+# the example's batch (x.view(x.size(0), -1) exports as Shape, Gather, Unsqueeze, Concat, Reshape)
+BATCH = -(2 ** 30)
 
 
 class OnnxError(ValueError):

@@ -2,9 +2,11 @@
 as an nn.Sequential, ready to train, render and profile here.
 
 Each node becomes one nn layer (MatMul + Add become one Linear); constants (initializers,
-Constant nodes and Transposes of them) become the layers' parameters. Layers are named from their
-parameters' names ("conv1.weight" -> conv1) or node names ("/0/Relu" -> 0), so our exports load
-back with the same state_dict keys; otherwise "0", "1", ...
+Constant nodes and Transposes of them) become the layers' parameters. A Shape of the chain's
+value and the index moves on it fold into the Reshape that reads them (PyTorch's
+x.view(x.size(0), -1)). Layers are named from their parameters' names ("conv1.weight" -> conv1)
+or node names ("/0/Relu" -> 0), so our exports load back with the same state_dict keys;
+otherwise "0", "1", ...
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ import numpy as np
 from .. import nn
 from ..autograd import no_grad
 from ..tensor import Tensor
-from .common import OnnxError, is_constant_name, onnx_library
+from .common import BATCH, OnnxError, is_constant_name, onnx_library
 from .readers import READERS, Node
 
-_FOLDABLE = ("Constant", "Identity", "Transpose", "Cast")
+_FOLDABLE = ("Constant", "Identity", "Transpose", "Cast", "Gather", "Unsqueeze", "Squeeze",
+             "Concat", "Slice")
 
 
 def load(source: str | os.PathLike | Any) -> nn.Sequential:
@@ -41,10 +44,16 @@ def load(source: str | os.PathLike | Any) -> nn.Sequential:
     layers: list[tuple[str, nn.Module]] = []
     for proto_node in graph.node:
         node = Node(onnx, proto_node, constants, opset)
+        if node.op_type == "Shape" and node.inputs == [current]:
+            constants[node.outputs[0]] = _shape(node, tuple(value.shape))
+            continue
         if all(name in constants for name in node.inputs) and node.op_type in _FOLDABLE:
             constants[node.outputs[0]] = node.fold()
             continue
         data = [name for name in node.inputs if name not in constants]
+        if not data:
+            raise OnnxError(f"onnx.load: node {node.name!r} ({node.op_type}) reads only "
+                            f"constants, and only {', '.join(_FOLDABLE)} of constants fold here")
         if data != [current]:
             raise OnnxError(f"onnx.load: node {node.name!r} ({node.op_type}) reads {data}, not "
                             f"only the previous layer's output {current!r}: only chains load")
@@ -79,6 +88,13 @@ def _example(value_info: Any, where: str) -> np.ndarray:
     return np.zeros([2, *shape[1:]], np.float32)
 
 
+def _shape(node: Node, shape: tuple) -> np.ndarray:
+    """A Shape node of the chain's value: its sizes, the batch as the BATCH marker (the example's
+    batch of 2 is no size of the model), `start`/`end` as ONNX's opset 15."""
+    dims = np.array([BATCH, *shape[1:]], np.int64)
+    return dims[node.attr("start", 0):node.attr("end", len(dims))]
+
+
 def _read_layer(node: Node, shape: tuple, layers: list) -> nn.Module | None:
     """The node's layer; None when it folds into the previous one (MatMul's bias Add)."""
     bias = _bias_of(layers[-1][1], node) if node.op_type == "Add" and layers else None
@@ -89,7 +105,7 @@ def _read_layer(node: Node, shape: tuple, layers: list) -> nn.Module | None:
     if reader is None:
         raise OnnxError(f"onnx.load: node {node.name!r} has op type {node.op_type!r}, which has "
                         f"no nn layer here; supported: {', '.join(sorted(READERS))}, Add (a "
-                        f"MatMul's bias) and {', '.join(_FOLDABLE)} of constants")
+                        f"MatMul's bias), Shape, and {', '.join(_FOLDABLE)} of constants")
     return reader(node, shape)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import nn
 from ..nn.module import Parameter
-from .common import NORMALIZATION_SCALE, OnnxError, is_constant_name
+from .common import BATCH, NORMALIZATION_SCALE, OnnxError, is_constant_name
 
 
 class Node:
@@ -49,7 +49,8 @@ class Node:
         return OnnxError(f"onnx.load: node {self.name!r} ({self.op_type}): {problem}")
 
     def fold(self) -> np.ndarray:
-        """The value of a node of constants (Constant, Identity, Transpose, Cast)."""
+        """The value of a node of constants: Constant, Identity, Transpose, Cast, and the index
+        moves of a shape computation (Gather, Unsqueeze, Squeeze, Concat, Slice)."""
         if self.op_type == "Constant":
             return self._constant_value()
         value = self.constant(0)
@@ -57,7 +58,41 @@ class Node:
             return value.transpose(self.attr("perm", None))
         if self.op_type == "Cast":
             return value.astype(self.onnx.helper.tensor_dtype_to_np_dtype(self.attr("to", 1)))
+        if self.op_type == "Gather":
+            return np.take(value, self.constant(1), axis=self.attr("axis", 0))
+        if self.op_type == "Concat":
+            parts = [np.atleast_1d(self.constant(i)) for i in range(len(self.inputs))]
+            return np.concatenate(parts, axis=self.attr("axis", 0))
+        if self.op_type in ("Unsqueeze", "Squeeze"):
+            axes = self._axes(1)
+            if self.op_type == "Unsqueeze":
+                return np.expand_dims(value, [a % (value.ndim + len(axes)) for a in axes])
+            return np.squeeze(value, None if axes is None else tuple(axes))
+        if self.op_type == "Slice":
+            return self._slice(value)
         return value
+
+    def _axes(self, i: int) -> list[int] | None:
+        """`axes`: an attribute before opset 13, input i from 13 on (absent: None)."""
+        if self.opset < 13:
+            axes = self.attr("axes", None)
+            return None if axes is None else list(axes)
+        axes = self.constant_or_none(i)
+        return None if axes is None else [int(a) for a in np.atleast_1d(axes)]
+
+    def _slice(self, value: np.ndarray) -> np.ndarray:
+        if self.opset < 10:
+            starts, ends = self.attr("starts", []), self.attr("ends", [])
+            axes, steps = self.attr("axes", list(range(len(starts)))), [1] * len(starts)
+        else:
+            starts, ends = self.constant(1), self.constant(2)
+            axes_in, steps_in = self.constant_or_none(3), self.constant_or_none(4)
+            axes = list(range(len(starts))) if axes_in is None else axes_in
+            steps = [1] * len(starts) if steps_in is None else steps_in
+        index = [slice(None)] * value.ndim
+        for start, end, axis, step in zip(starts, ends, axes, steps):
+            index[int(axis)] = slice(int(start), int(end), int(step))  # Python clamps as ONNX
+        return value[tuple(index)]
 
     def _constant_value(self) -> np.ndarray:
         if "value" in self.attrs:
@@ -193,6 +228,11 @@ def reshape(node: Node, shape: tuple) -> nn.Module:
     A literal first dimension is taken as the batch size an exporter baked in (PyTorch's does
     for a static batch: x.view(1, -1))."""
     given = [int(d) for d in node.constant(1)]
+    if BATCH in given:  # the batch size read by a Shape node: only as the first dimension
+        if given.index(BATCH) != 0 or given.count(BATCH) != 1:
+            raise node.error(f"the input's batch size goes to dimension {given.index(BATCH)} of "
+                             "the Reshape; only a reshape that keeps the batch first loads")
+        given[0] = 0
     target = [0, *given[1:]] if given and given[0] > 0 else given
     for start in range(1, len(shape)):
         for end in range(start, len(shape)):
