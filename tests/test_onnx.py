@@ -471,10 +471,10 @@ def test_graphs_without_an_nn_layer_raise_naming_the_node(op, attrs, inits, in_s
     assert f"/layer/{op}" in str(error.value) or "input" in str(error.value)
 
 
-def _shape_chain_model(opset: int, shape_nodes, reshape_input: str):
+def _shape_chain_model(opset: int, shape_nodes, reshape_input: str, **shape_attrs):
     """input (N, 2, 3, 4) -> Relu -> Reshape(r, <shape computed from Shape(r) by shape_nodes>)."""
     nodes = [helper.make_node("Relu", ["input"], ["r"], name="/Relu"),
-             helper.make_node("Shape", ["r"], ["s"], name="/Shape"), *shape_nodes,
+             helper.make_node("Shape", ["r"], ["s"], name="/Shape", **shape_attrs), *shape_nodes,
              helper.make_node("Reshape", ["r", reshape_input], ["output"], name="/Reshape")]
     graph = helper.make_graph(
         nodes, "g", [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 2, 3, 4])],
@@ -501,14 +501,17 @@ SHAPE_CHAINS = {  # x.view(x.size(0), -1) as exporters write it, old and new ops
     "opset 17: Shape's sizes kept, the batch and two merged": (17, [
         _const("i", [0, 1]), helper.make_node("Gather", ["s", "i"], ["g"], axis=0),
         _const("m", [-1]), helper.make_node("Concat", ["g", "m"], ["t"], axis=0)], "t"),
+    "opset 18: Shape with start and end": (18, [
+        _const("m", [-1]), helper.make_node("Concat", ["s", "m"], ["t"], axis=0)], "t",
+        {"start": 0, "end": 1}),
 }
 
 
 @pytest.mark.parametrize("case", SHAPE_CHAINS)
 def test_a_reshape_to_a_shape_computed_from_the_input_loads_for_any_batch(case, tmp_path):
-    opset, shape_nodes, target = SHAPE_CHAINS[case]
+    opset, shape_nodes, target, *shape_attrs = SHAPE_CHAINS[case]
     path = tmp_path / "view.onnx"
-    onnx.save(_shape_chain_model(opset, shape_nodes, target), str(path))
+    onnx.save(_shape_chain_model(opset, shape_nodes, target, **dict(*shape_attrs)), str(path))
     model = load(path)
     for batch in (1, 5):
         x = np.random.default_rng(batch).standard_normal((batch, 2, 3, 4)).astype(np.float32)
