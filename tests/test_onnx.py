@@ -525,9 +525,12 @@ def test_a_shape_computation_that_moves_the_batch_or_computes_on_it_raises():
     moved = [_const("i", 0), helper.make_node("Gather", ["s", "i"], ["g"], axis=0),
              helper.make_node("Unsqueeze", ["g"], ["u"], axes=[0]), _const("m", [-1]),
              helper.make_node("Concat", ["m", "u"], ["t"], axis=0)]
-    with pytest.raises(OnnxError, match=r"'/Reshape'.*batch size goes to dimension 1"):
+    with pytest.raises(OnnxError, match=r"'/Reshape'.*batch size goes to dimension\(s\) \[1\]"):
         load(_shape_chain_model(11, moved, "t"))
     product = [_const("i", 1), helper.make_node("Gather", ["s", "i"], ["g"], axis=0),
                _const("two", 2), helper.make_node("Mul", ["g", "two"], ["p"], name="/Mul")]
     with pytest.raises(OnnxError, match=r"'/Mul' \(Mul\) reads only constants"):
         load(_shape_chain_model(17, product, "p"))
+    no_axes = [helper.make_node("Unsqueeze", ["s"], ["u"], name="/Unsqueeze")]
+    with pytest.raises(OnnxError, match=r"'/Unsqueeze' \(Unsqueeze\): an Unsqueeze needs its"):
+        load(_shape_chain_model(13, no_axes, "u"))

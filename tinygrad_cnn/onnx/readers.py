@@ -66,6 +66,8 @@ class Node:
         if self.op_type in ("Unsqueeze", "Squeeze"):
             axes = self._axes(1)
             if self.op_type == "Unsqueeze":
+                if axes is None:
+                    raise self.error("an Unsqueeze needs its axes")
                 return np.expand_dims(value, [a % (value.ndim + len(axes)) for a in axes])
             return np.squeeze(value, None if axes is None else tuple(axes))
         if self.op_type == "Slice":
@@ -230,8 +232,9 @@ def reshape(node: Node, shape: tuple) -> nn.Module:
     given = [int(d) for d in node.constant(1)]
     if BATCH in given:  # the batch size read by a Shape node: only as the first dimension
         if given.index(BATCH) != 0 or given.count(BATCH) != 1:
-            raise node.error(f"the input's batch size goes to dimension {given.index(BATCH)} of "
-                             "the Reshape; only a reshape that keeps the batch first loads")
+            where = [i for i, d in enumerate(given) if d == BATCH]
+            raise node.error(f"the input's batch size goes to dimension(s) {where} of the "
+                             "Reshape; only a reshape that keeps the batch first loads")
         given[0] = 0
     target = [0, *given[1:]] if given and given[0] > 0 else given
     for start in range(1, len(shape)):
