@@ -192,6 +192,14 @@ def test_auto_picks_toeplitz_for_lenet_and_taps_for_small_or_wide_problems():
     assert {choose_algorithm(g) for g in (lenet1, lenet2)} == {"toeplitz"}
     assert choose_algorithm(seed) == choose_algorithm(wide) == choose_algorithm(many_channels)
     assert choose_algorithm(seed) == "taps"
+    # small problems: Toeplitz only when its band wastes little (waste <= 4, waste * C_out <= 64)
+    small = {((16, 8, 12, 12), (16, 8, 5, 5)): "toeplitz",  # waste 2.4, x C_out 38
+             ((4, 6, 12, 12), (16, 6, 5, 5)): "toeplitz",
+             ((16, 1, 28, 28), (8, 1, 5, 5)): "taps",  # waste 5.6
+             ((8, 16, 14, 14), (32, 16, 5, 5)): "taps",  # waste x C_out 90
+             ((32, 1, 28, 28), (3, 1, 3, 3)): "taps"}  # the seed model's conv
+    for (x_shape, w_shape), algorithm in small.items():
+        assert choose_algorithm(conv_geometry(x_shape, w_shape, 1, 0, 1)) == algorithm, x_shape
     out = ops.conv2d(Tensor(uniform(2, 1, 28, 28)), Tensor(uniform(6, 1, 5, 5)))
     assert out.grad_fn is None  # nothing needs grad: no graph, but the result is the same
     w = Tensor(uniform(6, 1, 5, 5), requires_grad=True)

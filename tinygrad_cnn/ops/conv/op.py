@@ -25,8 +25,12 @@ ALGORITHMS = {
 TOEPLITZ_MAX_WASTE_X_COUT = 96
 TOEPLITZ_MAX_BAND = 1 << 22  # entries of the band matrix (16 MB in float32)
 # Below this many im2col entries (2 MB of float32) the tap copies stay in cache and Toeplitz's
-# wasted multiply-adds dominate (the seed model's conv; docs/benchmarks.md has the steps).
+# wasted multiply-adds dominate (the seed model's conv; docs/benchmarks.md has the steps), unless
+# the band wastes little: then Toeplitz's KH line copies beat KH*KW tap copies even here (5x5
+# kernels on 8+ channels, "Small problems" in docs/benchmarks.md).
 TAPS_SMALL_COLS = 1 << 19
+SMALL_TOEPLITZ_MAX_WASTE = 4
+SMALL_TOEPLITZ_MAX_WASTE_X_COUT = 64
 
 
 class Conv2d(Function):
@@ -75,15 +79,17 @@ class Conv2d(Function):
 
 
 def choose_algorithm(geom: ConvGeometry) -> str:
-    """'taps' for small problems, 'toeplitz' for narrow layers on small images (LeNet's), else
-    'taps'."""
-    if geom.C_in * geom.KH * geom.KW * geom.N * geom.OH * geom.OW <= TAPS_SMALL_COLS:
-        return "taps"
+    """'toeplitz' for narrow layers on small images (LeNet's), with a stricter limit on the
+    band's waste for small problems; else 'taps'."""
     wp = geom.W + 2 * geom.padding[1]
     waste = wp / geom.KW
     band = geom.KH * wp * geom.C_in * geom.OW * geom.C_out
-    small = waste * geom.C_out <= TOEPLITZ_MAX_WASTE_X_COUT and band <= TOEPLITZ_MAX_BAND
-    return "toeplitz" if small else "taps"
+    if geom.C_in * geom.KH * geom.KW * geom.N * geom.OH * geom.OW <= TAPS_SMALL_COLS:
+        narrow = (waste <= SMALL_TOEPLITZ_MAX_WASTE
+                  and waste * geom.C_out <= SMALL_TOEPLITZ_MAX_WASTE_X_COUT)
+    else:
+        narrow = waste * geom.C_out <= TOEPLITZ_MAX_WASTE_X_COUT
+    return "toeplitz" if narrow and band <= TOEPLITZ_MAX_BAND else "taps"
 
 
 def resolve_algorithm(algorithm: str, geom: ConvGeometry) -> str:
