@@ -104,3 +104,21 @@ def test_max_pool_2x2_in_every_memory_order_equals_the_naive_loop(shape):
         out.backward(grad_out)
         np.testing.assert_array_equal(out.data, want_out, err_msg=f"memory order {perm}")
         np.testing.assert_array_equal(leaf.grad.data, want_grad, err_msg=f"memory order {perm}")
+
+
+def test_the_user_loop_benchmark_times_the_programs_models(monkeypatch):
+    """benchmarks/user_loop.py writes its models out as a user would; they must stay the models
+    models/mnist.py trains, layer for layer and parameter shape for parameter shape."""
+    import importlib
+
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.setenv(name, "1")  # the script sets them at import; restored afterwards
+    monkeypatch.setattr(sys, "argv", ["user_loop.py", "--case", "lenet_step"])
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    user_loop = importlib.import_module("user_loop")
+    for name, (build, _) in user_loop.MODELS.items():
+        ours, program = build(), mnist.MODELS[name]()
+        assert [type(m).__name__ for m in ours.modules()] == \
+            [type(m).__name__ for m in program.modules()], name
+        assert {k: v.shape for k, v in ours.state_dict().items()} == \
+            {k: v.shape for k, v in program.state_dict().items()}, name
