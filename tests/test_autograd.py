@@ -271,13 +271,27 @@ def test_unbroadcast(grad_shape, shape, expected):
 def test_backward_after_an_optimizer_step_says_the_input_changed() -> None:
     from tinygrad_cnn import nn, optim
 
+    hidden, layer = nn.Linear(3, 3), nn.Linear(3, 2)
+    opt = optim.SGD(layer.parameters(), lr=0.1)
+    loss = layer(hidden(Tensor(np.ones((4, 3), np.float32)))).sum()
+    loss.backward(retain_graph=True)
+    opt.step()  # changes the weight that hidden's gradient reads, in place
+    with pytest.raises(RuntimeError, match=r"Linear: input 1 \(shape \(2, 3\)\) was modified"):
+        loss.backward()
+
+
+def test_a_step_between_backwards_of_a_first_layer_keeps_its_gradient() -> None:
+    """Data input: the weight's gradient is g^T x whatever the weight holds; PyTorch's linear
+    saves the weight only when x needs a gradient, so it gives the same 8s."""
+    from tinygrad_cnn import nn, optim
+
     layer = nn.Linear(3, 2)
     opt = optim.SGD(layer.parameters(), lr=0.1)
     loss = layer(Tensor(np.ones((4, 3), np.float32))).sum()
     loss.backward(retain_graph=True)
-    opt.step()  # changes the weight that Linear saved for backward, in place
-    with pytest.raises(RuntimeError, match=r"Linear: input 1 \(shape \(2, 3\)\) was modified"):
-        loss.backward()
+    opt.step()
+    loss.backward()  # accumulates a second g^T x = 4
+    np.testing.assert_array_equal(layer.weight.grad.data, np.full((2, 3), 8.0))
 
 
 def test_ops_that_saved_nothing_still_backward_after_an_update() -> None:

@@ -89,13 +89,130 @@ def test_in_place_on_a_saved_output_refuses_backward():
         y.sum().backward()
 
 
-def test_in_place_after_use_refuses_backward_of_the_earlier_consumer():
+# Ops recorded before an in-place update send their gradients to the tensor as it was (PyTorch's
+# graph edges point at the old grad_fn). The expected numbers are PyTorch 2.13's.
+def _used_then_updated():
     a = Tensor([1.0, 2.0], requires_grad=True)
     b = a * 3
-    c = b + 1  # Add saved nothing, but its gradient must reach b's old origin
+    c = b + 1  # Add saved nothing: its gradient goes to b's old origin, 3a
     b *= 2
-    with pytest.raises(RuntimeError, match=r"Add: input 0 \(shape \(2,\)\) was modified by an "
-                       "in-place operation"):
+    (c.sum() + b.sum()).backward()
+    return a.grad
+
+
+def _updated_twice():
+    a = Tensor([1.0, 2.0], requires_grad=True)
+    b = a * 2
+    c = b * 3  # Mul(b, 3): b's value is read only for the gradient of the constant 3
+    b += a
+    b *= 4  # b = 12a
+    d = b * b
+    (c.sum() + d.sum()).backward()
+    return a.grad
+
+
+def _base_updated_under_a_view():
+    a = Tensor([1.0, 2.0], requires_grad=True)
+    base = a * 1
+    c = base[0:1] + 1
+    base += 5
+    c.sum().backward()
+    return a.grad
+
+
+def _zeroed_then_refilled():
+    a = Tensor([1.0, 2.0], requires_grad=True)
+    b = a * 2
+    c = b + 0
+    b.zero_()
+    b += a
+    (c.sum() * b.sum()).backward()  # sum(2a) * sum(a): 12 for each element
+    return a.grad
+
+
+def _setitem_after_use():
+    a = Tensor([1.0, 2.0], requires_grad=True)
+    b = a * 2
+    c = b * 5
+    b[0] = 7.0
+    (c.sum() + b.sum()).backward()
+    return a.grad
+
+
+def _copy_after_use():
+    a = Tensor([1.0, 2.0], requires_grad=True)
+    b = a * 2
+    c = b * 5
+    b.copy_(a * a)
+    (c.sum() + b.sum()).backward()
+    return a.grad
+
+
+def _updated_under_no_grad():
+    a = Tensor([1.0, 2.0], requires_grad=True)
+    b = a * 3
+    c = b + 1
+    with no_grad():
+        b *= 2  # the history of b is unchanged; Add needs no value
+    c.sum().backward()
+    return a.grad
+
+
+def _divided_then_updated():
+    a = Tensor([1.0, 2.0], requires_grad=True)
+    b = a * 2
+    c = b / 3  # Div reads b only for the gradient of the constant 3
+    b += 1
+    c.sum().backward()
+    return a.grad
+
+
+@pytest.mark.parametrize("run, expected", [
+    (_used_then_updated, [9.0, 9.0]),
+    (_updated_twice, [294.0, 582.0]),
+    (_base_updated_under_a_view, [1.0, 0.0]),
+    (_zeroed_then_refilled, [12.0, 12.0]),
+    (_setitem_after_use, [10.0, 12.0]),
+    (_copy_after_use, [12.0, 14.0]),
+    (_updated_under_no_grad, [3.0, 3.0]),
+    (_divided_then_updated, [2 / 3, 2 / 3]),
+], ids=lambda v: getattr(v, "__name__", "")[1:])
+def test_ops_used_before_an_in_place_update_get_the_old_history(run, expected):
+    np.testing.assert_allclose(run().data, expected, rtol=1e-6)
+
+
+def test_micrograds_in_place_test_gives_pytorchs_numbers():
+    """micrograd's test_more_ops, in-place lines kept (float64); PyTorch's values."""
+    a = Tensor([-4.0], dtype=np.float64, requires_grad=True)
+    b = Tensor([2.0], dtype=np.float64, requires_grad=True)
+    c = a + b
+    d = a * b + b**3
+    c += c + 1
+    c += 1 + c + (-a)
+    d += d * 2 + (b + a).relu()
+    d += 3 * d + (b - a).relu()
+    e = c - d
+    f = e**2
+    g = f / 2.0
+    g += 10.0 / f
+    g.backward()
+    np.testing.assert_allclose(g.data, [24.70408163265306], rtol=1e-12)
+    np.testing.assert_allclose(a.grad.data, [138.83381924198252], rtol=1e-12)
+    np.testing.assert_allclose(b.grad.data, [645.5772594752186], rtol=1e-12)
+
+
+@pytest.mark.parametrize("when", ["grad mode", "no_grad"])
+def test_in_place_on_a_value_a_gradient_reads_refuses_backward(when):
+    a = Tensor([1.0, 2.0], requires_grad=True)
+    b = a * 1
+    c = b * b  # both gradients read b
+    if when == "no_grad":
+        with no_grad():
+            b += 1
+    else:
+        b += 1
+    with pytest.raises(RuntimeError, match=r"Mul: input 0 \(shape \(2,\)\) was modified in "
+                       "place"):
         c.sum().backward()
 
 
@@ -132,7 +249,7 @@ def test_a_copying_index_gets_its_own_counter():
 
 
 def test_optimizer_step_invalidates_a_graph_through_a_transposed_weight():
-    x = Tensor(np.ones((4, 3)))
+    x = Tensor(np.ones((4, 3)), requires_grad=True)  # x's gradient reads w
     w = Tensor(np.ones((2, 3)), requires_grad=True)
     opt = optim.SGD([w], lr=0.1)
     y = (x @ w.T).sum()
@@ -140,6 +257,18 @@ def test_optimizer_step_invalidates_a_graph_through_a_transposed_weight():
     opt.step()
     with pytest.raises(RuntimeError, match=r"MatMul: input 1 \(shape \(3, 2\)\) was modified"):
         y.backward()
+
+
+def test_a_step_leaves_a_graph_whose_gradients_do_not_read_the_weight_usable():
+    """x @ w.T with data x: w's gradient is x^T g, whatever w holds (PyTorch saves only x)."""
+    x = Tensor(np.array([[1.0, 2.0, 3.0]] * 4))
+    w = Tensor(np.array([[1.0, 1.0, 1.0], [2.0, 2.0, 2.0]]), requires_grad=True)
+    opt = optim.SGD([w], lr=0.1)
+    y = (x @ w.T).sum()
+    y.backward(retain_graph=True)
+    opt.step()
+    y.backward()
+    np.testing.assert_allclose(w.grad.data, [[8.0, 16.0, 24.0]] * 2)  # twice x^T g
 
 
 @pytest.mark.parametrize("make_opt", [

@@ -107,6 +107,10 @@ class Function:
     rule: str | None = None  # the derivative rule the graph viewer prints ("grad_x = g / x")
     is_view = False  # True for ops whose output may share its first input's memory (reshape...)
     output_modified = False  # set by an in-place update of the output this op saved for backward
+    # For each input, the inputs whose gradients read its saved value (Mul: ((1,), (0,)), as
+    # grad_x = g * y). None: any gradient may read any input. An input changed in place after
+    # forward is refused only when a gradient that reads it is needed (PyTorch's saved variables).
+    reads_saved: tuple[tuple[int, ...], ...] | None = None
     parents: tuple[Tensor, ...] = ()
     needs_input_grad: tuple[bool, ...]
     module: Any = None
@@ -272,7 +276,7 @@ def backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> None
             if g is None or not ctx.needs_input_grad[index]:
                 continue
             if parent._ctx is not None and parent._version_counter.value != versions[index]:
-                inplace.rerouted(ctx, index, parent)
+                parent = inplace.as_it_was(parent, versions[index])
             g = _checked_grad(ctx, index, parent, g)
             key = id(parent)
             # accumulate, never assign: a tensor used twice (x * x) gets both contributions

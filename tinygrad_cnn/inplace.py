@@ -102,9 +102,11 @@ def _recorded(t: Tensor, name: str, fn: Callable[..., Tensor], args: tuple) -> T
     before = type(t)._from_op(t.data.copy(), t._ctx)  # a copy: `fn` may save it for backward
     before._requires_grad = t._requires_grad
     result = fn(before, *[before if a is t else a for a in args])  # x *= x: x_old * x_old
+    version = t._version_counter.value
     _write(t, name, result.data)
     _flag_saved_output(t)
     t._ctx, t._requires_grad = result._ctx, result._requires_grad
+    t._earlier = (*t._earlier, (version, before))  # ops that used t at `version` mean `before`
     return t
 
 
@@ -161,8 +163,11 @@ def check_versions(ctx: Function) -> None:
             f"pass, but {ctx.name}'s backward needs that output. Use an out-of-place op "
             "(y = y + 1 instead of y += 1) or .clone() the output first."
         )
+    reads, needs = ctx.reads_saved, ctx.needs_input_grad
     for index, (parent, version) in enumerate(zip(ctx.parents, ctx.versions)):
         if parent._version_counter.value != version:
+            if reads is not None and not any(needs[i] for i in reads[index]):
+                continue  # no gradient that is needed reads this input's value
             raise RuntimeError(
                 f"{ctx.name}: input {index} (shape {parent.shape}) was modified in place after "
                 "the forward pass (an in-place op, an optimizer step or load_state_dict?), so "
@@ -171,11 +176,11 @@ def check_versions(ctx: Function) -> None:
             )
 
 
-def rerouted(ctx: Function, index: int, parent: Tensor) -> None:
-    """A non-leaf input updated in place after `ctx` used it now holds a later value (and maybe
-    a later op as its origin), so its gradient would flow to the wrong place: say so."""
-    raise RuntimeError(
-        f"{ctx.name}: input {index} (shape {parent.shape}) was modified by an in-place operation "
-        f"after {ctx.name} used it, so its gradient would be wrong. Use an out-of-place op "
-        "(y = y + 1 instead of y += 1) or .clone() it before the in-place change."
-    )
+def as_it_was(t: Tensor, version: int) -> Tensor:
+    """The tensor that stands for t's value at `version` in the graph: an op recorded before an
+    in-place update of t sends its gradient to t's old history (`before` in `_recorded`), as
+    PyTorch's graph edges point at the old grad_fn. Updates under no_grad keep t's history."""
+    for updated_at, before in t._earlier:
+        if updated_at >= version:
+            return before
+    return t

@@ -26,6 +26,7 @@ class Tensor(TensorOps, InPlaceOps):
 
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
     _is_view = False  # True on the outputs of view ops (set in Function.apply), see inplace.py
+    _earlier: tuple = ()  # (version, tensor) per recorded in-place update: inplace.as_it_was
 
     def __init__(
         self,

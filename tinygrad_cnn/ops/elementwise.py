@@ -1,8 +1,7 @@
 """Elementwise arithmetic, math functions and comparisons, with NumPy broadcasting.
 
 Binary backwards return gradients of the broadcast shape; the engine reduces them to each input's
-shape (autograd.unbroadcast), so no op here sums over broadcast axes itself.
-"""
+shape (autograd.unbroadcast), so no op here sums over broadcast axes itself."""
 
 from __future__ import annotations
 
@@ -56,6 +55,7 @@ class Mul(Function):
     """
     rule = "grad_x = g * y, grad_y = g * x"
     flops = per_element
+    reads_saved = ((1,), (0,))  # y for grad_x, x for grad_y
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -76,6 +76,7 @@ class Div(Function):
     """
     rule = "grad_x = g / y, grad_y = -g * x / y**2"
     flops = per_element
+    reads_saved = ((1,), (0, 1))
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -16,6 +16,7 @@ class MatMul(Function):
     Shapes: a (..., n, k), b (..., k, m), out (..., n, m); a (k,) acts as (1, k), b (k,) as (k, 1),
     that axis dropped from out; the engine sums grads over broadcast batch dims."""
     rule = "grad_a = g @ b^T, grad_b = a^T @ g"
+    reads_saved = ((1,), (0,))  # b for grad_a, a for grad_b
 
     def flops(self, out: np.ndarray) -> int:
         return 2 * out.size * self.parents[0].shape[-1]  # one multiply-add per inner element
@@ -52,6 +53,7 @@ class Linear(Function):
     grad_x = g @ weight, grad_weight = g^T x, grad_bias = sum of g over all but the last axis."""
     rule = ("grad_x = g @ weight, grad_weight = g^T x, grad_bias = sum of g over all but the last "
             "axis")
+    reads_saved = ((1,), (0,), ())  # weight for grad_x, x for grad_weight
 
     def flops(self, out: np.ndarray) -> int:
         bias = out.size if len(self.parents) > 2 else 0
