@@ -12,6 +12,7 @@ from .autograd import Function
 from .inplace import InPlaceOps, VersionCounter
 from .ops.promotion import DtypeError
 from .ops.shapes import number, sizes
+from .tensor_more import MoreOps
 from .tensor_ops import TensorOps, dims
 
 Scalar = int | float
@@ -19,7 +20,7 @@ _GRAD_ADVICE = ("Can't call numpy() on Tensor that requires grad. "
                 "Use tensor.detach().numpy() instead.")
 
 
-class Tensor(TensorOps, InPlaceOps):
+class Tensor(TensorOps, MoreOps, InPlaceOps):
     """An n-dimensional array that records the ops applied to it, so `backward()` can derive
     gradients. `Tensor(data)` converts scalars, nested lists and arrays to float32 by default;
     an ndarray of the requested dtype is used as is, without a copy (a Tensor is copied)."""
