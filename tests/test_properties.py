@@ -56,13 +56,15 @@ def test_reducing_a_tuple_of_axes_equals_sequential_reductions(data):
     a = data.draw(hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=4, max_side=4),
                              elements=values))
     axes = data.draw(st.lists(st.integers(0, a.ndim - 1), min_size=1, unique=True))
-    for name in ("sum", "max", "min"):
+    for name in ("sum", "amax", "amin"):
         together = getattr(Tensor(a, dtype=np.float64), name)(axis=tuple(axes))
         one_by_one = Tensor(a, dtype=np.float64)
         for axis in sorted(axes, reverse=True):
             one_by_one = getattr(one_by_one, name)(axis=axis)
         np.testing.assert_allclose(together.data, one_by_one.data, rtol=1e-12)
-        np.testing.assert_allclose(together.data, getattr(a, name)(axis=tuple(axes)), rtol=1e-12)
+        numpy_name = name.removeprefix("a")  # amax: NumPy's max
+        np.testing.assert_allclose(together.data, getattr(a, numpy_name)(axis=tuple(axes)),
+                                   rtol=1e-12)
 
 
 @FAST

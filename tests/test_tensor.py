@@ -145,3 +145,11 @@ def test_len_bool_and_hash():
 def test_ndarray_on_the_left_defers_to_tensor():
     out = np.ones(2) * Tensor([1.0, 2.0], requires_grad=True)
     assert isinstance(out, Tensor) and out.requires_grad
+
+
+def test_size_is_numpys_count_and_pytorchs_shape_call():
+    x = Tensor(np.zeros((2, 3, 4)))
+    assert x.size == 24 == x.numel() and x.size * 2 == 48  # NumPy's size: an int
+    assert x.size() == (2, 3, 4) and x.size(0) == 2 and x.size(-1) == 4  # PyTorch's size()
+    assert x.view(x.size(0), -1).shape == (2, 12)
+    assert Tensor(5.0).size() == () and Tensor(5.0).size == 1

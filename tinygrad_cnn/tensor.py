@@ -14,13 +14,14 @@ from .ops.promotion import DtypeError
 from .ops.shapes import number, sizes
 from .tensor_more import MoreOps
 from .tensor_ops import TensorOps, dims
+from .tensor_torch import TorchOps
 
 Scalar = int | float
 _GRAD_ADVICE = ("Can't call numpy() on Tensor that requires grad. "
                 "Use tensor.detach().numpy() instead.")
 
 
-class Tensor(TensorOps, MoreOps, InPlaceOps):
+class Tensor(TorchOps, TensorOps, MoreOps, InPlaceOps):
     """An n-dimensional array that records the ops applied to it, so `backward()` can derive
     gradients. `Tensor(data)` converts scalars, nested lists and arrays to float32 by default;
     an ndarray of the requested dtype is used as is, without a copy (a Tensor is copied)."""
@@ -127,10 +128,6 @@ class Tensor(TensorOps, MoreOps, InPlaceOps):
     @property
     def dtype(self) -> np.dtype:
         return self.data.dtype
-
-    @property
-    def size(self) -> int:
-        return self.data.size
 
     @property
     def is_leaf(self) -> bool:

@@ -196,39 +196,8 @@ class TensorOps:
     def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
         return ops.leaky_relu(self, negative_slope)
 
-    def softmax(self, axis: int = -1) -> Tensor:
-        return ops.softmax(self, axis)
-
-    def log_softmax(self, axis: int = -1) -> Tensor:
-        return ops.log_softmax(self, axis)
-
     def dropout(self, p: float = 0.5, training: bool = True) -> Tensor:
         return ops.dropout(self, p, training)
-
-    # ----- reductions ---------------------------------------------------------------------------
-    def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return ops.sum(self, axis, keepdims)
-
-    def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return ops.mean(self, axis, keepdims)
-
-    def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return ops.max(self, axis, keepdims)
-
-    def min(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return ops.min(self, axis, keepdims)
-
-    def var(self, axis: Axis = None, keepdims: bool = False, correction: int = 1) -> Tensor:
-        return ops.var(self, axis, keepdims, correction)
-
-    def std(self, axis: Axis = None, keepdims: bool = False, correction: int = 1) -> Tensor:
-        return ops.std(self, axis, keepdims, correction)
-
-    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
-        return ops.argmax(self, axis, keepdims)
-
-    def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
-        return ops.argmin(self, axis, keepdims)
 
     # ----- movement -----------------------------------------------------------------------------
     @property
@@ -248,12 +217,6 @@ class TensorOps:
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         return ops.flatten(self, start_dim, end_dim)
-
-    def squeeze(self, axis: Axis = None) -> Tensor:
-        return ops.squeeze(self, axis)
-
-    def unsqueeze(self, axis: int) -> Tensor:
-        return ops.unsqueeze(self, axis)
 
     def expand(self, *shape: int | Sequence[int]) -> Tensor:
         return ops.expand(self, dims(shape))

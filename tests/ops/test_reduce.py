@@ -1,4 +1,5 @@
-"""Reductions: sum, mean, max, min, var over int, tuple, negative and None axes; argmax."""
+"""Reductions: sum, mean, amax, amin, var over int, tuple, negative and None axes; max and min
+along a dim with PyTorch's (values, indices); argmax; PyTorch's dim=/keepdim= names."""
 
 from __future__ import annotations
 
@@ -38,14 +39,65 @@ def test_mean(shape, axis, keepdims):
 
 @pytest.mark.parametrize("keepdims", [False, True])
 @pytest.mark.parametrize("shape, axis", CASES, ids=str)
-def test_max(shape, axis, keepdims):
-    check_op(lambda x: x.max(axis, keepdims), lambda a: a.max(axis, keepdims=keepdims), [shape])
+def test_amax(shape, axis, keepdims):
+    check_op(lambda x: x.amax(axis, keepdims), lambda a: a.max(axis, keepdims=keepdims), [shape])
 
 
 @pytest.mark.parametrize("keepdims", [False, True])
 @pytest.mark.parametrize("shape, axis", CASES, ids=str)
-def test_min(shape, axis, keepdims):
-    check_op(lambda x: x.min(axis, keepdims), lambda a: a.min(axis, keepdims=keepdims), [shape])
+def test_amin(shape, axis, keepdims):
+    check_op(lambda x: x.amin(axis, keepdims), lambda a: a.min(axis, keepdims=keepdims), [shape])
+
+
+INT_AXES = [(shape, axis) for shape, axis in CASES if isinstance(axis, int)]
+
+
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("shape, axis", INT_AXES, ids=str)
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_and_min_along_a_dim_give_values_and_indices(name, shape, axis, keepdims):
+    check_op(lambda x: getattr(x, name)(axis, keepdims).values,
+             lambda a: getattr(a, name)(axis, keepdims=keepdims), [shape])
+    a = np.random.default_rng(1).standard_normal(shape)
+    result = getattr(Tensor(a), name)(dim=axis, keepdim=keepdims)
+    values, indices = result  # a namedtuple, as torch.return_types.max
+    assert type(result).__name__ == name and result.indices is indices
+    find = np.argmax if name == "max" else np.argmin
+    np.testing.assert_array_equal(indices.data, find(a, axis=axis, keepdims=keepdims))
+    assert indices.dtype == np.int64 and not indices.requires_grad
+
+
+def test_max_along_a_dim_sends_the_gradient_to_the_first_maximum_only():
+    # PyTorch: torch.tensor([[1., 3., 3.], [2., 2., 2.]]).max(dim=1) -> indices [1, 0], and
+    # backward of values * [1, 6] gives [[0, 1, 0], [6, 0, 0]]
+    x = Tensor([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]], requires_grad=True)
+    values, indices = x.max(dim=1)
+    assert indices.tolist() == [1, 0]
+    (values * Tensor([1.0, 6.0])).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [[0.0, 1.0, 0.0], [6.0, 0.0, 0.0]])
+
+
+def test_max_with_a_tensor_is_maximum_and_a_tuple_dim_points_to_amax():
+    a, b = Tensor([1.0, 5.0]), Tensor([3.0, 2.0])
+    assert a.max(b).tolist() == [3.0, 5.0] and a.min(b).tolist() == [1.0, 2.0]
+    with pytest.raises(TypeError, match=r"max: dim must be an int, got \(0, 1\) \(use "
+                       r"amax\(dim=\(0, 1\)\)"):
+        Tensor(np.ones((2, 3))).max(dim=(0, 1))
+
+
+def test_torch_and_numpy_argument_names_are_both_accepted():
+    a = np.arange(24.0).reshape(2, 3, 4)
+    x = Tensor(a)
+    np.testing.assert_array_equal(x.sum(dim=1, keepdim=True).data, a.sum(1, keepdims=True))
+    np.testing.assert_array_equal(x.mean(dim=(0, 2)).data, a.mean((0, 2)))
+    np.testing.assert_array_equal(x.amax(dim=-1).data, a.max(-1))
+    np.testing.assert_allclose(x.std(dim=1, unbiased=False).data, a.std(1), rtol=1e-6)
+    np.testing.assert_allclose(x.var(1, unbiased=True).data, a.var(1, ddof=1), rtol=1e-6)
+    np.testing.assert_array_equal(x.argmax(dim=2).data, a.argmax(2))
+    np.testing.assert_allclose(x.softmax(dim=1).data.sum(1), np.ones((2, 4)), rtol=1e-6)
+    assert x.unsqueeze(dim=0).shape == (1, 2, 3, 4) and x[:1].squeeze(dim=0).shape == (3, 4)
+    with pytest.raises(TypeError, match=r"sum\(\) got both dim= and axis="):
+        x.sum(dim=1, axis=1)
 
 
 # variance needs at least two elements in each reduced group
@@ -71,12 +123,12 @@ def test_argmax_and_argmin(shape, axis, keepdims):
              [shape])
 
 
-@pytest.mark.parametrize("name", ["max", "min"])
-def test_max_min_ties_split_the_gradient_evenly(name):
+@pytest.mark.parametrize("name", ["amax", "amin"])
+def test_amax_amin_ties_split_the_gradient_evenly(name):
     # like PyTorch's amax/amin and full max(): each tied element gets g / count
     x = Tensor([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]], requires_grad=True)
-    y = -x if name == "min" else x
-    getattr(y, name)(axis=1).backward(np.array([1.0, 6.0]) * (-1 if name == "min" else 1))
+    y = -x if name == "amin" else x
+    getattr(y, name)(axis=1).backward(np.array([1.0, 6.0]) * (-1 if name == "amin" else 1))
     np.testing.assert_allclose(x.grad.data, [[0.0, 0.5, 0.5], [2.0, 2.0, 2.0]])
 
 
@@ -96,6 +148,9 @@ def test_argmax_has_no_gradient():
 def test_zero_dim_tensor_reduces_over_axis_0_like_pytorch(name):
     x = Tensor(2.5, requires_grad=True)
     out = getattr(x, name)(axis=0)
+    if name in ("max", "min"):  # (values, indices), as PyTorch: (2.5, 0)
+        out, index = out
+        assert index.shape == () and index.item() == 0
     out.backward()
     assert out.shape == () and out.item() == 2.5 and x.grad.item() == 1.0
 
@@ -113,7 +168,7 @@ def test_axis_out_of_range_is_an_index_error_naming_op_axis_and_shape(name):
 def test_numpy_integer_axes_are_accepted():
     a = np.arange(24.0).reshape(2, 3, 4)
     np.testing.assert_array_equal(Tensor(a).sum(axis=np.int64(1)).data, a.sum(axis=1))
-    np.testing.assert_array_equal(Tensor(a).max(axis=(np.int32(0), -1)).data, a.max(axis=(0, 2)))
+    np.testing.assert_array_equal(Tensor(a).amax(axis=(np.int32(0), -1)).data, a.max(axis=(0, 2)))
     np.testing.assert_array_equal(Tensor(a).argmax(axis=np.int64(-1)).data, a.argmax(axis=-1))
 
 
@@ -133,4 +188,5 @@ def test_keepdims_must_be_a_bool(reduce, bad):
     x = Tensor([[1.0, 2.0], [3.0, 5.0]])
     with pytest.raises(TypeError, match=f"keepdims must be True or False, got {bad!r}"):
         getattr(x, reduce)(axis=0, keepdims=bad)
-    assert getattr(x, reduce)(axis=0, keepdims=np.bool_(True)).shape == (1, 2)
+    out = getattr(x, reduce)(axis=0, keepdims=np.bool_(True))
+    assert (out[0] if reduce in ("max", "min") else out).shape == (1, 2)

@@ -42,10 +42,10 @@ from .movement import (
 )
 from .norm import batch_norm, layer_norm, normalize
 from .pool import avg_pool2d, max_pool2d
-from .reduce import argmax, argmin, max, mean, min, std, sum, var
+from .reduce import amax, amin, argmax, argmin, max, mean, min, std, sum, var
 
 __all__ = [
-    "abs", "add", "argmax", "argmin", "bitwise_and", "bitwise_not", "bitwise_or",
+    "abs", "add", "amax", "amin", "argmax", "argmin", "bitwise_and", "bitwise_not", "bitwise_or",
     "bitwise_xor", "cast", "clip", "clone",
     "copy_into", "setitem", "setitem_data", "concatenate", "div", "dropout", "eq", "exp",
     "expand", "flatten", "ge", "getitem", "gt", "le", "leaky_relu", "linear", "log",

@@ -3,6 +3,8 @@ int-or-pair hyper-parameters."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -66,6 +68,29 @@ def as_pair(value: Any, name: str, minimum: int | None = None) -> tuple[int, int
         raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
     return int(pair[0]), int(pair[1])
 
+
+
+# PyTorch's names for NumPy's, both accepted as PyTorch accepts both: x.sum(dim=1, keepdim=True)
+TORCH_NAMES = {"dim": "axis", "keepdim": "keepdims"}
+
+
+def torch_names(fn: Callable) -> Callable:
+    """Let `fn` (whose parameters are `axis`, `keepdims`, `correction`) also take PyTorch's `dim=`,
+    `keepdim=` and `unbiased=` (True: correction 1, False: 0)."""
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if kwargs:
+            for torch_name, name in TORCH_NAMES.items():
+                if torch_name in kwargs:
+                    if name in kwargs:
+                        raise TypeError(f"{fn.__name__}() got both {torch_name}= and {name}=")
+                    kwargs[name] = kwargs.pop(torch_name)
+            if "unbiased" in kwargs:
+                if "correction" in kwargs:
+                    raise TypeError(f"{fn.__name__}() got both unbiased= and correction=")
+                kwargs["correction"] = int(as_flag(kwargs.pop("unbiased"), "unbiased"))
+        return fn(*args, **kwargs)
+    return call
 
 
 def as_count(value: Any, name: str) -> int:

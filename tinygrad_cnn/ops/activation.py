@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import rng
 from ..autograd import Function
-from ._args import normalize_axis
+from ._args import normalize_axis, torch_names
 from ._flops import per_element, per_input_element
 from .shapes import number
 
@@ -175,10 +175,12 @@ def leaky_relu(x: Any, negative_slope: float = 0.01) -> Any:
     return LeakyReLU.apply(x, negative_slope=number(negative_slope, "leaky_relu"))
 
 
+@torch_names
 def softmax(x: Any, axis: int = -1) -> Any:
     return Softmax.apply(x, axis=normalize_axis(axis, np.shape(x.data), "softmax"))
 
 
+@torch_names
 def log_softmax(x: Any, axis: int = -1) -> Any:
     return LogSoftmax.apply(x, axis=normalize_axis(axis, np.shape(x.data), "log_softmax"))
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Function
-from ._args import Axis, normalize_axes, normalize_axis, shape_of
+from ._args import Axis, normalize_axes, normalize_axis, shape_of, torch_names
 from ._flops import no_flops
 from .shapes import expand_sizes, number, pad_widths, sizes
 
@@ -195,6 +195,7 @@ def flatten(x: Any, start_dim: int = 0, end_dim: int = -1) -> Any:
     return Reshape.apply(x, shape=shape[:start] + (-1,) + shape[end + 1 :])
 
 
+@torch_names
 def squeeze(x: Any, axis: Axis = None) -> Any:
     shape = x.shape
     axes = [i for i, s in enumerate(shape) if s == 1] if axis is None else [
@@ -202,6 +203,7 @@ def squeeze(x: Any, axis: Axis = None) -> Any:
     return Reshape.apply(x, shape=tuple(s for i, s in enumerate(shape) if i not in axes))
 
 
+@torch_names
 def unsqueeze(x: Any, axis: int) -> Any:
     shape = x.shape
     axis = normalize_axis(axis, shape, "unsqueeze", rank=len(shape) + 1)
@@ -227,6 +229,7 @@ def pad(x: Any, pad: Any, value: float = 0.0) -> Any:
 
 
 
+@torch_names
 def concatenate(tensors: Sequence[Any], axis: int = 0) -> Any:
     if not tensors:
         raise ValueError("concatenate: needs at least one tensor")
@@ -240,6 +243,7 @@ def concatenate(tensors: Sequence[Any], axis: int = 0) -> Any:
     return Concatenate.apply(*tensors, axis=axis)
 
 
+@torch_names
 def stack(tensors: Sequence[Any], axis: int = 0) -> Any:
     if not tensors:
         raise ValueError("stack: needs at least one tensor")

@@ -1,13 +1,15 @@
-"""Reductions: sum, mean, max, min, var, std, and argmax/argmin (no gradient)."""
+"""Reductions: sum, mean, max, min, amax, amin, var, std, and argmax/argmin (no gradient)."""
 
 from __future__ import annotations
 
+from collections import namedtuple
 from typing import Any
 
 import numpy as np
 
 from ..autograd import Function
-from ._args import Axis, as_flag, dtype_of, normalize_axes, normalize_axis, shape_of
+from . import compare, copy, movement
+from ._args import Axis, as_flag, dtype_of, normalize_axes, normalize_axis, shape_of, torch_names
 from ._flops import per_input_element
 from .promotion import DtypeError
 
@@ -127,24 +129,76 @@ class ArgMax(Function):
         return np.asarray(find(x, axis=axis, keepdims=keepdims), dtype=np.int64)
 
 
+@torch_names
 def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:  # noqa: A001
     return Sum.apply(x, axes=normalize_axes(axis, shape_of(x), "sum"), keepdims=_flag(keepdims))
 
 
+@torch_names
 def mean(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
     _floating_input(x, "mean(): could not infer output dtype. Input dtype must be either a "
                     "floating point or complex dtype")
     return Mean.apply(x, axes=normalize_axes(axis, shape_of(x), "mean"), keepdims=_flag(keepdims))
 
 
-def max(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:  # noqa: A001
-    return Max.apply(x, axes=_nonempty(x, axis, "max"), keepdims=_flag(keepdims))
+# what max(x, dim) and min(x, dim) return, as torch.return_types.max / .min
+MaxResult = namedtuple("max", ["values", "indices"])
+MinResult = namedtuple("min", ["values", "indices"])
 
 
-def min(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:  # noqa: A001
-    return Min.apply(x, axes=_nonempty(x, axis, "min"), keepdims=_flag(keepdims))
+@torch_names
+def max(x: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
+    """PyTorch's max: of every element (no axis); along one int axis, the namedtuple (values,
+    indices), whose gradient reaches only the element each index names; of two tensors, maximum."""
+    return _extreme(x, axis, keepdims, "max")
 
 
+@torch_names
+def min(x: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
+    """PyTorch's min: as max."""
+    return _extreme(x, axis, keepdims, "min")
+
+
+@torch_names
+def amax(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
+    """The largest values over one axis, several or all (None or ()); tied elements share the
+    gradient evenly (PyTorch's amax)."""
+    axis = None if axis == () else axis
+    return Max.apply(x, axes=_nonempty(x, axis, "amax"), keepdims=_flag(keepdims))
+
+
+@torch_names
+def amin(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
+    axis = None if axis == () else axis
+    return Min.apply(x, axes=_nonempty(x, axis, "amin"), keepdims=_flag(keepdims))
+
+
+def _extreme(x: Any, axis: Any, keepdims: bool, op: str) -> Any:
+    if isinstance(axis, np.ndarray) or hasattr(axis, "_requires_grad"):  # max(x, other)
+        return (compare.maximum if op == "max" else compare.minimum)(x, axis)
+    if axis is None:
+        return (Max if op == "max" else Min).apply(x, axes=_nonempty(x, None, op),
+                                                 keepdims=_flag(keepdims))
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        raise TypeError(f"{op}: dim must be an int, got {axis!r} (use a{op}(dim={axis!r}) for "
+                        "the values over several dims)")
+    keep = _flag(keepdims)
+    index = ArgMax.apply(x, axis=_arg_axis(x, axis, op), keepdims=keep, smallest=op == "min")
+    shape = shape_of(x)
+    if shape:
+        axis = normalize_axis(axis, shape, op)
+        along = list(np.indices(index.shape, sparse=True))  # the other axes' positions
+        if keep:
+            along[axis] = index.data
+        else:
+            along.insert(axis, index.data)
+        values = movement.getitem(x, tuple(along))
+    else:
+        values = copy.clone(x)
+    return (MaxResult if op == "max" else MinResult)(values, index)
+
+
+@torch_names
 def var(x: Any, axis: Axis = None, keepdims: bool = False, correction: int = 1) -> Any:
     _floating_input(x, "var(): std and var only support floating point dtypes")
     if not isinstance(correction, (int, float, np.integer, np.floating)) or correction < 0:
@@ -153,14 +207,17 @@ def var(x: Any, axis: Axis = None, keepdims: bool = False, correction: int = 1) 
     return Var.apply(x, axes=axes, keepdims=_flag(keepdims), correction=correction)
 
 
+@torch_names
 def std(x: Any, axis: Axis = None, keepdims: bool = False, correction: int = 1) -> Any:
     return var(x, axis, keepdims, correction).sqrt()
 
 
+@torch_names
 def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> Any:
     return ArgMax.apply(x, axis=_arg_axis(x, axis, "argmax"), keepdims=_flag(keepdims))
 
 
+@torch_names
 def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> Any:
     return ArgMax.apply(x, axis=_arg_axis(x, axis, "argmin"), keepdims=_flag(keepdims),
                         smallest=True)
