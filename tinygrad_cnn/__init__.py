@@ -13,6 +13,37 @@ from typing import Any
 
 from . import nn, ops, optim
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad
+from .device import cuda, device
+from .dtypes import (  # noqa: A004 (PyTorch's dtype names: tg.float32, tg.long, tg.bool, ...)
+    bool,
+    double,
+    float,
+    float16,
+    float32,
+    float64,
+    half,
+    int,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    short,
+    uint8,
+)
+from .factories import (
+    arange,
+    eye,
+    from_numpy,
+    full,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    tensor,
+    zeros,
+    zeros_like,
+)
 from .gradcheck import GradcheckError, gradcheck  # NumPy only; its name is also its module's
 from .nn import summary
 from .ops import concatenate, stack
@@ -36,7 +67,10 @@ __all__ = [
     "concatenate", "detect_anomaly", "draw_graph", "enable_grad", "explore", "gradcheck",
     "is_grad_enabled",
     "load", "manual_seed", "nn", "no_grad", "ops", "optim", "render_graph", "save", "stack",
-    "summary",
+    "summary", "cuda", "device", "arange", "eye", "from_numpy", "full", "ones", "ones_like",
+    "rand", "randn", "tensor", "zeros", "zeros_like",
+    "bool", "double", "float", "float16", "float32", "float64", "half", "int", "int8", "int16",
+    "int32", "int64", "long", "short", "uint8",
 ]
 __version__ = "0.1.0"
 

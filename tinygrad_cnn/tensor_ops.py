@@ -131,9 +131,6 @@ class TensorOps:
     def dim(self) -> int:
         return self.data.ndim
 
-    def to(self, dtype: Any) -> Tensor:
-        return ops.cast(self, dtype)
-
     # ----- dtypes, Python numbers, bitwise logic (PyTorch's names) ----------------------------
     def float(self) -> Tensor:
         return ops.cast(self, np.float32)

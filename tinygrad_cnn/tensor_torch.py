@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import ops
+from . import device, ops
 from .ops._args import normalize_axis, torch_names
 
 if TYPE_CHECKING:
@@ -33,6 +33,22 @@ class TorchOps:
     """Each method is one call into `ops`; `torch_names` maps dim=, keepdim= and unbiased=."""
 
     data: Any
+
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        """PyTorch's to: to(dtype), to("cpu"), to(device, dtype), to(other), dtype=, device=;
+        the tensor itself when nothing changes. Devices other than the CPU raise."""
+        dtype = device.dtype_asked(args, kwargs, "to")
+        return self if dtype is None else ops.cast(self, dtype)
+
+    def cpu(self) -> Tensor:
+        return self
+
+    @property
+    def device(self) -> device.device:
+        return device.CPU
+
+    def is_contiguous(self) -> bool:
+        return self.data.flags.c_contiguous
 
     @property
     def size(self) -> Size:

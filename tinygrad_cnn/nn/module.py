@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .. import device
 from ..autograd import module_scope
 from ..tensor import Tensor
 
@@ -220,6 +221,31 @@ class Module:
         for param in self.parameters():
             param.requires_grad = requires_grad
         return self
+
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """PyTorch's Module.to: a device ("cpu") leaves the module as it is; a float dtype casts
+        every floating parameter, buffer and gradient in place (the same Parameter objects)."""
+        dtype = device.dtype_asked(args, kwargs, "to")
+        if dtype is None:
+            return self
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError("nn.Module.to only accepts floating point dtypes, but got desired "
+                            f"dtype={dtype}")
+        for tensor in [*self.parameters(), *self.buffers()]:
+            for t in (tensor, tensor.grad):
+                if t is not None and t.dtype.kind == "f":
+                    t.data = t.data.astype(dtype)
+        return self
+
+    def cpu(self) -> Module:
+        return self
+
+    def float(self) -> Module:
+        return self.to(np.float32)
+
+    def double(self) -> Module:
+        return self.to(np.float64)
 
     def apply(self, fn: Callable[[Module], Any]) -> Module:
         """Call fn on every submodule, children before parents (as PyTorch), then on self."""

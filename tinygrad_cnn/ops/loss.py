@@ -76,7 +76,7 @@ def _unrows(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return np.moveaxis(grad.reshape(shape[:1] + shape[2:] + shape[1:2]), -1, 1)
 
 
-def _check_reduction(op: str, reduction: str) -> None:
+def check_reduction(op: str, reduction: str) -> None:
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
@@ -250,7 +250,7 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean",
                   label_smoothing: float = 0.0, ignore_index: int = -100) -> Any:
     """Like torch.nn.functional.cross_entropy with class-index targets: log_softmax over axis 1
     and the negative log-likelihood of the target class, fused into one stable op."""
-    _check_reduction("cross_entropy", reduction)
+    check_reduction("cross_entropy", reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     return CrossEntropy.apply(logits, _class_index_input(target), reduction=reduction,
@@ -260,20 +260,20 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean",
 def nll_loss(log_probs: Any, target: Any, reduction: str = "mean",
              ignore_index: int = -100) -> Any:
     """Like torch.nn.functional.nll_loss: minus the input at each target class (axis 1)."""
-    _check_reduction("nll_loss", reduction)
+    check_reduction("nll_loss", reduction)
     return NLLLoss.apply(log_probs, _class_index_input(target), reduction=reduction,
                          ignore_index=ignore_index)
 
 
 def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Any:  # noqa: A002
     """Like torch.nn.functional.mse_loss: squared error; differentiable in both arguments."""
-    _check_reduction("mse_loss", reduction)
+    check_reduction("mse_loss", reduction)
     return MSELoss.apply(input, _float_target("mse_loss", input, target), reduction=reduction)
 
 
 def binary_cross_entropy(input: Any, target: Any, reduction: str = "mean") -> Any:  # noqa: A002
     """Like torch.nn.functional.binary_cross_entropy: input holds probabilities in [0, 1]."""
-    _check_reduction("binary_cross_entropy", reduction)
+    check_reduction("binary_cross_entropy", reduction)
     target = _float_target("binary_cross_entropy", input, target)
     return BinaryCrossEntropy.apply(input, target, reduction=reduction)
 
@@ -281,6 +281,6 @@ def binary_cross_entropy(input: Any, target: Any, reduction: str = "mean") -> An
 def binary_cross_entropy_with_logits(input: Any, target: Any,  # noqa: A002
                                      reduction: str = "mean") -> Any:
     """Like torch.nn.functional.binary_cross_entropy_with_logits: sigmoid + BCE, stable."""
-    _check_reduction("binary_cross_entropy_with_logits", reduction)
+    check_reduction("binary_cross_entropy_with_logits", reduction)
     target = _float_target("binary_cross_entropy_with_logits", input, target)
     return BinaryCrossEntropyWithLogits.apply(input, target, reduction=reduction)
