@@ -125,3 +125,29 @@ def test_module_to_casts_parameters_in_place_and_keeps_them():
     assert model(tg.ones(4, 2, dtype=tg.float64)).dtype == np.float64
     with pytest.raises(TypeError, match="only accepts floating point dtypes.*int64"):
         model.to(tg.int64)
+
+
+@pytest.mark.parametrize("kernel, dilation, pad", [(3, 1, 1), (5, 1, 2), (3, 2, 2), ((3, 5), 1,
+                                                                                      (1, 2))])
+def test_conv_padding_same_and_valid_are_the_pairs_pytorch_uses(kernel, dilation, pad):
+    tg.manual_seed(0)
+    same = nn.Conv2d(2, 3, kernel, padding="same", dilation=dilation)
+    explicit = nn.Conv2d(2, 3, kernel, padding=pad, dilation=dilation)
+    explicit.load_state_dict(same.state_dict())
+    x = tg.randn(2, 2, 9, 10)
+    np.testing.assert_array_equal(same(x).data, explicit(x).data)
+    assert same(x).shape == (2, 3, 9, 10)
+    assert ops.conv2d(x, same.weight, padding="same", dilation=dilation).shape == (2, 3, 9, 10)
+    assert nn.Conv2d(2, 3, kernel, padding="valid").padding == (0, 0)
+
+
+@pytest.mark.parametrize("args, message", [
+    (dict(kernel_size=4, padding="same"),
+     r"padding='same' with kernel_size \(4, 4\) .*uneven padding"),
+    (dict(kernel_size=3, padding="same", stride=2),
+     "padding='same' is not supported for strided convolutions"),
+    (dict(kernel_size=3, padding="full"), r"invalid padding string 'full'.*'valid', 'same'"),
+])
+def test_conv_padding_strings_pytorch_refuses_or_we_cannot_express(args, message):
+    with pytest.raises(ValueError, match=f"Conv2d: {message}"):
+        nn.Conv2d(1, 2, **args)

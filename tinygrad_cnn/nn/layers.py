@@ -9,6 +9,7 @@ import numpy as np
 from .. import ops
 from ..ops._args import as_count, as_pair
 from ..ops.conv import conv_params
+from ..ops.conv.geometry import string_padding
 from ..ops.conv_grouped import check_groups, grouped_geometry
 from ..ops.pool import pool_params
 from ..tensor import Tensor
@@ -79,6 +80,7 @@ class Conv2d(Module):
         self.out_channels = out_channels = as_count(out_channels, "Conv2d: out_channels")
         self.groups = _check_groups(in_channels, out_channels, groups)
         self.kernel_size = as_pair(kernel_size, "Conv2d: kernel_size", minimum=1)
+        padding = string_padding(padding, self.kernel_size, stride, dilation, "Conv2d")
         self.stride, self.padding, self.dilation = conv_params("Conv2d", stride, padding, dilation)
         self.algorithm = algorithm
         self.weight = _empty(out_channels, in_channels // groups, *self.kernel_size)

@@ -50,6 +50,30 @@ class ConvGeometry:
                 slice(ow * sw, ow * sw + dw * (self.KW - 1) + 1, dw))
 
 
+def string_padding(padding: Any, kernel: Any, stride: Any, dilation: Any, op: str) -> Any:
+    """PyTorch's padding='valid' (none) and 'same' (output size = input size, stride 1) as a
+    pair of ints; any other padding comes back as given. 'same' needs an even total padding
+    dilation * (kernel - 1) in each dim: PyTorch pads one more on the right/bottom otherwise,
+    which this conv's symmetric padding cannot express, so that case is an error."""
+    if not isinstance(padding, str):
+        return padding
+    if padding == "valid":
+        return (0, 0)
+    if padding != "same":
+        raise ValueError(f"{op}: invalid padding string {padding!r}, should be one of "
+                         "{'valid', 'same'}")
+    if as_pair(stride, f"{op}: stride", minimum=1) != (1, 1):
+        raise ValueError(f"{op}: padding='same' is not supported for strided convolutions "
+                         f"(stride {stride})")
+    dilation = as_pair(dilation, f"{op}: dilation", minimum=1)
+    totals = [d * (k - 1) for d, k in zip(dilation, as_pair(kernel, f"{op}: kernel_size"))]
+    if any(total % 2 for total in totals):
+        raise ValueError(f"{op}: padding='same' with kernel_size {kernel} and dilation "
+                         f"{dilation} needs uneven padding (one more on one side), which is not "
+                         "supported here; use an odd kernel size, or ops.pad the input first")
+    return totals[0] // 2, totals[1] // 2
+
+
 def conv_params(op: str, stride: Any, padding: Any, dilation: Any) -> tuple:
     """(stride, padding, dilation) as pairs, checked once for the op and the layer: stride and
     dilation >= 1, padding >= 0; errors start with `op`."""

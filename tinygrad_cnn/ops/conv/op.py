@@ -7,9 +7,10 @@ from typing import Any
 import numpy as np
 
 from ...autograd import Function
+from .._args import shape_of
 from ..promotion import same_dtype
 from . import im2col, naive, toeplitz
-from .geometry import ConvGeometry, conv_geometry
+from .geometry import ConvGeometry, conv_geometry, string_padding
 
 # name -> (forward, backward); each keeps the layout contract of the package docstring
 ALGORITHMS = {
@@ -108,6 +109,8 @@ def conv2d(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any 
     """2-D cross-correlation like torch.nn.functional.conv2d, NCHW; groups > 1 runs the grouped
     op (ops/conv_grouped.py)."""
     same_dtype("conv2d", input=x, weight=weight, bias=bias)
+    if isinstance(padding, str):
+        padding = string_padding(padding, shape_of(weight)[2:], stride, dilation, "conv2d")
     params = dict(stride=stride, padding=padding, dilation=dilation, algorithm=algorithm)
     op: type[Function] = Conv2d
     if groups != 1:
