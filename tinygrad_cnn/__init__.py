@@ -46,7 +46,7 @@ from .factories import (
 )
 from .gradcheck import GradcheckError, gradcheck  # NumPy only; its name is also its module's
 from .nn import summary
-from .ops import concatenate, stack
+from .ops import cat, concatenate, stack
 from .rng import manual_seed
 from .serialization import CheckpointError, load, save
 from .tensor import Tensor
@@ -64,7 +64,7 @@ _TOOL_MODULES = ("anomaly", "explorer", "health", "onnx", "plots", "profile", "r
 __all__ = [
     "AnomalyError", "CheckpointError", "Function", "GradcheckError", "HealthMonitor", "Profiler",
     "Tensor",
-    "concatenate", "detect_anomaly", "draw_graph", "enable_grad", "explore", "gradcheck",
+    "cat", "concatenate", "detect_anomaly", "draw_graph", "enable_grad", "explore", "gradcheck",
     "is_grad_enabled",
     "load", "manual_seed", "nn", "no_grad", "ops", "optim", "render_graph", "save", "stack",
     "summary", "cuda", "device", "arange", "eye", "from_numpy", "full", "ones", "ones_like",

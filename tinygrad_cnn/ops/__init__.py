@@ -19,6 +19,8 @@ from .compare import (
 from .conv import conv2d
 from .copy import cast, clone, copy_into, setitem, setitem_data
 from .elementwise import abs, add, div, exp, log, mul, neg, pow, sqrt, sub
+from .indexing import gather, masked_fill, where
+from .layout import cat, chunk, flip, repeat, split, t
 from .loss import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -43,6 +45,9 @@ from .movement import (
 from .norm import batch_norm, layer_norm, normalize
 from .pool import avg_pool2d, max_pool2d
 from .reduce import amax, amin, argmax, argmin, max, mean, min, std, sum, var
+from .reduce_more import all, any, logsumexp, prod
+from .rounding import ceil, floor, floor_divide, remainder, round, sign
+from .trig import cos, sin
 
 __all__ = [
     "abs", "add", "amax", "amin", "argmax", "argmin", "bitwise_and", "bitwise_not", "bitwise_or",
@@ -55,4 +60,7 @@ __all__ = [
     "conv2d", "max_pool2d", "avg_pool2d",
     "batch_norm", "layer_norm", "normalize", "cross_entropy", "nll_loss", "mse_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits",
+    "sin", "cos", "sign", "floor", "ceil", "round", "floor_divide", "remainder",
+    "flip", "repeat", "t", "cat", "chunk", "split", "gather", "masked_fill", "where",
+    "prod", "logsumexp", "all", "any",
 ]

@@ -1,0 +1,136 @@
+"""Indexing by arrays and masks under PyTorch's names: gather, masked_fill and where."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd import Function
+from ._args import array_of, normalize_axis, shape_of
+from ._flops import no_flops
+from .promotion import DtypeError, promote, result_type
+
+
+class Gather(Function):
+    """out[i][j] = x[index[i][j]][j] for dim 0 (x[i][index[i][j]] for dim 1, and so on);
+    grad_x = zeros with g added at the gathered places (repeated indices add up).
+    Shapes: out has index's shape; grad_x has x's shape.
+    """
+    rule = "grad_x = zeros with g added at the gathered places (repeated indices add up)"
+    flops = no_flops
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, index: Any = None, dim: int = 0) -> np.ndarray:
+        # PyTorch treats a 0-d input or index as 1-d of size 1 here
+        x1, index1 = np.atleast_1d(x), np.atleast_1d(index)
+        ctx.shape, ctx.index, ctx.dim = x.shape, index1, dim
+        # index may be shorter than x off dim: only that corner of x is read
+        corner = tuple(slice(None) if d == dim else slice(n) for d, n in enumerate(index1.shape))
+        return np.take_along_axis(x1[corner], index1, axis=dim).reshape(np.shape(index))
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
+        index = ctx.index
+        grad = np.zeros(ctx.shape or (1,), dtype=grad_out.dtype)
+        places = list(np.ix_(*[np.arange(n) for n in index.shape]))
+        places[ctx.dim] = index
+        np.add.at(grad, tuple(places), grad_out.reshape(index.shape))  # repeats add up
+        return grad.reshape(ctx.shape)
+
+
+class MaskedFill(Function):
+    """out = value where mask, else x;  grad_x = g where not mask, grad_value = sum of g where mask.
+    Shapes: mask broadcasts with x to out; value is 0-d; the engine reduces the grads.
+    """
+    rule = "grad_x = g where not mask, grad_value = sum of g where mask"
+    flops = no_flops
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, value: np.ndarray, mask: Any = None) -> np.ndarray:
+        ctx.mask = mask
+        return np.where(mask, value.astype(x.dtype), x)
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
+        need_x, need_value = ctx.needs_input_grad
+        grad_x = np.where(ctx.mask, 0, grad_out) if need_x else None
+        return grad_x, np.where(ctx.mask, grad_out, 0) if need_value else None
+
+
+class Where(Function):
+    """out = x where condition, else y;  grad_x = g where condition, grad_y = g elsewhere.
+    Shapes: condition, x and y broadcast to out; the engine reduces the grads.
+    """
+    rule = "grad_x = g where condition, grad_y = g elsewhere"
+    flops = no_flops
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, y: np.ndarray, condition: Any = None):
+        ctx.condition = condition
+        return np.where(condition, x, y)
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
+        need_x, need_y = ctx.needs_input_grad
+        grad_x = np.where(ctx.condition, grad_out, 0) if need_x else None
+        return grad_x, np.where(ctx.condition, 0, grad_out) if need_y else None
+
+
+def gather(x: Any, dim: int, index: Any) -> Any:
+    """Pick values of x along dim at `index` (an int64 or int32 Tensor or array with x's number
+    of dims, no longer than x off dim), as PyTorch's gather."""
+    shape, index = shape_of(x), np.asarray(array_of(index))
+    dim = normalize_axis(dim, shape, "gather")
+    if index.dtype not in (np.int64, np.int32):
+        raise DtypeError(f"gather(): Expected dtype int32/int64 for index, got {index.dtype}")
+    if max(index.ndim, 1) != max(len(shape), 1):
+        raise RuntimeError(f"gather(): Index tensor must have the same number of dimensions as "
+                           f"input tensor (index shape {index.shape}, input shape {shape})")
+    for d, (n, limit) in enumerate(zip(index.shape, shape)):
+        if d != dim and n > limit:
+            raise RuntimeError(f"gather(): Size does not match at dimension {d} expected index "
+                               f"{list(index.shape)} to be no larger than self {list(shape)} "
+                               f"apart from dimension {dim}")
+    size = shape[dim] if shape else 1
+    bad = index[(index < 0) | (index >= size)]
+    if bad.size:
+        raise RuntimeError(f"gather(): index {bad.flat[0]} is out of bounds for dimension {dim} "
+                           f"with size {size}")
+    return Gather.apply(x, index=index, dim=dim)
+
+
+def masked_fill(x: Any, mask: Any, value: Any) -> Any:
+    """x with `value` (a number or a 0-d Tensor, which gets a gradient) where the bool mask is
+    True; mask broadcasts with x."""
+    mask = np.asarray(array_of(mask))
+    if mask.dtype != np.bool_:
+        raise DtypeError(f"masked_fill: only boolean masks are supported, but got mask with "
+                         f"dtype {mask.dtype} (compare first, e.g. mask != 0)")
+    if np.ndim(array_of(value)) != 0:
+        raise RuntimeError(f"masked_fill only supports a 0-dimensional value tensor, but got "
+                           f"tensor with {np.ndim(array_of(value))} dimension(s)")
+    _broadcast("masked_fill", mask=mask, x=x)
+    return MaskedFill.apply(x, value, mask=mask)
+
+
+def where(condition: Any, x: Any, y: Any) -> Any:
+    """x where the bool condition holds, else y; x and y are Tensors or numbers, promoted to
+    PyTorch's result dtype, and broadcast with condition."""
+    condition = np.asarray(array_of(condition))
+    if condition.dtype != np.bool_:
+        raise DtypeError(f"where expected condition to be a boolean tensor, but got a tensor "
+                         f"with dtype {condition.dtype} (compare first, e.g. condition != 0)")
+    _broadcast("where", condition=condition, x=x, y=y)
+    x, y = promote("where", result_type("where", x, y), x, y)
+    return Where.apply(x, y, condition=condition)
+
+
+def _broadcast(op: str, **inputs: Any) -> None:
+    """Refuse inputs whose shapes do not broadcast, naming each one and its shape."""
+    shapes = {name: shape_of(v) for name, v in inputs.items()}
+    try:
+        np.broadcast_shapes(*shapes.values())
+    except ValueError:
+        named = ", ".join(f"{name} {shape}" for name, shape in shapes.items())
+        raise ValueError(f"{op}: cannot broadcast shapes: {named}") from None
