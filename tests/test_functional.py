@@ -40,7 +40,17 @@ TORCH_PARAMETERS = {
     "batch_norm": ("input", "running_mean", "running_var", "weight", "bias", "training",
                    "momentum", "eps"),
     "layer_norm": ("input", "normalized_shape", "weight", "bias", "eps"),
+    "silu": ("input", "inplace"),
+    "elu": ("input", "alpha", "inplace"),
+    "softplus": ("input", "beta", "threshold"),  # a builtin in torch: from its documentation
+    "adaptive_avg_pool2d": ("input", "output_size"),
 }
+
+
+def test_every_public_function_has_its_torch_parameters_written_down():
+    public = {n for n, v in vars(F).items() if callable(v) and not n.startswith("_")
+              and getattr(v, "__module__", "") == F.__name__}
+    assert public == set(TORCH_PARAMETERS)
 
 
 @pytest.mark.parametrize("name", sorted(TORCH_PARAMETERS))

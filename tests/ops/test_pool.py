@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from helpers import check_op, uniform
 
-from tinygrad_cnn import Tensor, gradcheck, ops
+from tinygrad_cnn import Tensor, gradcheck, nn, ops
 
 
 def pair(v):
@@ -150,3 +150,39 @@ def test_tensor_methods():
 def test_bad_arguments_raise(op, shape, args, message):
     with pytest.raises(ValueError, match=message):
         op(Tensor(np.zeros(shape)), *args)
+
+
+def _adaptive_avg_reference(a, out_h, out_w):
+    """PyTorch's windows, one output at a time: rows floor(i H / OH) .. ceil((i+1) H / OH)."""
+    n, c, h, w = a.shape
+    out = np.empty((n, c, out_h, out_w))
+    for i in range(out_h):
+        for j in range(out_w):
+            rows = slice(i * h // out_h, -(-(i + 1) * h // out_h))
+            cols = slice(j * w // out_w, -(-(j + 1) * w // out_w))
+            out[:, :, i, j] = a[:, :, rows, cols].mean(axis=(2, 3))
+    return out
+
+
+@pytest.mark.parametrize("shape, size", [((2, 3, 5, 7), (2, 3)), ((1, 2, 6, 6), 3),
+                                         ((2, 1, 4, 5), 1), ((1, 1, 3, 3), (5, 4)),
+                                         ((2, 2, 7, 4), (None, 2))], ids=str)
+def test_adaptive_avg_pool2d(shape, size):
+    pair = size if isinstance(size, tuple) else (size, size)
+    out_size = tuple(shape[2 + i] if s is None else s for i, s in enumerate(pair))
+    check_op(lambda x: ops.adaptive_avg_pool2d(x, size),
+             lambda a: _adaptive_avg_reference(a, *out_size), [shape])
+
+
+def test_adaptive_avg_pool2d_gradient_is_pytorchs():
+    # PyTorch 2.13: adaptive_avg_pool2d(arange(35).reshape(1, 1, 5, 7), (2, 3)), backward of
+    # out * arange(6).reshape(2, 3): the overlapping windows add up
+    x = Tensor(np.arange(35.0).reshape(1, 1, 5, 7), requires_grad=True)
+    out = ops.adaptive_avg_pool2d(x, (2, 3))
+    np.testing.assert_allclose(out.data[0, 0], [[8, 10, 12], [22, 24, 26]])
+    (out * Tensor(np.arange(6.0).reshape(2, 3))).sum().backward()
+    third, ninth = 1 / 3, 1 / 9
+    np.testing.assert_allclose(x.grad.data[0, 0, 2], [third, third, 8 * ninth, 5 * ninth,
+                                                      4 * third, 7 * ninth, 7 * ninth],
+                               rtol=1e-6)
+    assert nn.AdaptiveAvgPool2d(1)(x).shape == (1, 1, 1, 1)

@@ -64,6 +64,20 @@ def leaky_relu(input: Any, negative_slope: float = 0.01, inplace: bool = False) 
     return ops.leaky_relu(input, negative_slope)
 
 
+def silu(input: Any, inplace: bool = False) -> Any:  # noqa: A002
+    _no_inplace("silu", inplace)
+    return ops.silu(input)
+
+
+def elu(input: Any, alpha: float = 1.0, inplace: bool = False) -> Any:  # noqa: A002
+    _no_inplace("elu", inplace)
+    return ops.elu(input, alpha)
+
+
+def softplus(input: Any, beta: float = 1.0, threshold: float = 20.0) -> Any:  # noqa: A002
+    return ops.softplus(input, beta, threshold)
+
+
 def softmax(input: Any, dim: int | None = None, _stacklevel: int = 3,  # noqa: A002
             dtype: Any = None) -> Any:
     input, dim = _softmax_dim("softmax", input, dim, dtype)
@@ -113,6 +127,10 @@ def avg_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
     if divisor_override is not None:
         _unsupported("avg_pool2d", "divisor_override", divisor_override)
     return ops.avg_pool2d(input, kernel_size, stride, padding)
+
+
+def adaptive_avg_pool2d(input: Any, output_size: Any) -> Any:  # noqa: A002
+    return ops.adaptive_avg_pool2d(input, output_size)
 
 
 def pad(input: Any, pad: Any, mode: str = "constant", value: float | None = None) -> Any:  # noqa: A002

@@ -1,8 +1,10 @@
-"""Layers with parameters or hyper-parameters: Linear, Conv2d, pooling, Flatten, Dropout."""
+"""Layers with parameters or hyper-parameters: Linear, Conv2d, pooling, Flatten, Dropout
+(activations are in activation.py)."""
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -168,6 +170,21 @@ class AvgPool2d(_Pool2d):
         return ops.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
 
 
+class AdaptiveAvgPool2d(Module):
+    """Average pooling to a fixed output size (an int, a pair; None keeps that input dim),
+    whatever the input size: PyTorch's adaptive windows (ops.adaptive_avg_pool2d)."""
+
+    def __init__(self, output_size: Any) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.adaptive_avg_pool2d(x, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
 class Flatten(Module):
     """Merge dims start_dim..end_dim into one: (N, C, H, W) -> (N, C*H*W) by default."""
 
@@ -197,42 +214,3 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
-
-
-class Sigmoid(Module):
-    def forward(self, x: Tensor) -> Tensor:
-        return ops.sigmoid(x)
-
-
-class ReLU(Module):
-    def forward(self, x: Tensor) -> Tensor:
-        return ops.relu(x)
-
-
-class Tanh(Module):
-    def forward(self, x: Tensor) -> Tensor:
-        return ops.tanh(x)
-
-
-class LeakyReLU(Module):
-    def __init__(self, negative_slope: float = 0.01) -> None:
-        super().__init__()
-        self.negative_slope = negative_slope
-
-    def forward(self, x: Tensor) -> Tensor:
-        return ops.leaky_relu(x, self.negative_slope)
-
-    def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
-
-
-class Softmax(Module):
-    def __init__(self, dim: int = -1) -> None:
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, x: Tensor) -> Tensor:
-        return ops.softmax(x, self.dim)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"

@@ -1,6 +1,17 @@
 """Differentiable ops, one family per module; each op is also a function here."""
 
-from .activation import dropout, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
+from .activation import (
+    dropout,
+    elu,
+    leaky_relu,
+    log_softmax,
+    relu,
+    sigmoid,
+    silu,
+    softmax,
+    softplus,
+    tanh,
+)
 from .compare import (
     bitwise_and,
     bitwise_not,
@@ -43,7 +54,7 @@ from .movement import (
     unsqueeze,
 )
 from .norm import batch_norm, layer_norm, normalize
-from .pool import avg_pool2d, max_pool2d
+from .pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from .reduce import amax, amin, argmax, argmin, max, mean, min, std, sum, var
 from .reduce_more import all, any, logsumexp, prod
 from .rounding import ceil, floor, floor_divide, remainder, round, sign
@@ -57,7 +68,7 @@ __all__ = [
     "log_softmax", "lt", "matmul", "max", "maximum", "mean", "min", "minimum", "mul", "ne", "neg",
     "pad", "permute", "pow", "relu", "reshape", "sigmoid", "softmax", "sqrt", "squeeze", "stack",
     "std", "sub", "sum", "tanh", "transpose", "unsqueeze", "var",
-    "conv2d", "max_pool2d", "avg_pool2d",
+    "conv2d", "max_pool2d", "avg_pool2d", "silu", "elu", "softplus", "adaptive_avg_pool2d",
     "batch_norm", "layer_norm", "normalize", "cross_entropy", "nll_loss", "mse_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "sin", "cos", "sign", "floor", "ceil", "round", "floor_divide", "remainder",

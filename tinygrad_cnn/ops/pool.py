@@ -1,4 +1,5 @@
-"""2-D pooling: max_pool2d (gradient to the first maximum of each window) and avg_pool2d."""
+"""2-D pooling: max_pool2d (gradient to the first maximum of each window), avg_pool2d and
+adaptive_avg_pool2d."""
 
 from __future__ import annotations
 
@@ -157,6 +158,53 @@ class AvgPool2d(Function):
             for kw in range(kw_size):
                 geom.targets(grad_xp, kh, kw)[...] += share
         return geom.unpad(grad_xp)
+
+
+def _adaptive_weights(size: int, out: int, dtype: np.dtype) -> np.ndarray:
+    """(out, size): row i averages input positions floor(i size / out) .. ceil((i+1) size / out),
+    PyTorch's adaptive windows (they overlap when size is not a multiple of out)."""
+    weights = np.zeros((out, size), dtype)
+    for i in range(out):
+        start, end = (i * size) // out, -(-(i + 1) * size // out)
+        weights[i, start:end] = 1.0 / (end - start)
+    return weights
+
+
+class AdaptiveAvgPool2d(Function):
+    """out = Ph @ x @ Pw^T, the average over each adaptive window (rows of Ph and Pw average
+    PyTorch's windows; the two directions are independent);  grad_x = Ph^T @ g @ Pw (each
+    window's average spread back over it). x (N, C, H, W) -> (N, C, OH, OW)."""
+    rule = "grad_x = Ph^T @ g @ Pw (each window's average spread back over it)"
+    flops = per_input_element
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, output_size: tuple = (1, 1)) -> np.ndarray:
+        ctx.ph = _adaptive_weights(x.shape[2], output_size[0], x.dtype)
+        ctx.pw = _adaptive_weights(x.shape[3], output_size[1], x.dtype)
+        return ctx.ph @ x @ ctx.pw.T
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
+        return ctx.ph.T @ grad_out @ ctx.pw
+
+
+def adaptive_avg_pool2d(x: Any, output_size: Any) -> Any:
+    """PyTorch's adaptive average pooling to `output_size` (an int, a pair; None keeps that
+    input dim) over (N, C, H, W) or (C, H, W) input."""
+    shape = np.shape(getattr(x, "data", x))
+    if len(shape) not in (3, 4):
+        raise ValueError(f"adaptive_avg_pool2d: input must be (N, C, H, W) or (C, H, W), got "
+                         f"shape {shape}")
+    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * 2
+    if len(sizes) != 2:
+        raise ValueError(f"adaptive_avg_pool2d: output_size must be an int or a pair, got "
+                         f"{output_size!r}")
+    size = tuple(shape[-2 + i] if s is None else as_pair(s, "adaptive_avg_pool2d: output_size",
+                                                         minimum=1)[0]
+                 for i, s in enumerate(sizes))
+    if len(shape) == 3:
+        return AdaptiveAvgPool2d.apply(x[None], output_size=size)[0]
+    return AdaptiveAvgPool2d.apply(x, output_size=size)
 
 
 def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Any:
