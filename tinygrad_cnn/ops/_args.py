@@ -32,7 +32,7 @@ def normalize_axis(axis: Any, shape: tuple[int, ...], op: str, rank: int | None 
     """`axis` as a non-negative index into a tensor of `rank` dims (default len(shape)); raise
     IndexError like PyTorch's "Dimension out of range" naming the op, the axis and the shape.
     A 0-d tensor accepts 0 and -1 (as PyTorch), which come back as 0."""
-    if not _is_int(axis):
+    if not is_integer(axis):
         raise TypeError(f"{op}: an axis must be an int, got {axis!r}")
     bound = max(len(shape) if rank is None else rank, 1)
     if not -bound <= axis < bound:
@@ -60,7 +60,7 @@ def as_pair(value: Any, name: str, minimum: int | None = None) -> tuple[int, int
         if minimum is None or min(value) >= minimum:
             return value  # the common case (nn layers store pairs): no further checks needed
     pair = (value, value) if isinstance(value, (int, np.integer)) else value
-    if not isinstance(pair, (tuple, list)) or not all(_is_int(v) for v in pair):
+    if not isinstance(pair, (tuple, list)) or not all(is_integer(v) for v in pair):
         raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
     if len(pair) != 2:
         raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
@@ -96,7 +96,7 @@ def torch_names(fn: Callable) -> Callable:
 def as_count(value: Any, name: str) -> int:
     """A size such as in_features or num_features: an int >= 0 (zero is allowed, as PyTorch's
     layers allow it); `name` says whose argument it is in the error."""
-    if not _is_int(value):
+    if not is_integer(value):
         raise TypeError(f"{name} must be an int, got {value!r}")
     if value < 0:
         raise ValueError(f"{name} must be >= 0, got {value}")
@@ -110,5 +110,5 @@ def as_flag(value: Any, name: str) -> bool:
     return bool(value)
 
 
-def _is_int(value: Any) -> bool:
+def is_integer(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)

@@ -212,7 +212,7 @@ class Abs(Function):
 _NUMBERS = (float, int)  # Python numbers a float Tensor takes in its own dtype (not bool)
 
 
-def _binary(fn: type[Function], op: str, x: Any, y: Any, floating: bool = False,
+def binary_op(fn: type[Function], op: str, x: Any, y: Any, floating: bool = False,
             **params: Any) -> Any:
     """Apply a broadcasting binary op to x and y promoted to PyTorch's result dtype (a float
     dtype when `floating`); a shape mismatch names the op and both shapes."""
@@ -238,7 +238,7 @@ def _binary(fn: type[Function], op: str, x: Any, y: Any, floating: bool = False,
         raise
 
 
-def _floating(x: Any) -> Any:
+def as_floating(x: Any) -> Any:
     """An integer or bool Tensor as float32 (PyTorch's exp/log/sqrt of ints), others as is."""
     if isinstance(x, autograd.tensor.Tensor) and x.data.dtype.kind != "f":
         return Cast.apply(x, dtype=DEFAULT[2])
@@ -252,23 +252,23 @@ def _not_bool(op: str, x: Any, what: str) -> None:
 
 
 def add(x: Any, y: Any) -> Any:
-    return _binary(Add, "add", x, y)
+    return binary_op(Add, "add", x, y)
 
 
 def sub(x: Any, y: Any) -> Any:
     if result_type("sub", x, y) == np.bool_:
         raise DtypeError("sub: subtraction, the `-` operator, with two bool tensors is not "
                          "supported (as in PyTorch); for a mask difference use x & (y == False)")
-    return _binary(Sub, "sub", x, y)
+    return binary_op(Sub, "sub", x, y)
 
 
 def mul(x: Any, y: Any) -> Any:
-    return _binary(Mul, "mul", x, y)
+    return binary_op(Mul, "mul", x, y)
 
 
 def div(x: Any, y: Any) -> Any:
     """True division: integer inputs give float32, as PyTorch's `/`."""
-    return _binary(Div, "div", x, y, floating=True)
+    return binary_op(Div, "div", x, y, floating=True)
 
 
 def pow(x: Any, y: Any) -> Any:  # noqa: A001 (the op's name)
@@ -276,7 +276,7 @@ def pow(x: Any, y: Any) -> Any:  # noqa: A001 (the op's name)
     if dtype.kind in "iu" and (np.asarray(array_of(y)) < 0).any():
         raise DtypeError(f"pow: Integers to negative integer powers are not allowed ({dtype} "
                          "base); use a float base, e.g. x.to(np.float32) ** -1")
-    return _binary(Pow, "pow", x, y)
+    return binary_op(Pow, "pow", x, y)
 
 
 def neg(x: Any) -> Any:
@@ -285,15 +285,15 @@ def neg(x: Any) -> Any:
 
 
 def exp(x: Any) -> Any:
-    return Exp.apply(_floating(x))
+    return Exp.apply(as_floating(x))
 
 
 def log(x: Any) -> Any:
-    return Log.apply(_floating(x))
+    return Log.apply(as_floating(x))
 
 
 def sqrt(x: Any) -> Any:
-    return Sqrt.apply(_floating(x))
+    return Sqrt.apply(as_floating(x))
 
 
 def abs(x: Any) -> Any:  # noqa: A001 (the op's name)

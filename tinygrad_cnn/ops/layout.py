@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Function
-from ._args import _is_int, normalize_axes, normalize_axis, shape_of
+from ._args import is_integer, normalize_axes, normalize_axis, shape_of
 from ._flops import no_flops
 from .movement import Permute, concatenate
 
@@ -88,7 +88,7 @@ def flip(x: Any, dims: int | Sequence[int]) -> Any:
 def repeat(x: Any, sizes: Sequence[int]) -> Any:
     """PyTorch's repeat: np.tile, with at least one size per dim of x."""
     shape = shape_of(x)
-    if not isinstance(sizes, (tuple, list)) or not all(_is_int(s) for s in sizes):
+    if not isinstance(sizes, (tuple, list)) or not all(is_integer(s) for s in sizes):
         raise TypeError(f"repeat: sizes must be ints, got {sizes!r}")
     if len(sizes) < len(shape):
         raise RuntimeError(f"repeat: Number of dimensions of repeat dims can not be smaller "
@@ -121,7 +121,7 @@ def split(x: Any, split_size_or_sections: int | Sequence[int], dim: int = 0) -> 
         raise RuntimeError("split expects at least a 1-dimensional tensor")
     dim = normalize_axis(dim, shape, "split")
     size = shape[dim]
-    if _is_int(sections):
+    if is_integer(sections):
         if sections < 0:
             raise RuntimeError(f"split expects split_size be non-negative, but got "
                                f"split_size={sections}")
@@ -130,7 +130,7 @@ def split(x: Any, split_size_or_sections: int | Sequence[int], dim: int = 0) -> 
                                f"dimension size of {size} (dim {dim} of shape {shape})")
         count = max(-(-size // sections), 1) if sections else 1  # an empty dim: one piece
         lengths = [min(int(sections), size - i * sections) for i in range(count)]
-    elif isinstance(sections, (tuple, list)) and all(_is_int(s) for s in sections):
+    elif isinstance(sections, (tuple, list)) and all(is_integer(s) for s in sections):
         lengths = [int(s) for s in sections]
         if any(n < 0 for n in lengths):
             raise RuntimeError(f"split_with_sizes expects split_sizes have only non-negative "
@@ -148,7 +148,7 @@ def split(x: Any, split_size_or_sections: int | Sequence[int], dim: int = 0) -> 
 def chunk(x: Any, chunks: int, dim: int = 0) -> tuple:
     """At most `chunks` views of equal size ceil(n / chunks) along dim, the last one smaller
     (so fewer may come back, as PyTorch's chunk)."""
-    if not _is_int(chunks):
+    if not is_integer(chunks):
         raise TypeError(f"chunk(): argument 'chunks' must be int, not {type(chunks).__name__}")
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")

@@ -10,7 +10,7 @@ from ..autograd import Function
 from ._args import Axis, as_flag, normalize_axes, shape_of
 from ._flops import per_input_element
 from ._ieee import quiet_math
-from .elementwise import _floating
+from .elementwise import as_floating
 
 
 def _expand(grad_out: np.ndarray, axes: tuple[int, ...], keepdim: bool) -> np.ndarray:
@@ -102,7 +102,7 @@ def logsumexp(x: Any, dim: Axis, keepdim: bool = False) -> Any:
         raise TypeError("logsumexp: dim is required (an int or a tuple of ints), as in PyTorch; "
                         "for every dim pass tuple(range(x.dim()))")
     axes = normalize_axes(dim, shape_of(x), "logsumexp")
-    return LogSumExp.apply(_floating(x), axes=axes, keepdim=as_flag(keepdim, "keepdim"))
+    return LogSumExp.apply(as_floating(x), axes=axes, keepdim=as_flag(keepdim, "keepdim"))
 
 
 def all(x: Any, dim: Axis = None, keepdim: bool = False) -> Any:  # noqa: A001 (the op's name)

@@ -9,7 +9,7 @@ import numpy as np
 from ..autograd import Function
 from ._flops import per_element
 from ._ieee import quiet_math
-from .elementwise import _binary
+from .elementwise import binary_op
 from .promotion import DtypeError, result_type
 
 
@@ -151,10 +151,10 @@ def sign(x: Any) -> Any:
 def floor_divide(x: Any, y: Any) -> Any:
     if result_type("floor_divide", x, y) == np.bool_:
         raise DtypeError("floor_divide: `//` is not implemented for bool tensors (as in PyTorch)")
-    return _binary(FloorDivide, "floor_divide", x, y)
+    return binary_op(FloorDivide, "floor_divide", x, y)
 
 
 def remainder(x: Any, y: Any) -> Any:
     if result_type("remainder", x, y) == np.bool_:
         raise DtypeError("remainder: `%` is not implemented for bool tensors (as in PyTorch)")
-    return _binary(Remainder, "remainder", x, y)
+    return binary_op(Remainder, "remainder", x, y)

@@ -9,7 +9,7 @@ import numpy as np
 from ..autograd import Function
 from ._flops import per_element
 from ._ieee import quiet_math
-from .elementwise import _floating
+from .elementwise import as_floating
 
 
 @quiet_math
@@ -49,8 +49,8 @@ class Cos(Function):
 
 
 def sin(x: Any) -> Any:
-    return Sin.apply(_floating(x))
+    return Sin.apply(as_floating(x))
 
 
 def cos(x: Any) -> Any:
-    return Cos.apply(_floating(x))
+    return Cos.apply(as_floating(x))
