@@ -42,7 +42,8 @@ TORCH_PARAMETERS = {
     "layer_norm": ("input", "normalized_shape", "weight", "bias", "eps"),
     "silu": ("input", "inplace"),
     "elu": ("input", "alpha", "inplace"),
-    "softplus": ("input", "beta", "threshold"),  # a builtin in torch: from its documentation
+    "softplus": ("input", "beta", "threshold"),  # builtins in torch: from its documentation
+    "gelu": ("input", "approximate"),
     "adaptive_avg_pool2d": ("input", "output_size"),
 }
 

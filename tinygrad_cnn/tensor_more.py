@@ -65,6 +65,13 @@ class MoreOps:
     def t(self) -> Tensor:
         return ops.t(self)
 
+    @property
+    def mT(self) -> Tensor:  # noqa: N802 (PyTorch's name): the last two dims swapped
+        return ops.transpose(self, -2, -1)
+
+    def narrow(self, dim: int, start: int, length: int) -> Tensor:
+        return ops.narrow(self, dim, start, length)
+
     def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
         return ops.chunk(self, chunks, dim)
 
@@ -75,6 +82,9 @@ class MoreOps:
     # ----- indexing by arrays and masks ---------------------------------------------------------
     def gather(self, dim: int, index: Any) -> Tensor:
         return ops.gather(self, dim, index)
+
+    def index_select(self, dim: int, index: Any) -> Tensor:
+        return ops.index_select(self, dim, index)
 
     def masked_fill(self, mask: Any, value: Any) -> Tensor:
         return ops.masked_fill(self, mask, value)
@@ -88,6 +98,12 @@ class MoreOps:
 
     def logsumexp(self, dim: Axis, keepdim: bool = False) -> Tensor:
         return ops.logsumexp(self, dim, keepdim)
+
+    def norm(self, p: Any = "fro", dim: Axis = None, keepdim: bool = False) -> Tensor:
+        return ops.norm(self, p, dim, keepdim)
+
+    def cumsum(self, dim: int) -> Tensor:
+        return ops.cumsum(self, dim)
 
     def all(self, dim: Axis = None, keepdim: bool = False) -> Tensor:
         return ops.all(self, dim, keepdim)

@@ -1,7 +1,18 @@
 """Neural-network building blocks: Module, Parameter, layers, losses, initialisers and summary."""
 
 from . import init, utils
-from .activation import ELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
+from .activation import (
+    ELU,
+    GELU,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Tanh,
+)
 from .container import Identity, ModuleList, Sequential
 from .layers import AdaptiveAvgPool2d, AvgPool2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
@@ -11,11 +22,11 @@ from .norm import BatchNorm1d, BatchNorm2d, LayerNorm, Normalization
 
 __all__ = [
     "AdaptiveAvgPool2d", "AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d",
-    "Conv2d", "CrossEntropyLoss", "Dropout", "ELU", "Flatten", "Identity", "IncompatibleKeys",
-    "LayerNorm", "LayerSummary", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "MaxPool2d",
-    "ModelSummary", "Module", "ModuleList", "NLLLoss", "Normalization", "Parameter", "ReLU",
-    "Sequential", "SiLU", "Sigmoid", "Softmax", "Softplus", "Tanh", "functional", "init", "summary",
-    "utils",
+    "Conv2d", "CrossEntropyLoss", "Dropout", "ELU", "Flatten", "GELU", "Identity",
+    "IncompatibleKeys", "LayerNorm", "LayerSummary", "LeakyReLU", "Linear", "LogSoftmax",
+    "MSELoss", "MaxPool2d", "ModelSummary", "Module", "ModuleList", "NLLLoss", "Normalization",
+    "Parameter", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax", "Softplus", "Tanh",
+    "functional", "init", "summary", "utils",
 ]
 
 # last: it imports ops at once, and ops needs the tensor module that the imports above load

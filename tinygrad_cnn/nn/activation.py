@@ -1,5 +1,5 @@
 """Activation modules, each a call into the op of the same name: Sigmoid, ReLU, Tanh,
-LeakyReLU, SiLU, ELU, Softplus, Softmax and LogSoftmax (PyTorch's names and defaults)."""
+LeakyReLU, SiLU, ELU, Softplus, GELU, Softmax and LogSoftmax (PyTorch's names and defaults)."""
 
 from __future__ import annotations
 
@@ -86,3 +86,15 @@ class Softplus(Module):
 
     def extra_repr(self) -> str:
         return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class GELU(Module):
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
+        self.approximate = approximate
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.gelu(x, self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"

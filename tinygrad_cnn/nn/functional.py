@@ -78,6 +78,10 @@ def softplus(input: Any, beta: float = 1.0, threshold: float = 20.0) -> Any:  # 
     return ops.softplus(input, beta, threshold)
 
 
+def gelu(input: Any, approximate: str = "none") -> Any:  # noqa: A002
+    return ops.gelu(input, approximate)
+
+
 def softmax(input: Any, dim: int | None = None, _stacklevel: int = 3,  # noqa: A002
             dtype: Any = None) -> Any:
     input, dim = _softmax_dim("softmax", input, dim, dtype)

@@ -1,17 +1,7 @@
 """Differentiable ops, one family per module; each op is also a function here."""
 
-from .activation import (
-    dropout,
-    elu,
-    leaky_relu,
-    log_softmax,
-    relu,
-    sigmoid,
-    silu,
-    softmax,
-    softplus,
-    tanh,
-)
+from .activation import dropout, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
+from .activation_smooth import elu, gelu, silu, softplus
 from .compare import (
     bitwise_and,
     bitwise_not,
@@ -30,8 +20,8 @@ from .compare import (
 from .conv import conv2d
 from .copy import cast, clone, copy_into, setitem, setitem_data
 from .elementwise import abs, add, div, exp, log, mul, neg, pow, sqrt, sub
-from .indexing import gather, masked_fill, where
-from .layout import cat, chunk, flip, repeat, split, t
+from .indexing import gather, index_select, masked_fill, where
+from .layout import cat, chunk, flip, narrow, repeat, split, t
 from .loss import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -56,7 +46,7 @@ from .movement import (
 from .norm import batch_norm, layer_norm, normalize
 from .pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from .reduce import amax, amin, argmax, argmin, max, mean, min, std, sum, var
-from .reduce_more import all, any, logsumexp, prod
+from .reduce_more import all, any, cumsum, logsumexp, norm, prod
 from .rounding import ceil, floor, floor_divide, remainder, round, sign
 from .trig import cos, sin
 
@@ -68,7 +58,8 @@ __all__ = [
     "log_softmax", "lt", "matmul", "max", "maximum", "mean", "min", "minimum", "mul", "ne", "neg",
     "pad", "permute", "pow", "relu", "reshape", "sigmoid", "softmax", "sqrt", "squeeze", "stack",
     "std", "sub", "sum", "tanh", "transpose", "unsqueeze", "var",
-    "conv2d", "max_pool2d", "avg_pool2d", "silu", "elu", "softplus", "adaptive_avg_pool2d",
+    "conv2d", "max_pool2d", "avg_pool2d", "silu", "elu", "softplus", "gelu", "adaptive_avg_pool2d",
+    "index_select", "narrow", "cumsum", "norm",
     "batch_norm", "layer_norm", "normalize", "cross_entropy", "nll_loss", "mse_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "sin", "cos", "sign", "floor", "ceil", "round", "floor_divide", "remainder",

@@ -1,5 +1,5 @@
-"""Activations: sigmoid, relu, tanh, leaky_relu, silu, elu, softplus, softmax, log_softmax and
-dropout."""
+"""Activations: sigmoid, relu, tanh, leaky_relu, softmax, log_softmax and dropout (the smooth
+ones, silu, elu, softplus and gelu, are in activation_smooth.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from ._flops import per_element, per_input_element
 from .shapes import number
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
+def sigmoid_array(x: np.ndarray) -> np.ndarray:
     # stable as written: for x < -88 (float32) e**-x overflows to inf and 1 / (1 + inf) is
     # exactly the right limit 0, so that overflow is expected and silenced; no other step can
     # overflow, and small outputs keep full relative precision (unlike 1 - 1 / (1 + e**x)).
@@ -36,7 +36,7 @@ class Sigmoid(Function):
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
-        out = _sigmoid(x)
+        out = sigmoid_array(x)
         ctx.save_for_backward(out)
         return out
 
@@ -146,70 +146,6 @@ class LogSoftmax(Function):
         return grad_out - np.exp(out) * grad_out.sum(axis=ctx.axis, keepdims=True)
 
 
-class SiLU(Function):
-    """out = x * s;  grad_x = g * s * (1 + x * (1 - s)), s = sigmoid(x).
-    Shapes: out, g and grad_x all have x's shape.
-    """
-    rule = "grad_x = g * s * (1 + x * (1 - s)), s = sigmoid(x)"
-    flops = per_element
-
-    @staticmethod
-    def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
-        s = _sigmoid(x)
-        ctx.save_for_backward(x, s)
-        return x * s
-
-    @staticmethod
-    def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
-        x, s = ctx.saved_tensors
-        return grad_out * s * (1 + x * (1 - s))
-
-
-class ELU(Function):
-    """out = x where x > 0, else alpha * (e**x - 1);  grad_x = g where x > 0, else
-    g * alpha * e**x (alpha at 0, as PyTorch).
-    Shapes: out, g and grad_x all have x's shape.
-    """
-    rule = "grad_x = g where x > 0, else g * alpha * e**x (alpha at 0, as PyTorch)"
-    flops = per_element
-
-    @staticmethod
-    def forward(ctx: Function, x: np.ndarray, alpha: float = 1.0) -> np.ndarray:
-        negative = alpha * np.expm1(np.minimum(x, 0))  # no overflow for large positive x
-        ctx.save_for_backward(x, negative)
-        ctx.alpha = alpha
-        return np.where(x > 0, x, negative).astype(x.dtype, copy=False)
-
-    @staticmethod
-    def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
-        x, negative = ctx.saved_tensors
-        return grad_out * np.where(x > 0, 1, negative + ctx.alpha).astype(x.dtype, copy=False)
-
-
-class Softplus(Function):
-    """out = log(1 + e**(beta x)) / beta, and x where beta x > threshold (PyTorch's linear
-    branch);  grad_x = g * sigmoid(beta x), and g where beta x > threshold.
-    Shapes: out, g and grad_x all have x's shape.
-    """
-    rule = "grad_x = g * sigmoid(beta x), and g where beta x > threshold"
-    flops = per_element
-
-    @staticmethod
-    def forward(ctx: Function, x: np.ndarray, beta: float = 1.0,
-                threshold: float = 20.0) -> np.ndarray:
-        bx = x * np.asarray(beta, x.dtype)
-        linear = bx > threshold
-        ctx.save_for_backward(bx, linear)
-        smooth = np.logaddexp(0, bx) / np.asarray(beta, x.dtype)  # stable for any bx
-        return np.where(linear, x, smooth).astype(x.dtype, copy=False)
-
-    @staticmethod
-    def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
-        bx, linear = ctx.saved_tensors
-        slope = np.where(linear, 1, _sigmoid(bx)).astype(bx.dtype, copy=False)
-        return grad_out * slope
-
-
 class Dropout(Function):
     """out = x * mask / (1 - p), mask ~ Bernoulli(1 - p);  grad_x = g * mask / (1 - p).
     Shapes: out, g and grad_x all have x's shape.
@@ -243,20 +179,6 @@ def tanh(x: Any) -> Any:
 
 def leaky_relu(x: Any, negative_slope: float = 0.01) -> Any:
     return LeakyReLU.apply(x, negative_slope=number(negative_slope, "leaky_relu"))
-
-
-def silu(x: Any) -> Any:
-    return SiLU.apply(x)
-
-
-def elu(x: Any, alpha: float = 1.0) -> Any:
-    return ELU.apply(x, alpha=number(alpha, "elu"))
-
-
-def softplus(x: Any, beta: float = 1.0, threshold: float = 20.0) -> Any:
-    if number(beta, "softplus") == 0:
-        raise ValueError("softplus: beta must be nonzero")
-    return Softplus.apply(x, beta=beta, threshold=number(threshold, "softplus"))
 
 
 @torch_names

@@ -1,4 +1,5 @@
-"""Indexing by arrays and masks under PyTorch's names: gather, masked_fill and where."""
+"""Indexing by arrays and masks under PyTorch's names: gather, index_select, masked_fill and
+where."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Function
+from . import movement
 from ._args import array_of, normalize_axis, shape_of
 from ._flops import no_flops
 from .promotion import DtypeError, promote, result_type
@@ -98,6 +100,28 @@ def gather(x: Any, dim: int, index: Any) -> Any:
         raise RuntimeError(f"gather(): index {bad.flat[0]} is out of bounds for dimension {dim} "
                            f"with size {size}")
     return Gather.apply(x, index=index, dim=dim)
+
+
+def index_select(x: Any, dim: int, index: Any) -> Any:
+    """The entries of x at `index` (a 1-D int64 or int32 Tensor or array) along dim, as
+    PyTorch's index_select; repeated indices add up their gradients."""
+    shape, index = shape_of(x), np.asarray(array_of(index))
+    if index.dtype not in (np.int64, np.int32):
+        raise DtypeError(f"index_select(): Expected dtype int32 or int64 for index, got "
+                         f"{index.dtype}")
+    if index.ndim > 1:
+        raise IndexError(f"index_select(): Index is supposed to be a vector, got shape "
+                         f"{index.shape}")
+    dim = normalize_axis(dim, shape, "index_select")
+    size = shape[dim] if shape else 1
+    bad = index[(index < 0) | (index >= size)]
+    if bad.size:
+        raise IndexError(f"index_select(): index {bad.flat[0]} is out of bounds for dimension "
+                         f"{dim} with size {size}")
+    if not shape:  # a 0-d tensor: its index 0 is itself, and the result stays 0-d
+        return movement.reshape(movement.getitem(movement.reshape(x, (1,)), index.reshape(-1)),
+                                ())
+    return movement.getitem(x, (slice(None),) * dim + (index.reshape(-1),))
 
 
 def masked_fill(x: Any, mask: Any, value: Any) -> Any:

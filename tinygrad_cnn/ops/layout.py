@@ -161,6 +161,25 @@ def chunk(x: Any, chunks: int, dim: int = 0) -> tuple:
     return split(x, -(-shape[dim] // chunks), dim)
 
 
+def narrow(x: Any, dim: int, start: int, length: int) -> Any:
+    """x[start : start + length] along dim, a view (start may be negative, as PyTorch)."""
+    shape = shape_of(x)
+    if not shape:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    dim = normalize_axis(dim, shape, "narrow")
+    if not is_integer(start) or not is_integer(length):
+        raise TypeError(f"narrow(): start and length must be ints, got {start!r}, {length!r}")
+    size = shape[dim]
+    if not -size <= start <= size:
+        raise IndexError(f"narrow(): start ({start}) is out of range for dimension {dim} of "
+                         f"size {size}")
+    start = start % size if start < 0 else start
+    if length < 0 or start + length > size:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
+                           f"({size}).")
+    return Narrow.apply(x, dim=dim, start=int(start), length=int(length))
+
+
 def _narrow_all(x: Any, dim: int, lengths: list[int]) -> tuple:
     starts = np.cumsum([0] + lengths[:-1])
     return tuple(Narrow.apply(x, dim=dim, start=int(start), length=n)

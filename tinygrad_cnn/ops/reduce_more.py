@@ -1,4 +1,5 @@
-"""More reductions under PyTorch's names and arguments (dim, keepdim): prod, logsumexp, all, any."""
+"""More reductions under PyTorch's names and arguments (dim, keepdim): prod, logsumexp, norm,
+all, any; and the running sum cumsum."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Function
-from ._args import Axis, as_flag, normalize_axes, shape_of
+from ._args import Axis, as_flag, normalize_axes, normalize_axis, shape_of
 from ._flops import per_input_element
 from ._ieee import quiet_math
 from .elementwise import as_floating
@@ -75,6 +76,65 @@ class LogSumExp(Function):
         return _expand(grad_out, ctx.axes, ctx.keepdim) * np.exp(x - out)
 
 
+@quiet_math
+class Norm(Function):
+    """out = (sum |x|**p over axes)**(1/p), max |x| for p = inf, min |x| for -inf;  grad_x =
+    g * sign(x) * |x|**(p-1) / out**(p-1) (x / out for p = 2; 0 where out = 0, as PyTorch); for
+    p = +-inf, g * sign(x) shared evenly by the elements at the extreme.
+    Shapes: out is x's shape without the axes (size 1 with keepdim); grad_x has x's shape.
+    """
+    rule = ("grad_x = g * sign(x) * |x|**(p-1) / out**(p-1) (x / out for p = 2; 0 where out = 0, "
+            "as PyTorch)")
+    flops = per_input_element
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, p: float = 2.0, axes: tuple = (),
+                keepdim: bool = False) -> np.ndarray:
+        size = np.abs(x)
+        if np.isinf(p):
+            pick = np.max if p > 0 else np.min
+            out = pick(size, axis=axes, keepdims=True)
+        elif p == 2:
+            out = np.sqrt(np.sum(x * x, axis=axes, keepdims=True))
+        else:
+            out = np.sum(size ** p, axis=axes, keepdims=True) ** (1 / p)
+        ctx.save_for_backward(x, out)
+        ctx.p, ctx.axes, ctx.keepdim = p, axes, keepdim
+        return out if keepdim else np.squeeze(out, axes)
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
+        x, out = ctx.saved_tensors
+        grad, p = _expand(grad_out, ctx.axes, ctx.keepdim), ctx.p
+        if np.isinf(p):
+            extreme = np.abs(x) == out
+            share = extreme / extreme.sum(axis=ctx.axes, keepdims=True).astype(x.dtype)
+            return grad * np.sign(x) * share
+        if p == 2:
+            scale = x / out
+        else:
+            scale = np.sign(x) * np.abs(x) ** (p - 1) / out ** (p - 1)
+        return grad * np.where(out == 0, 0, scale)
+
+
+class CumSum(Function):
+    """out[i] = x[0] + ... + x[i] along dim;  grad_x[i] = g[i] + ... + g[n-1] (the running sum
+    from the end). Shapes: out, g and grad_x all have x's shape."""
+    rule = "grad_x[i] = g[i] + ... + g[n-1] (the running sum from the end)"
+    flops = per_input_element
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, dim: int = 0) -> np.ndarray:
+        ctx.dim = dim
+        integer = x.dtype.kind in "biu"  # as PyTorch: integer and bool sums are int64
+        return np.cumsum(x, axis=dim, dtype=np.int64 if integer else None)
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
+        flipped = np.flip(grad_out, ctx.dim)
+        return np.flip(np.cumsum(flipped, axis=ctx.dim), ctx.dim)
+
+
 class AllAny(Function):
     """out = whether all (or any) elements over axes are non-zero (nan counts as non-zero);
     no gradient. Shapes: out is x's shape without the axes (size 1 with keepdim), bool (uint8
@@ -113,3 +173,27 @@ def all(x: Any, dim: Axis = None, keepdim: bool = False) -> Any:  # noqa: A001 (
 def any(x: Any, dim: Axis = None, keepdim: bool = False) -> Any:  # noqa: A001 (the op's name)
     axes = normalize_axes(dim, shape_of(x), "any")
     return AllAny.apply(x, axes=axes, keepdim=as_flag(keepdim, "keepdim"), every=False)
+
+
+def norm(x: Any, p: Any = "fro", dim: Axis = None, keepdim: bool = False) -> Any:
+    """PyTorch's Tensor.norm: the p-norm of the flattened tensor, or along dim. p is a number
+    (2, 1, inf, -inf, any other > 0) or "fro" (2, over at most two dims)."""
+    shape = shape_of(x)
+    if p == "fro":
+        p = 2.0
+    elif isinstance(p, str) or isinstance(p, bool) or not isinstance(p, (int, float, np.number)):
+        raise ValueError(f"norm: p must be a number or 'fro', got {p!r} (the nuclear norm is "
+                         "not supported)")
+    if not (np.isinf(p) or p > 0):
+        raise ValueError(f"norm: p must be > 0 or +-inf here, got {p}")
+    axes = normalize_axes(dim, shape, "norm")
+    return Norm.apply(as_floating(x), p=float(p), axes=axes, keepdim=as_flag(keepdim, "keepdim"))
+
+
+def cumsum(x: Any, dim: int) -> Any:
+    """The running sum along dim (required, as PyTorch); integer and bool inputs give int64."""
+    shape = shape_of(x)
+    axis = normalize_axis(dim, shape, "cumsum") if shape else None
+    if axis is None:  # a 0-d tensor: its own running sum
+        return CumSum.apply(x.reshape(1), dim=0).reshape(())
+    return CumSum.apply(x, dim=axis)
