@@ -1,4 +1,5 @@
-"""Optimizers: the Optimizer base (param groups, state dicts), SGD, Adam and AdamW."""
+"""Optimizers: the Optimizer base (param groups, state dicts), SGD, Adam and AdamW (RMSprop and
+Adagrad are in adaptive.py)."""
 
 from __future__ import annotations
 
@@ -159,18 +160,19 @@ class SGD(Optimizer):
 
 class Adam(Optimizer):
     """PyTorch's Adam: g += wd * p (L2); m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
-    p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)."""
+    p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps); amsgrad uses the running
+    maximum of v instead of v."""
 
     decoupled_weight_decay = False
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0) -> None:
+                 weight_decay: float = 0.0, amsgrad: bool = False) -> None:
         if lr < 0 or eps < 0 or weight_decay < 0 or not all(0 <= b < 1 for b in betas):
             raise ValueError(f"{type(self).__name__}: invalid lr={lr}, betas={betas}, eps={eps} "
                              f"or weight_decay={weight_decay}")
         super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps,
-                                  "weight_decay": weight_decay})
+                                  "weight_decay": weight_decay, "amsgrad": bool(amsgrad)})
 
     def _update(self, p: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
@@ -189,6 +191,10 @@ class Adam(Optimizer):
         exp_avg_sq *= beta2
         exp_avg_sq += (1 - beta2) * (grad * grad)
         step_size = lr / (1 - beta1**step)
+        if group.get("amsgrad"):
+            top = state.setdefault("max_exp_avg_sq", np.zeros_like(p))
+            np.maximum(top, exp_avg_sq, out=top)
+            exp_avg_sq = top
         denom = np.sqrt(exp_avg_sq)
         denom *= 1 / math.sqrt(1 - beta2**step)
         denom += group["eps"]
@@ -205,5 +211,5 @@ class AdamW(Adam):
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay)
+                 weight_decay: float = 1e-2, amsgrad: bool = False) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
