@@ -16,6 +16,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from . import rng as global_rng
+from .dataset import Dataset, TensorDataset, collate, is_dataset  # noqa: F401 (Dataset: for users)
 from .tensor import Tensor
 
 # uint8 -> float32 in [0, 1] as a 256-entry lookup table: one gather instead of convert + divide
@@ -116,8 +117,22 @@ def to_float(x: np.ndarray) -> np.ndarray:
     return np.asarray(x, np.float32)
 
 
+def _checked_arrays(images: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Images as (N, C, H, W) (a view adds C to (N, H, W)) and labels as int64 (N,)."""
+    images, labels = np.asarray(images), np.asarray(labels)
+    if images.ndim not in (3, 4) or labels.shape != (len(images),):
+        raise ValueError(f"expected images (N, H, W) or (N, C, H, W) and labels (N,), got "
+                         f"{images.shape} and {labels.shape}")
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise TypeError(f"labels must be integers (class numbers), got {labels.dtype}")
+    return (images[:, None] if images.ndim == 3 else images), labels.astype(np.int64)
+
+
 class DataLoader:
-    """Iterate (x, y) batches: x a float32 Tensor (B, 1, H, W), y an int64 Tensor (B,).
+    """Iterate (x, y) batches: x a float32 Tensor (B, 1, H, W), y an int64 Tensor (B,); or, as
+    PyTorch's `DataLoader(dataset, batch_size=1, shuffle=False)`, batches of a map-style dataset
+    (dataset.py: `TensorDataset`, or any object with __getitem__ and __len__) collated as
+    torch's default_collate, dtypes kept and no scaling.
 
     images: uint8 (N, H, W) or (N, 1, H, W) (or float already scaled); labels: integers (N,).
     Without a transform uint8 pixels become x / 255; `transform=Normalize()` gives the usual
@@ -129,24 +144,29 @@ class DataLoader:
     `seed=None` draws a seed from `tinygrad_cnn.rng`, so `manual_seed` makes loaders repeatable.
     """
 
-    def __init__(self, images: np.ndarray, labels: np.ndarray, batch_size: int = 128,
+    def __init__(self, images: Any, labels: Any = None, batch_size: int | None = None,
                  shuffle: bool = False, drop_last: bool = False, seed: int | None = None,
                  transform: Transform | None = None) -> None:
-        images, labels = np.asarray(images), np.asarray(labels)
-        if images.ndim not in (3, 4) or labels.shape != (len(images),):
-            raise ValueError(f"expected images (N, H, W) or (N, C, H, W) and labels (N,), got "
-                             f"{images.shape} and {labels.shape}")
-        if not np.issubdtype(labels.dtype, np.integer):
-            raise TypeError(f"labels must be integers (class numbers), got {labels.dtype}")
-        if images.ndim == 3:
-            images = images[:, None]  # a view: add the channel axis of NCHW
+        self.dataset = images if is_dataset(images) else None
+        if self.dataset is not None:
+            if isinstance(labels, int) and batch_size is None:
+                labels, batch_size = None, labels  # DataLoader(dataset, 64): PyTorch's order
+            if labels is not None or transform is not None:
+                raise TypeError("DataLoader(dataset, ...): a dataset brings its own labels and "
+                                "takes no transform; pass batch_size, shuffle, drop_last by name")
+            self.images = self.labels = None
+            self.num_samples = len(self.dataset)
+        else:
+            self.images, self.labels = _checked_arrays(images, labels)
+            self.num_samples = len(self.images)
+        if batch_size is None:  # PyTorch's default for datasets; ours for image arrays
+            batch_size = 1 if self.dataset is not None else 128
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if seed is None:
             seed = int(global_rng.generator().integers(2**63))
         if not 0 <= seed < 2**63:
             raise ValueError(f"seed must lie in [0, 2**63) so it fits an int64, got {seed}")
-        self.images, self.labels = images, labels.astype(np.int64)
         self.batch_size, self.shuffle, self.drop_last = int(batch_size), shuffle, drop_last
         self.seed, self.transform = int(seed), transform
         self.epoch, self.batch = 0, 0  # the next batch to yield
@@ -154,7 +174,7 @@ class DataLoader:
 
     def __len__(self) -> int:
         """Number of batches per epoch."""
-        full, rest = divmod(len(self.images), self.batch_size)
+        full, rest = divmod(self.num_samples, self.batch_size)
         if rest and not self.drop_last:
             return full + 1
         return full
@@ -180,12 +200,16 @@ class DataLoader:
     def order(self, epoch: int) -> np.ndarray:
         """The example indices in the order epoch `epoch` visits them."""
         if not self.shuffle:
-            return np.arange(len(self.images))
-        return np.random.default_rng([self.seed, ORDER_STREAM, epoch]).permutation(len(self.images))
+            return np.arange(self.num_samples)
+        return np.random.default_rng([self.seed, ORDER_STREAM, epoch]).permutation(self.num_samples)
 
     def get_batch(self, order: np.ndarray, epoch: int, index: int) -> tuple[Tensor, Tensor]:
         """Batch `index` of an epoch, augmented by a generator seeded from (seed, epoch, index)."""
         rows = order[index * self.batch_size:(index + 1) * self.batch_size]
+        if self.dataset is not None:
+            if isinstance(self.dataset, TensorDataset):
+                return self.dataset.batch(rows)
+            return collate([self.dataset[int(i)] for i in rows])
         x = self.images[rows]
         if self.transform is not None:
             x = self.transform(x, np.random.default_rng([self.seed, AUGMENT_STREAM, epoch, index]))
@@ -195,7 +219,7 @@ class DataLoader:
         """Position and seed as plain ints (savable with np.savez, no pickle), plus the settings
         that shape the batch sequence so `load_state_dict` can refuse a mismatched loader."""
         return {"seed": self.seed, "epoch": self.epoch, "batch": self.batch,
-                "num_samples": len(self.images), "batch_size": self.batch_size,
+                "num_samples": self.num_samples, "batch_size": self.batch_size,
                 "shuffle": int(self.shuffle), "drop_last": int(self.drop_last)}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -210,5 +234,5 @@ class DataLoader:
         self._resumed = True
 
     def __repr__(self) -> str:
-        return (f"DataLoader(n={len(self.images)}, batch_size={self.batch_size}, "
+        return (f"DataLoader(n={self.num_samples}, batch_size={self.batch_size}, "
                 f"shuffle={self.shuffle}, drop_last={self.drop_last}, transform={self.transform})")
