@@ -12,7 +12,14 @@ import importlib
 from typing import Any
 
 from . import nn, ops, optim
-from .autograd import Function, enable_grad, is_grad_enabled, no_grad
+from .autograd import (
+    Function,
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from .device import cuda, device
 from .dtypes import (  # noqa: A004 (PyTorch's dtype names: tg.float32, tg.long, tg.bool, ...)
     bool,
@@ -67,7 +74,8 @@ __all__ = [
     "cat", "concatenate", "detect_anomaly", "draw_graph", "enable_grad", "explore", "gradcheck",
     "is_grad_enabled",
     "load", "manual_seed", "nn", "no_grad", "ops", "optim", "render_graph", "save", "stack",
-    "summary", "cuda", "device", "arange", "eye", "from_numpy", "full", "ones", "ones_like",
+    "summary", "cuda", "device", "inference_mode", "set_grad_enabled", "arange", "eye",
+    "from_numpy", "full", "ones", "ones_like",
     "rand", "randn", "tensor", "zeros", "zeros_like",
     "bool", "double", "float", "float16", "float32", "float64", "half", "int", "int8", "int16",
     "int32", "int64", "long", "short", "uint8",

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import functools
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
@@ -12,61 +10,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import memory
+from .grad_mode import (  # noqa: F401 (re-exported: autograd.no_grad, autograd._state, ...)
+    _state,
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 
 if TYPE_CHECKING:
     from .tensor import Tensor
-
-
-class _State(threading.local):
-    """Switches read on every op (one attribute lookup each when off). Per thread, as in PyTorch:
-    `no_grad` or a profiler in one thread (a server's request) never changes another's ops."""
-
-    def __init__(self) -> None:
-        self.grad_enabled = True
-        self.module_stack: list[Any] = []  # modules whose forward is running, innermost last
-        self.observers: list[Any] = []  # profiler / anomaly mode: on_forward, on_backward
-
-
-_state = _State()
-
-
-def is_grad_enabled() -> bool:
-    return _state.grad_enabled
-
-
-class _GradMode:
-    """Context manager and decorator that sets grad mode, restoring the previous mode on exit."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.previous: list[bool] = []
-
-    def __enter__(self) -> None:
-        if not self.enabled:
-            memory.apply_automatic()  # an inference loop gets the allocator setting too
-        self.previous.append(_state.grad_enabled)
-        _state.grad_enabled = self.enabled
-
-    def __exit__(self, *exc: object) -> None:
-        _state.grad_enabled = self.previous.pop()
-
-    def __call__(self, fn: Callable) -> Callable:
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with _GradMode(self.enabled):
-                return fn(*args, **kwargs)
-
-        return wrapper
-
-
-def no_grad(fn: Callable | None = None) -> Any:
-    """Ops inside record no graph: `with no_grad():`, `@no_grad()` or `@no_grad`."""
-    return _GradMode(False) if fn is None else _GradMode(False)(fn)
-
-
-def enable_grad(fn: Callable | None = None) -> Any:
-    """Turn graph recording back on inside a `no_grad` block (same three forms as no_grad)."""
-    return _GradMode(True) if fn is None else _GradMode(True)(fn)
 
 
 class module_scope:  # noqa: N801 (used like a function: `with module_scope(layer):`)
@@ -239,9 +193,11 @@ def _checked_grad(ctx: Function, index: int, parent: Tensor, grad: Any) -> np.nd
     return reduced
 
 
-def backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> None:
+def backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False,
+             capture: dict[int, Any] | None = None) -> None:
     """Reverse-mode autodiff: push `grad` (d root / d root) back through the recorded graph and
-    accumulate d root / d leaf into every leaf's `.grad`."""
+    accumulate d root / d leaf into every leaf's `.grad`; with `capture` ({id(tensor): None}),
+    those tensors' gradients are stored there instead and no `.grad` changes (autograd.grad)."""
     memory.apply_automatic()  # the first training step keeps freed pages warm (memory.py)
     grads: dict[int, np.ndarray] = {id(root): grad}
     observers = list(_state.observers)
@@ -249,7 +205,12 @@ def backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> None
         grad_out = grads.pop(id(node), None)
         if grad_out is None:
             continue
-        if node._retains_grad:
+        if node._hooks:
+            grad_out = gradients.run_hooks(node, grad_out)
+        if capture is not None:
+            if id(node) in capture:
+                capture[id(node)] = grad_out
+        elif node._retains_grad:
             node._accumulate_grad(grad_out)
         ctx = node._ctx
         if ctx is None:
@@ -287,4 +248,6 @@ def backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> None
 
 # Last and as a module, because tensor.py imports this one: whichever is imported first, the other
 # finds what it needs at call time (a function-level import would run on every op).
-from . import inplace, tensor  # noqa: E402
+from . import gradients, inplace, tensor  # noqa: E402
+
+grad = gradients.grad  # PyTorch's torch.autograd.grad(outputs, inputs)

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from . import autograd, rng
+from . import rng
 from .autograd import Function
 from .inplace import InPlaceOps, VersionCounter
 from .ops.promotion import DtypeError
@@ -29,6 +29,7 @@ class Tensor(TorchOps, TensorOps, MoreOps, InPlaceOps):
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
     _is_view = False  # True on the outputs of view ops (set in Function.apply), see inplace.py
     _earlier: tuple = ()  # (version, tensor) per recorded in-place update: inplace.as_it_was
+    _hooks: tuple = ()  # register_hook's functions, run on this tensor's gradient (gradients.py)
 
     def __init__(
         self,
@@ -183,27 +184,6 @@ class Tensor(TorchOps, TensorOps, MoreOps, InPlaceOps):
         return f"Tensor({values}, {', '.join(parts)})"
 
     # ----- autograd -----------------------------------------------------------------------------
-    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
-        """Accumulate d self / d leaf into `.grad` of every leaf that requires grad."""
-        if not self.requires_grad:
-            raise RuntimeError(
-                "backward() on a tensor that does not require grad: no input of the graph "
-                "that made it has requires_grad=True (or it was made under no_grad())"
-            )
-        if grad is None:
-            if self.size != 1:
-                raise RuntimeError(
-                    f"backward() without grad needs a one-element output, but this tensor has "
-                    f"shape {self.shape}: reduce it first (e.g. .sum()) or pass grad= of that shape"
-                )
-            seed = np.ones(self.shape, dtype=self.dtype)
-        else:
-            seed = interop.as_array(grad.data if isinstance(grad, Tensor) else grad, self.dtype,
-                                    "backward(grad=...)")
-            if seed.shape != self.shape:
-                raise ValueError(f"backward(grad=...) has shape {seed.shape}, tensor {self.shape}")
-        autograd.backward(self, seed, retain_graph=retain_graph)
-
     def _accumulate_grad(self, grad: np.ndarray) -> None:
         """`.grad += grad`, into a new array (grad has this tensor's shape and dtype already)."""
         if self.grad is None:

@@ -4,9 +4,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from . import device, ops
+import numpy as np
+
+from . import autograd, device, gradients, ops
 from .ops._args import normalize_axis, torch_names
 
 if TYPE_CHECKING:
@@ -33,6 +36,54 @@ class TorchOps:
     """Each method is one call into `ops`; `torch_names` maps dim=, keepdim= and unbiased=."""
 
     data: Any
+
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs: Any = None, *, grad: Any = None) -> None:
+        """Accumulate d self / d leaf into `.grad` of every leaf that requires grad (only into
+        `inputs`, when given), PyTorch's backward; `grad=` is this library's older name for
+        `gradient`. Higher-order gradients (create_graph) are not supported."""
+        if grad is not None:
+            if gradient is not None:
+                raise TypeError("backward() got both gradient= and grad=")
+            gradient = grad
+        if create_graph:
+            raise NotImplementedError("backward(create_graph=True): higher-order gradients are "
+                                      "not supported (each op's backward is NumPy, not recorded)")
+        if not self._requires_grad:
+            raise RuntimeError(
+                "backward() on a tensor that does not require grad: no input of the graph "
+                "that made it has requires_grad=True (or it was made under no_grad())")
+        seed = self._seed(gradient, "backward(gradient=...)")
+        if inputs is None:
+            autograd.backward(self, seed, bool(retain_graph))
+            return
+        inputs = [inputs] if hasattr(inputs, "_requires_grad") else list(inputs)
+        capture: dict[int, Any] = {id(t): None for t in inputs}
+        autograd.backward(self, seed, bool(retain_graph), capture)
+        for t in inputs:
+            if capture[id(t)] is not None:
+                t._accumulate_grad(capture[id(t)])
+
+    def _seed(self, gradient: Any, what: str) -> np.ndarray:
+        """d self / d self for backward: ones for a one-element tensor, else `gradient`."""
+        if gradient is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward() without a gradient needs a one-element output, but this tensor "
+                    f"has shape {self.shape}: reduce it first (e.g. .sum()) or pass gradient= "
+                    "of that shape")
+            return np.ones(self.shape, dtype=self.dtype)
+        from . import interop  # here, once per backward: interop imports tensor.py, which needs us
+
+        seed = interop.as_array(getattr(gradient, "data", gradient), self.dtype, what)
+        if seed.shape != self.shape:
+            raise ValueError(f"{what} has shape {seed.shape}, the tensor has shape {self.shape}")
+        return seed
+
+    def register_hook(self, hook: Callable) -> Any:
+        """Call hook(grad) each time this tensor's gradient is computed; a returned Tensor
+        replaces the gradient. Returns a handle whose remove() takes the hook off."""
+        return gradients.register_hook(self, hook)
 
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """PyTorch's to: to(dtype), to("cpu"), to(device, dtype), to(other), dtype=, device=;

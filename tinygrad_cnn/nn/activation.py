@@ -1,5 +1,7 @@
 """Activation modules, each a call into the op of the same name: Sigmoid, ReLU, Tanh,
-LeakyReLU, SiLU, ELU, Softplus, GELU, Softmax and LogSoftmax (PyTorch's names and defaults)."""
+LeakyReLU, SiLU, ELU, Softplus, GELU, Softmax and LogSoftmax (PyTorch's names and defaults).
+PyTorch's `inplace=True` is accepted so its models build unchanged, and computed out of place:
+the output is the same, the input keeps its values (the graph needs them for backward)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,16 @@ class Sigmoid(Module):
         return ops.sigmoid(x)
 
 
-class ReLU(Module):
+class _InPlaceFlag(Module):
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
+class ReLU(_InPlaceFlag):
     def forward(self, x: Tensor) -> Tensor:
         return ops.relu(x)
 
@@ -23,16 +34,16 @@ class Tanh(Module):
         return ops.tanh(x)
 
 
-class LeakyReLU(Module):
-    def __init__(self, negative_slope: float = 0.01) -> None:
-        super().__init__()
+class LeakyReLU(_InPlaceFlag):
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
+        super().__init__(inplace)
         self.negative_slope = negative_slope
 
     def forward(self, x: Tensor) -> Tensor:
         return ops.leaky_relu(x, self.negative_slope)
 
     def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
 
 
 class Softmax(Module):
@@ -59,21 +70,21 @@ class LogSoftmax(Module):
         return f"dim={self.dim}"
 
 
-class SiLU(Module):
+class SiLU(_InPlaceFlag):
     def forward(self, x: Tensor) -> Tensor:
         return ops.silu(x)
 
 
-class ELU(Module):
-    def __init__(self, alpha: float = 1.0) -> None:
-        super().__init__()
+class ELU(_InPlaceFlag):
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__(inplace)
         self.alpha = alpha
 
     def forward(self, x: Tensor) -> Tensor:
         return ops.elu(x, self.alpha)
 
     def extra_repr(self) -> str:
-        return f"alpha={self.alpha}"
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
 
 
 class Softplus(Module):

@@ -201,13 +201,13 @@ class Flatten(Module):
 
 class Dropout(Module):
     """Zero each element with probability p while training (scaling the rest by 1/(1-p));
-    the identity after `eval()`."""
+    the identity after `eval()`. `inplace=True` (PyTorch's) is computed out of place."""
 
-    def __init__(self, p: float = 0.5) -> None:
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
-        self.p = p
+        self.p, self.inplace = p, inplace
 
     def forward(self, x: Tensor) -> Tensor:
         return ops.dropout(x, self.p, self.training)

@@ -1,0 +1,86 @@
+"""Grad mode: whether ops record the graph, per thread (as PyTorch). `no_grad`,
+`enable_grad`, `inference_mode` (the same as no_grad here) and `set_grad_enabled`."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from . import memory
+
+
+class _State(threading.local):
+    """Switches read on every op (one attribute lookup each when off). Per thread, as in PyTorch:
+    `no_grad` or a profiler in one thread (a server's request) never changes another's ops."""
+
+    def __init__(self) -> None:
+        self.grad_enabled = True
+        self.module_stack: list[Any] = []  # modules whose forward is running, innermost last
+        self.observers: list[Any] = []  # profiler / anomaly mode: on_forward, on_backward
+
+
+_state = _State()
+
+
+def is_grad_enabled() -> bool:
+    return _state.grad_enabled
+
+
+class _GradMode:
+    """Context manager and decorator that sets grad mode, restoring the previous mode on exit."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.previous: list[bool] = []
+
+    def __enter__(self) -> None:
+        if not self.enabled:
+            memory.apply_automatic()  # an inference loop gets the allocator setting too
+        self.previous.append(_state.grad_enabled)
+        _state.grad_enabled = self.enabled
+
+    def __exit__(self, *exc: object) -> None:
+        _state.grad_enabled = self.previous.pop()
+
+    def __call__(self, fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with _GradMode(self.enabled):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+def no_grad(fn: Callable | None = None) -> Any:
+    """Ops inside record no graph: `with no_grad():`, `@no_grad()` or `@no_grad`."""
+    return _GradMode(False) if fn is None else _GradMode(False)(fn)
+
+
+def enable_grad(fn: Callable | None = None) -> Any:
+    """Turn graph recording back on inside a `no_grad` block (same three forms as no_grad)."""
+    return _GradMode(True) if fn is None else _GradMode(True)(fn)
+
+
+def inference_mode(mode: Any = True) -> Any:
+    """PyTorch's inference_mode: no_grad (nothing here is cheaper than not recording);
+    `inference_mode(False)` leaves the mode as it is. Also a decorator."""
+    if callable(mode):
+        return _GradMode(False)(mode)
+    return _GradMode(not mode and _state.grad_enabled)
+
+
+class set_grad_enabled:  # noqa: N801 (PyTorch's name; used like a function)
+    """`set_grad_enabled(False)` switches graph recording off at once, for this thread; as
+    `with set_grad_enabled(mode):` the previous mode comes back at the end of the block."""
+
+    def __init__(self, mode: bool) -> None:
+        self.previous = _state.grad_enabled
+        _state.grad_enabled = bool(mode)
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *exc: object) -> None:
+        _state.grad_enabled = self.previous
