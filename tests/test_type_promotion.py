@@ -87,9 +87,13 @@ def test_gradients_flow_back_in_each_inputs_dtype():
     (lambda: t(np.int32).var(), r"var.*floating point.*int32"),
     (lambda: t(np.int32).std(), r"var.*floating point.*int32"),
     (lambda: t(np.bool_) - t(np.bool_), r"sub.*bool"),
+    (lambda: t(np.float32) - t(np.bool_), r"sub.*with a bool tensor"),  # PyTorch refuses any
+    (lambda: t(np.bool_) - 2, r"sub.*with a bool tensor"),
+    (lambda: t(np.int64) - True, r"sub.*with a bool tensor"),
     (lambda: -t(np.bool_), r"neg.*bool"),
     (lambda: t(np.int64) ** -1, r"Integers to negative integer powers"),
-], ids=["int mean", "int var", "int std", "bool - bool", "-bool", "int ** -1"])
+], ids=["int mean", "int var", "int std", "bool - bool", "float - bool", "bool - 2",
+        "int - True", "-bool", "int ** -1"])
 def test_promotion_refusals(expr, match):
     with pytest.raises(RuntimeError, match=match):
         expr()

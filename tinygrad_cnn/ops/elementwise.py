@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import autograd
 from ..autograd import Function
-from ._args import array_of
+from ._args import array_of, dtype_of
 from ._flops import per_element
 from ._ieee import quiet_math
 from .promotion import DEFAULT, Cast, DtypeError, promote, result_type
@@ -256,9 +256,9 @@ def add(x: Any, y: Any) -> Any:
 
 
 def sub(x: Any, y: Any) -> Any:
-    if result_type("sub", x, y) == np.bool_:
-        raise DtypeError("sub: subtraction, the `-` operator, with two bool tensors is not "
-                         "supported (as in PyTorch); for a mask difference use x & (y == False)")
+    if isinstance(x, bool) or isinstance(y, bool) or np.bool_ in (dtype_of(x), dtype_of(y)):
+        raise DtypeError("sub: subtraction, the `-` operator, with a bool tensor is not supported "
+                         "(as in PyTorch); to invert a mask use ~mask, for a difference x & ~y")
     return binary_op(Sub, "sub", x, y)
 
 
