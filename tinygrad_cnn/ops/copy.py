@@ -10,7 +10,7 @@ from .. import autograd
 from ..autograd import Function
 from ._args import array_of
 from ._flops import no_flops
-from .movement import index_problem, plain_index
+from .index_rules import index_problem, plain_index, put, take
 from .promotion import Cast, DtypeError, promote, result_type
 
 
@@ -57,7 +57,7 @@ class SetItem(Function):
     def forward(ctx: Function, x: np.ndarray, src: np.ndarray, index: Any = ()) -> np.ndarray:
         ctx.index = index
         out = x.copy()
-        out[index] = src
+        put(out, index, src)
         return out
 
     @staticmethod
@@ -65,8 +65,8 @@ class SetItem(Function):
         grad_x = None
         if ctx.needs_input_grad[0]:
             grad_x = grad_out.copy()
-            grad_x[ctx.index] = 0
-        return grad_x, grad_out[ctx.index]
+            put(grad_x, ctx.index, 0)
+        return grad_x, take(grad_out, ctx.index)
 
 
 def clone(x: Any) -> Any:
@@ -106,7 +106,7 @@ def setitem(x: Any, index: Any, value: Any) -> Any:
     """x with x[index] = value, as a new Tensor in the graph (Tensor.__setitem__ writes it)."""
     index = plain_index(index)
     target = setitem_data(x.data.copy(), index, value)  # checks index and shapes
-    src = value if isinstance(value, autograd.tensor.Tensor) else target[index]
+    src = value if isinstance(value, autograd.tensor.Tensor) else take(target, index)
     return SetItem.apply(x, src, index=index)
 
 
@@ -117,7 +117,7 @@ def setitem_data(data: np.ndarray, index: Any, value: Any) -> np.ndarray:
         result_type("setitem", value)  # a clear TypeError for strings, None, ...
     source = array_of(value)
     try:
-        part_shape = np.shape(data[index])
+        part_shape = np.shape(take(data, index))
     except (IndexError, TypeError) as err:
         raise IndexError(f"setitem: {index_problem(index) or err} (tensor shape "
                          f"{data.shape})") from None
@@ -130,5 +130,5 @@ def setitem_data(data: np.ndarray, index: Any, value: Any) -> np.ndarray:
     if not data.flags.writeable:
         raise RuntimeError("setitem: this tensor's array is read-only (an expand() view); "
                            "clone() it first")
-    data[index] = source
+    put(data, index, source)
     return data

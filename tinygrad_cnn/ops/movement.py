@@ -10,6 +10,7 @@ import numpy as np
 from ..autograd import Function
 from ._args import Axis, normalize_axes, normalize_axis, shape_of, torch_names
 from ._flops import no_flops
+from .index_rules import add_at, index_problem, plain_index, take
 from .shapes import expand_sizes, number, pad_widths, sizes
 
 
@@ -143,7 +144,7 @@ class GetItem(Function):
     def forward(ctx: Function, x: np.ndarray, index: Any = ()) -> np.ndarray:
         ctx.shape, ctx.dtype, ctx.index = x.shape, x.dtype, index
         try:
-            return np.asarray(x[index])
+            return np.asarray(take(x, index))
         except IndexError as err:
             raise IndexError(f"getitem: {index_problem(index) or err} (tensor shape "
                              f"{x.shape})") from None
@@ -151,7 +152,7 @@ class GetItem(Function):
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
         grad = np.zeros(ctx.shape, dtype=ctx.dtype)
-        np.add.at(grad, ctx.index, grad_out)  # unbuffered: repeated indices add up
+        add_at(grad, ctx.index, grad_out)  # unbuffered: repeated indices add up
         return grad
 
 
@@ -256,25 +257,3 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Any:
 
 def getitem(x: Any, index: Any) -> Any:
     return GetItem.apply(x, index=plain_index(index))
-
-
-def index_problem(index: Any) -> str | None:
-    """What is wrong with an index NumPy refused, in our words (None: NumPy's are clear)."""
-    for part in index if isinstance(index, tuple) else (index,):
-        if isinstance(part, np.ndarray) and part.dtype.kind not in "biu":
-            return f"index arrays must hold integers or bools, got {part.dtype}"
-        if not isinstance(part, (int, np.integer, slice, np.ndarray)) and part not in (None, ...):
-            return (f"an index is an int, a slice, None, ... or an integer or bool array, got "
-                    f"{part!r:.40}")
-    return None
-
-
-def plain_index(index: Any) -> Any:
-    """Replace Tensors inside an index by their arrays (lists become integer arrays)."""
-    if isinstance(index, tuple):
-        return tuple(plain_index(i) for i in index)
-    if hasattr(index, "data") and isinstance(index.data, np.ndarray):
-        return index.data
-    if isinstance(index, list):
-        return np.asarray(index)
-    return index
