@@ -1,4 +1,4 @@
-"""Containers: Sequential, ModuleList (children named "0", "1", ...) and Identity."""
+"""Containers: Sequential, ModuleList (children named "0", "1", ...), ModuleDict and Identity."""
 
 from __future__ import annotations
 
@@ -66,8 +66,59 @@ class Sequential(_IndexedModules):
         return x
 
 
+class ModuleDict(Module):
+    """Modules by name, in insertion order: `d["conv"]`, `in`, len, keys/values/items, update."""
+
+    def __init__(self, modules: dict[str, Module] | Iterable[tuple[str, Module]] | None = None
+                 ) -> None:
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __setitem__(self, name: str, module: Module) -> None:
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleDict holds Modules, got {type(module).__name__}")
+        self.add_module(name, module)
+
+    def __getitem__(self, name: str) -> Module:
+        children = dict(self.named_children())
+        if name not in children:
+            raise KeyError(name)
+        return children[name]
+
+    def __delitem__(self, name: str) -> None:
+        self[name]  # noqa: B018 (a KeyError for an unknown name)
+        delattr(self, name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in dict(self.named_children())
+
+    def __len__(self) -> int:
+        return len(self._members()[2])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    def keys(self) -> list[str]:
+        return [name for name, _ in self.named_children()]
+
+    def values(self) -> list[Module]:
+        return [module for _, module in self.named_children()]
+
+    def items(self) -> list[tuple[str, Module]]:
+        return list(self.named_children())
+
+    def update(self, modules: dict[str, Module] | Iterable[tuple[str, Module]]) -> None:
+        for name, module in (modules.items() if isinstance(modules, dict) else modules):
+            self[name] = module
+
+
 class Identity(Module):
-    """Returns its input unchanged (a placeholder layer)."""
+    """Returns its input unchanged (a placeholder layer); like PyTorch's, it takes and ignores
+    any arguments, so it can stand in for a layer in place."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__()
 
     def forward(self, x: Any) -> Any:
         return x

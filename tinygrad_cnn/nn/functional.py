@@ -114,23 +114,16 @@ def max_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
                dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False) -> Any:
     if as_pair(dilation, "max_pool2d: dilation", minimum=1) != (1, 1):
         _unsupported("max_pool2d", "dilation", dilation)
-    if ceil_mode:
-        _unsupported("max_pool2d", "ceil_mode", ceil_mode)
     if return_indices:
         _unsupported("max_pool2d", "return_indices", return_indices)
-    return ops.max_pool2d(input, kernel_size, stride, padding)
+    return ops.max_pool2d(input, kernel_size, stride, padding, ceil_mode)
 
 
 def avg_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,  # noqa: A002
                ceil_mode: bool = False, count_include_pad: bool = True,
                divisor_override: int | None = None) -> Any:
-    if ceil_mode:
-        _unsupported("avg_pool2d", "ceil_mode", ceil_mode)
-    if not count_include_pad:
-        _unsupported("avg_pool2d", "count_include_pad", count_include_pad)
-    if divisor_override is not None:
-        _unsupported("avg_pool2d", "divisor_override", divisor_override)
-    return ops.avg_pool2d(input, kernel_size, stride, padding)
+    return ops.avg_pool2d(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                          divisor_override)
 
 
 def adaptive_avg_pool2d(input: Any, output_size: Any) -> Any:  # noqa: A002

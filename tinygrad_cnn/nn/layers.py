@@ -138,36 +138,53 @@ class Conv2d(Module):
 
 class _Pool2d(Module):
     def __init__(self, kernel_size: IntPair, stride: IntPair | None = None,
-                 padding: IntPair = 0) -> None:
+                 padding: IntPair = 0, ceil_mode: bool = False) -> None:
         super().__init__()
         pool_params(type(self).__name__, kernel_size, stride, padding)  # the op's own check
         # kept as given (ints stay ints), as PyTorch's pooling layers show them
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
-        self.padding = padding
+        self.padding, self.ceil_mode = padding, ceil_mode
 
     def _check(self, x: Tensor) -> None:
         if x.ndim != 4:
             raise ValueError(f"{self!r}: input has shape {tuple(x.shape)}, expected (N, C, H, W)")
 
     def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        text = f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        return text + (", ceil_mode=True" if self.ceil_mode else "")
 
 
 class MaxPool2d(_Pool2d):
-    """Max over each kernel window (stride defaults to the kernel size)."""
+    """Max over each kernel window (stride defaults to the kernel size); PyTorch's dilation
+    and return_indices are not supported."""
+
+    def __init__(self, kernel_size: IntPair, stride: IntPair | None = None,
+                 padding: IntPair = 0, dilation: IntPair = 1, return_indices: bool = False,
+                 ceil_mode: bool = False) -> None:
+        if as_pair(dilation, "MaxPool2d: dilation", minimum=1) != (1, 1) or return_indices:
+            raise NotImplementedError("MaxPool2d: dilation and return_indices are not supported "
+                                      "here; leave them at their defaults")
+        super().__init__(kernel_size, stride, padding, ceil_mode)
 
     def forward(self, x: Tensor) -> Tensor:
         self._check(x)
-        return ops.max_pool2d(x, self.kernel_size, self.stride, self.padding)
+        return ops.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode)
 
 
 class AvgPool2d(_Pool2d):
-    """Mean over each kernel window (stride defaults to the kernel size)."""
+    """Mean over each kernel window (stride defaults to the kernel size), PyTorch's options."""
+
+    def __init__(self, kernel_size: IntPair, stride: IntPair | None = None,
+                 padding: IntPair = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+                 divisor_override: int | None = None) -> None:
+        super().__init__(kernel_size, stride, padding, ceil_mode)
+        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
     def forward(self, x: Tensor) -> Tensor:
         self._check(x)
-        return ops.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+        return ops.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                              self.count_include_pad, self.divisor_override)
 
 
 class AdaptiveAvgPool2d(Module):

@@ -7,9 +7,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .. import device
 from ..autograd import module_scope
 from ..tensor import Tensor
+from .module_modes import ModuleModes
 
 Hook = Callable[["Module", tuple, Any], None]
 
@@ -44,7 +44,7 @@ class HookHandle:
             self.hooks.remove(self.hook)
 
 
-class Module:
+class Module(ModuleModes):
     """Base class of layers and models. Parameters, buffers and submodules are found from the
     attributes (and from lists/tuples held in attributes), in the order they were assigned;
     names are dotted paths like PyTorch's (`features.0.weight`, `bn.running_mean`)."""
@@ -75,12 +75,14 @@ class Module:
         hooks.append(hook)
         return HookHandle(hooks, hook)
 
-    def register_buffer(self, name: str, value: Any) -> None:
-        """Keep a non-trainable array (e.g. running statistics) in the state dict as `name`.
-        Arrays are wrapped in a Tensor without a copy, keeping their dtype."""
+    def register_buffer(self, name: str, value: Any, persistent: bool = True) -> None:
+        """Keep a non-trainable array (e.g. running statistics) as `name`: in the state dict
+        unless `persistent=False`. Arrays are wrapped in a Tensor without a copy."""
         if value is not None and not isinstance(value, Tensor):
             value = Tensor(np.asarray(value), dtype=None)
         self.__dict__.setdefault("_buffer_names", set()).add(name)
+        if not persistent:
+            self.__dict__.setdefault("_non_persistent", set()).add(name)
         setattr(self, name, value)
 
     # ----- discovery ----------------------------------------------------------------------------
@@ -168,7 +170,8 @@ class Module:
         out: dict[str, Tensor] = {}
         for module_name, module in self.named_modules(remove_duplicate=False):
             params, buffers, _ = module._members()
-            for name, tensor in params + buffers:
+            skip = module.__dict__.get("_non_persistent", ())
+            for name, tensor in params + [(n, b) for n, b in buffers if n not in skip]:
                 out[_join(module_name, name)] = tensor
         return out
 
@@ -198,61 +201,6 @@ class Module:
             np.copyto(own[key].data, value, casting="unsafe")
             own[key]._version += 1
         return IncompatibleKeys(missing, unexpected)
-
-    # ----- modes and gradients ------------------------------------------------------------------
-    def train(self, mode: bool = True) -> Module:
-        """Set training mode on this module and every submodule (Dropout, BatchNorm read it)."""
-        for module in self.modules():
-            module.training = mode
-        return self
-
-    def eval(self) -> Module:
-        return self.train(False)
-
-    def zero_grad(self, set_to_none: bool = True) -> None:
-        """Drop every parameter's gradient (backward() accumulates into .grad)."""
-        for param in self.parameters():
-            if set_to_none or param.grad is None:
-                param.grad = None
-            else:
-                param.grad = Tensor(np.zeros_like(param.data), dtype=None)
-
-    def requires_grad_(self, requires_grad: bool = True) -> Module:
-        for param in self.parameters():
-            param.requires_grad = requires_grad
-        return self
-
-    def to(self, *args: Any, **kwargs: Any) -> Module:
-        """PyTorch's Module.to: a device ("cpu") leaves the module as it is; a float dtype casts
-        every floating parameter, buffer and gradient in place (the same Parameter objects)."""
-        dtype = device.dtype_asked(args, kwargs, "to")
-        if dtype is None:
-            return self
-        dtype = np.dtype(dtype)
-        if dtype.kind != "f":
-            raise TypeError("nn.Module.to only accepts floating point dtypes, but got desired "
-                            f"dtype={dtype}")
-        for tensor in [*self.parameters(), *self.buffers()]:
-            for t in (tensor, tensor.grad):
-                if t is not None and t.dtype.kind == "f":
-                    t.data = t.data.astype(dtype)
-        return self
-
-    def cpu(self) -> Module:
-        return self
-
-    def float(self) -> Module:
-        return self.to(np.float32)
-
-    def double(self) -> Module:
-        return self.to(np.float64)
-
-    def apply(self, fn: Callable[[Module], Any]) -> Module:
-        """Call fn on every submodule, children before parents (as PyTorch), then on self."""
-        for child in self.children():
-            child.apply(fn)
-        fn(self)
-        return self
 
     # ----- printing -----------------------------------------------------------------------------
     def extra_repr(self) -> str:

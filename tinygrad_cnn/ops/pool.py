@@ -9,7 +9,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..autograd import Function
-from ._args import as_pair
+from ._args import as_flag, as_pair
 from ._flops import per_input_element
 
 
@@ -27,23 +27,45 @@ def pool_params(op: str, kernel_size: Any, stride: Any, padding: Any) -> tuple:
 class PoolGeometry:
     """Kernel, stride and padding of a pooling op and the output size they give."""
 
-    def __init__(self, op: str, shape: tuple, kernel_size: Any, stride: Any, padding: Any) -> None:
+    def __init__(self, op: str, shape: tuple, kernel_size: Any, stride: Any, padding: Any,
+                 ceil_mode: bool = False) -> None:
         if len(shape) != 4:
             raise ValueError(f"{op}: input must be 4-D (N, C, H, W), got shape {shape}")
         self.kernel, self.stride, self.padding = pool_params(op, kernel_size, stride, padding)
-        (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
         self.shape = shape
-        self.OH = (shape[2] + 2 * ph - kh) // sh + 1
-        self.OW = (shape[3] + 2 * pw - kw) // sw + 1
+        self.OH, self.OW = (_out_size(shape[2 + i], self.kernel[i], self.stride[i],
+                                      self.padding[i], ceil_mode) for i in (0, 1))
         if self.OH < 1 or self.OW < 1:
+            (ph, pw) = self.padding
             raise ValueError(f"{op}: kernel {self.kernel} is larger than the padded input "
                              f"{(shape[2] + 2 * ph, shape[3] + 2 * pw)} (input shape {shape})")
+        # ceil_mode: the last windows may reach past the padded input, which then grows
+        self.extra = tuple(max(0, (out - 1) * s + k - (n + 2 * p)) for out, s, k, n, p in zip(
+            (self.OH, self.OW), self.stride, self.kernel, shape[2:], self.padding))
 
     def pad(self, x: np.ndarray, value: float) -> np.ndarray:
-        (ph, pw) = self.padding
-        if ph == 0 and pw == 0:
+        (ph, pw), (eh, ew) = self.padding, self.extra
+        if ph == pw == eh == ew == 0:
             return x
-        return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
+        return np.pad(x, ((0, 0), (0, 0), (ph, ph + eh), (pw, pw + ew)), constant_values=value)
+
+    def padded_zeros(self, dtype: np.dtype) -> np.ndarray:
+        n, c, h, w = self.shape
+        (ph, pw), (eh, ew) = self.padding, self.extra
+        return np.zeros((n, c, h + 2 * ph + eh, w + 2 * pw + ew), dtype=dtype)
+
+    def divisor(self, count_include_pad: bool) -> np.ndarray:
+        """(OH, OW): how many elements each window averages, as PyTorch counts them: the window
+        clipped to the padded input, or to the input itself without count_include_pad."""
+        sizes = []
+        for out, s, k, n, p in zip((self.OH, self.OW), self.stride, self.kernel, self.shape[2:],
+                                   self.padding):
+            start = np.arange(out) * s - p
+            end = np.minimum(start + k, n + p)
+            if not count_include_pad:
+                start, end = np.maximum(start, 0), np.minimum(end, n)
+            sizes.append(end - start)
+        return np.outer(*sizes)
 
     def windows(self, xp: np.ndarray) -> np.ndarray:
         """Read-only view (N, C, OH, OW, KH, KW) of every pooling window of the padded input."""
@@ -62,7 +84,18 @@ class PoolGeometry:
 
     @property
     def is_2x2(self) -> bool:
-        return self.kernel == (2, 2) and self.stride == (2, 2) and self.padding == (0, 0)
+        return (self.kernel == (2, 2) and self.stride == (2, 2) and self.padding == (0, 0)
+                and self.extra == (0, 0))
+
+
+def _out_size(n: int, k: int, s: int, p: int, ceil_mode: bool) -> int:
+    """PyTorch's pooling output size; with ceil_mode the last window must still start inside
+    the input or its left padding."""
+    span = n + 2 * p - k
+    if not ceil_mode:
+        return span // s + 1
+    out = -(-span // s) + 1
+    return out - 1 if (out - 1) * s >= n + p else out
 
 
 class MaxPool2d(Function):
@@ -75,8 +108,8 @@ class MaxPool2d(Function):
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, kernel_size: Any = 2, stride: Any = None,
-                padding: Any = 0) -> np.ndarray:
-        geom = PoolGeometry("max_pool2d", x.shape, kernel_size, stride, padding)
+                padding: Any = 0, ceil_mode: bool = False) -> np.ndarray:
+        geom = PoolGeometry("max_pool2d", x.shape, kernel_size, stride, padding, ceil_mode)
         ctx.geom = geom
         if geom.is_2x2:
             return _max_pool_2x2(ctx, x[:, :, :2 * geom.OH, :2 * geom.OW])
@@ -92,9 +125,8 @@ class MaxPool2d(Function):
         if geom.is_2x2:
             return _max_pool_2x2_backward(ctx, grad_out)
         (index,) = ctx.saved_tensors
-        n, c, h, w = geom.shape
-        (ph, pw), (kh_size, kw_size) = geom.padding, geom.kernel
-        grad_xp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=grad_out.dtype)
+        kh_size, kw_size = geom.kernel
+        grad_xp = geom.padded_zeros(grad_out.dtype)
         for kh in range(kh_size):  # one strided add per kernel offset; windows may overlap
             for kw in range(kw_size):
                 geom.targets(grad_xp, kh, kw)[...] += grad_out * (index == kh * kw_size + kw)
@@ -135,25 +167,32 @@ def _max_pool_2x2_backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
 
 
 class AvgPool2d(Function):
-    """out = mean over each window, padding counted as zeros (count_include_pad=True);
-    grad_x = g / (KH*KW) added to every element of the window. x (N, C, H, W) -> (N, C, OH, OW)."""
-    rule = "grad_x = g / (KH*KW) added to every element of the window"
+    """out = sum over each window / its divisor (kernel size, padding counted: PyTorch's
+    count_include_pad=True; or the real elements only; or divisor_override);  grad_x = g /
+    divisor added to every element of the window. x (N, C, H, W) -> (N, C, OH, OW)."""
+    rule = "grad_x = g / divisor added to every element of the window"
     flops = per_input_element
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, kernel_size: Any = 2, stride: Any = None,
-                padding: Any = 0) -> np.ndarray:
-        geom = PoolGeometry("avg_pool2d", x.shape, kernel_size, stride, padding)
+                padding: Any = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+                divisor_override: int | None = None) -> np.ndarray:
+        geom = PoolGeometry("avg_pool2d", x.shape, kernel_size, stride, padding, ceil_mode)
         ctx.geom = geom
-        return geom.windows(geom.pad(x, 0.0)).mean(axis=(-2, -1))
+        if divisor_override is not None:
+            ctx.divisor = np.asarray(divisor_override, x.dtype)
+        elif count_include_pad and geom.extra == (0, 0):
+            ctx.divisor = np.asarray(geom.kernel[0] * geom.kernel[1], x.dtype)
+        else:
+            ctx.divisor = geom.divisor(count_include_pad).astype(x.dtype)
+        return geom.windows(geom.pad(x, 0.0)).sum(axis=(-2, -1)) / ctx.divisor
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
         geom = ctx.geom
-        n, c, h, w = geom.shape
-        (ph, pw), (kh_size, kw_size) = geom.padding, geom.kernel
-        share = grad_out / (kh_size * kw_size)
-        grad_xp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=grad_out.dtype)
+        kh_size, kw_size = geom.kernel
+        share = grad_out / ctx.divisor
+        grad_xp = geom.padded_zeros(grad_out.dtype)
         for kh in range(kh_size):
             for kw in range(kw_size):
                 geom.targets(grad_xp, kh, kw)[...] += share
@@ -207,11 +246,23 @@ def adaptive_avg_pool2d(x: Any, output_size: Any) -> Any:
     return AdaptiveAvgPool2d.apply(x, output_size=size)
 
 
-def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Any:
+def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               ceil_mode: bool = False) -> Any:
     """Max over kernel_size windows (stride defaults to kernel_size), like PyTorch's."""
-    return MaxPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding)
+    return MaxPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding,
+                           ceil_mode=as_flag(ceil_mode, "max_pool2d: ceil_mode"))
 
 
-def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Any:
-    """Mean over kernel_size windows, padding counted (PyTorch's count_include_pad=True)."""
-    return AvgPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding)
+def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None) -> Any:
+    """Mean over kernel_size windows, like PyTorch's (padding counted by default)."""
+    if divisor_override is not None and (not isinstance(divisor_override, int)
+                                         or divisor_override <= 0):
+        raise ValueError(f"avg_pool2d: divisor_override must be a positive int, got "
+                         f"{divisor_override!r}")
+    return AvgPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding,
+                           ceil_mode=as_flag(ceil_mode, "avg_pool2d: ceil_mode"),
+                           count_include_pad=as_flag(count_include_pad,
+                                                     "avg_pool2d: count_include_pad"),
+                           divisor_override=divisor_override)
