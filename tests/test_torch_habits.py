@@ -151,3 +151,14 @@ def test_conv_padding_same_and_valid_are_the_pairs_pytorch_uses(kernel, dilation
 def test_conv_padding_strings_pytorch_refuses_or_we_cannot_express(args, message):
     with pytest.raises(ValueError, match=f"Conv2d: {message}"):
         nn.Conv2d(1, 2, **args)
+
+
+def test_torch_functions_at_the_top_level():
+    x = tg.tensor(np.arange(24.0).reshape(2, 3, 4))
+    assert tg.flatten(x, 1).shape == (2, 12) and tg.sum(x, dim=1).shape == (2, 4)
+    values, indices = tg.max(x, 2)
+    assert values.tolist() == [[3, 7, 11], [15, 19, 23]] and indices.tolist() == [[3] * 3] * 2
+    assert tg.clamp(x, 2, 5).tolist()[0][0] == [2, 2, 2, 3]
+    assert tg.where(x > 20, x, tg.zeros(1)).sum().item() == 21 + 22 + 23
+    assert tg.cat([x, x], dim=2).shape == (2, 3, 8) and tg.argmax(x, dim=2).tolist()[0] == [3] * 3
+    np.testing.assert_allclose(tg.softmax(x, dim=-1).sum(-1).data, np.ones((2, 3)), rtol=1e-6)
