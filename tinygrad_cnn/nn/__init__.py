@@ -4,9 +4,11 @@ from . import init, utils
 from .activation import (
     ELU,
     GELU,
+    Hardtanh,
     LeakyReLU,
     LogSoftmax,
     ReLU,
+    ReLU6,
     Sigmoid,
     SiLU,
     Softmax,
@@ -14,19 +16,32 @@ from .activation import (
     Tanh,
 )
 from .container import Identity, ModuleDict, ModuleList, Sequential
-from .layers import AdaptiveAvgPool2d, AvgPool2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d
+from .layers import (
+    AdaptiveAvgPool2d,
+    AvgPool2d,
+    Conv2d,
+    Dropout,
+    Dropout2d,
+    Flatten,
+    Linear,
+    MaxPool2d,
+    Unflatten,
+)
+from .layers1d import AvgPool1d, Conv1d, MaxPool1d
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .model_summary import LayerSummary, ModelSummary, summary
 from .module import IncompatibleKeys, Module, Parameter
-from .norm import BatchNorm1d, BatchNorm2d, LayerNorm, Normalization
+from .norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, Normalization
+from .sparse import Embedding
 
 __all__ = [
-    "AdaptiveAvgPool2d", "AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d",
-    "Conv2d", "CrossEntropyLoss", "Dropout", "ELU", "Flatten", "GELU", "Identity",
-    "IncompatibleKeys", "LayerNorm", "LayerSummary", "LeakyReLU", "Linear", "LogSoftmax",
-    "MSELoss", "MaxPool2d", "ModelSummary", "Module", "ModuleDict", "ModuleList", "NLLLoss",
-    "Normalization", "Parameter", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax", "Softplus",
-    "Tanh", "functional", "init", "summary", "utils",
+    "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d",
+    "BatchNorm2d", "Conv1d", "Conv2d", "CrossEntropyLoss", "Dropout", "Dropout2d", "ELU",
+    "Embedding", "Flatten", "GELU", "GroupNorm", "Hardtanh", "Identity", "IncompatibleKeys",
+    "LayerNorm", "LayerSummary", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "MaxPool1d",
+    "MaxPool2d", "ModelSummary", "Module", "ModuleDict", "ModuleList", "NLLLoss", "Normalization",
+    "Parameter", "ReLU", "ReLU6", "Sequential", "SiLU", "Sigmoid", "Softmax", "Softplus", "Tanh",
+    "Unflatten", "functional", "init", "summary", "utils",
 ]
 
 # last: it imports ops at once, and ops needs the tensor module that the imports above load

@@ -1,5 +1,6 @@
 """Activation modules, each a call into the op of the same name: Sigmoid, ReLU, Tanh,
-LeakyReLU, SiLU, ELU, Softplus, GELU, Softmax and LogSoftmax (PyTorch's names and defaults).
+LeakyReLU, ReLU6, Hardtanh, SiLU, ELU, Softplus, GELU, Softmax and LogSoftmax (PyTorch's names
+and defaults).
 PyTorch's `inplace=True` is accepted so its models build unchanged, and computed out of place:
 the output is the same, the input keeps its values (the graph needs them for backward)."""
 
@@ -27,6 +28,24 @@ class _InPlaceFlag(Module):
 class ReLU(_InPlaceFlag):
     def forward(self, x: Tensor) -> Tensor:
         return ops.relu(x)
+
+
+class ReLU6(_InPlaceFlag):
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.relu6(x)
+
+
+class Hardtanh(_InPlaceFlag):
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> None:
+        super().__init__(inplace)
+        self.min_val, self.max_val = min_val, max_val
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ops.hardtanh(x, self.min_val, self.max_val)
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}" + (
+            ", inplace=True" if self.inplace else "")
 
 
 class Tanh(Module):

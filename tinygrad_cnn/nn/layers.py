@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import ops
+from .. import ops, rng
 from ..ops._args import as_count, as_pair
 from ..ops.conv import conv_params
 from ..ops.conv.geometry import string_padding
@@ -185,6 +185,46 @@ class AvgPool2d(_Pool2d):
         self._check(x)
         return ops.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                               self.count_include_pad, self.divisor_override)
+
+
+class Dropout2d(Module):
+    """Zero whole channels with probability p while training (scaling the rest by 1/(1-p)),
+    over (N, C, H, W) or (C, H, W) input; the identity after `eval()`. As PyTorch's."""
+
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout2d: p must be in [0, 1], got {p}")
+        self.p, self.inplace = p, inplace
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim not in (3, 4):
+            raise ValueError(f"{self!r}: input has shape {tuple(x.shape)}, expected (N, C, H, W) "
+                             "or (C, H, W)")
+        if not self.training or self.p == 0.0:
+            return x
+        channels = x.shape[:-2] + (1, 1)
+        keep = rng.generator().random(channels) >= self.p
+        scale = 0.0 if self.p == 1.0 else 1.0 / (1.0 - self.p)
+        return x * Tensor((keep * scale).astype(x.dtype), dtype=None)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class Unflatten(Module):
+    """Split dim into `unflattened_size` (the inverse of Flatten)."""
+
+    def __init__(self, dim: int, unflattened_size: tuple[int, ...]) -> None:
+        super().__init__()
+        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+
+    def forward(self, x: Tensor) -> Tensor:
+        dim = self.dim % x.ndim
+        return x.reshape(x.shape[:dim] + self.unflattened_size + x.shape[dim + 1:])
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
 class AdaptiveAvgPool2d(Module):

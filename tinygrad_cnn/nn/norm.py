@@ -1,4 +1,5 @@
-"""Normalisation layers: BatchNorm1d, BatchNorm2d, LayerNorm and per-sample Normalization."""
+"""Normalisation layers: BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm and per-sample
+Normalization."""
 
 from __future__ import annotations
 
@@ -90,6 +91,40 @@ class LayerNorm(Module):
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
                 f"elementwise_affine={self.elementwise_affine}")
+
+
+class GroupNorm(Module):
+    """Standardise each sample over groups of num_channels / num_groups channels (and all
+    positions), then scale and shift per channel (weight 1, bias 0 at the start), as PyTorch's.
+    Composed of differentiable ops: the engine derives its gradient."""
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
+                 affine: bool = True) -> None:
+        super().__init__()
+        self.num_groups = as_count(num_groups, "GroupNorm: num_groups")
+        self.num_channels = as_count(num_channels, "GroupNorm: num_channels")
+        if self.num_groups == 0 or self.num_channels % self.num_groups:
+            raise ValueError(f"GroupNorm: num_channels={num_channels} must be divisible by "
+                             f"num_groups={num_groups}")
+        self.eps, self.affine = eps, affine
+        self.weight = Parameter(np.ones(self.num_channels, np.float32)) if affine else None
+        self.bias = Parameter(np.zeros(self.num_channels, np.float32)) if affine else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim < 2 or x.shape[1] != self.num_channels:
+            raise ValueError(f"{self!r}: input has shape {tuple(x.shape)}, expected "
+                             f"(N, {self.num_channels}, ...)")
+        groups = x.reshape(x.shape[0], self.num_groups, -1)
+        mean = groups.mean(axis=2, keepdims=True)
+        var = groups.var(axis=2, keepdims=True, correction=0)
+        out = ((groups - mean) / (var + self.eps).sqrt()).reshape(x.shape)
+        if self.weight is None:
+            return out
+        along = (1, self.num_channels) + (1,) * (x.ndim - 2)
+        return out * self.weight.reshape(along) + self.bias.reshape(along)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
 
 
 class Normalization(Module):

@@ -1,6 +1,16 @@
 """Differentiable ops, one family per module; each op is also a function here."""
 
-from .activation import dropout, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
+from .activation import (
+    dropout,
+    hardtanh,
+    leaky_relu,
+    log_softmax,
+    relu,
+    relu6,
+    sigmoid,
+    softmax,
+    tanh,
+)
 from .activation_smooth import elu, gelu, silu, softplus
 from .compare import (
     bitwise_and,
@@ -20,7 +30,7 @@ from .compare import (
 from .conv import conv2d
 from .copy import cast, clone, copy_into, setitem, setitem_data
 from .elementwise import abs, add, div, exp, log, mul, neg, pow, sqrt, sub
-from .indexing import gather, index_select, masked_fill, where
+from .indexing import embedding, gather, index_select, masked_fill, where
 from .layout import cat, chunk, flip, narrow, repeat, split, t
 from .loss import (
     binary_cross_entropy,
@@ -59,7 +69,7 @@ __all__ = [
     "pad", "permute", "pow", "relu", "reshape", "sigmoid", "softmax", "sqrt", "squeeze", "stack",
     "std", "sub", "sum", "tanh", "transpose", "unsqueeze", "var",
     "conv2d", "max_pool2d", "avg_pool2d", "silu", "elu", "softplus", "gelu", "adaptive_avg_pool2d",
-    "index_select", "narrow", "cumsum", "norm",
+    "index_select", "narrow", "cumsum", "norm", "embedding", "hardtanh", "relu6",
     "batch_norm", "layer_norm", "normalize", "cross_entropy", "nll_loss", "mse_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "sin", "cos", "sign", "floor", "ceil", "round", "floor_divide", "remainder",

@@ -1,5 +1,5 @@
-"""Activations: sigmoid, relu, tanh, leaky_relu, softmax, log_softmax and dropout (the smooth
-ones, silu, elu, softplus and gelu, are in activation_smooth.py)."""
+"""Activations: sigmoid, relu, tanh, leaky_relu, hardtanh/relu6, softmax, log_softmax and
+dropout (the smooth ones, silu, elu, softplus and gelu, are in activation_smooth.py)."""
 
 from __future__ import annotations
 
@@ -146,6 +146,28 @@ class LogSoftmax(Function):
         return grad_out - np.exp(out) * grad_out.sum(axis=ctx.axis, keepdims=True)
 
 
+class Hardtanh(Function):
+    """out = x clipped to [min_val, max_val];  grad_x = g where min_val < x < max_val, else 0
+    (PyTorch's hardtanh and relu6: 0 at the bounds, unlike clamp).
+    Shapes: out, g and grad_x all have x's shape.
+    """
+    rule = "grad_x = g where min_val < x < max_val, else 0"
+    flops = per_element
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, min_val: float = -1.0,
+                max_val: float = 1.0) -> np.ndarray:
+        ctx.save_for_backward(x)
+        ctx.bounds = (min_val, max_val)
+        return np.clip(x, min_val, max_val)
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
+        (x,) = ctx.saved_tensors
+        low, high = ctx.bounds
+        return grad_out * ((x > low) & (x < high))
+
+
 class Dropout(Function):
     """out = x * mask / (1 - p), mask ~ Bernoulli(1 - p);  grad_x = g * mask / (1 - p).
     Shapes: out, g and grad_x all have x's shape.
@@ -179,6 +201,17 @@ def tanh(x: Any) -> Any:
 
 def leaky_relu(x: Any, negative_slope: float = 0.01) -> Any:
     return LeakyReLU.apply(x, negative_slope=number(negative_slope, "leaky_relu"))
+
+
+def hardtanh(x: Any, min_val: float = -1.0, max_val: float = 1.0) -> Any:
+    low, high = number(min_val, "hardtanh"), number(max_val, "hardtanh")
+    if low > high:
+        raise ValueError(f"hardtanh: min_val ({low}) must not exceed max_val ({high})")
+    return Hardtanh.apply(x, min_val=low, max_val=high)
+
+
+def relu6(x: Any) -> Any:
+    return hardtanh(x, 0.0, 6.0)
 
 
 @torch_names

@@ -1,5 +1,5 @@
-"""Indexing by arrays and masks under PyTorch's names: gather, index_select, masked_fill and
-where."""
+"""Indexing by arrays and masks under PyTorch's names: gather, index_select, embedding,
+masked_fill and where."""
 
 from __future__ import annotations
 
@@ -100,6 +100,43 @@ def gather(x: Any, dim: int, index: Any) -> Any:
         raise RuntimeError(f"gather(): index {bad.flat[0]} is out of bounds for dimension {dim} "
                            f"with size {size}")
     return Gather.apply(x, index=index, dim=dim)
+
+
+class Embedding(Function):
+    """out = weight[index] (rows of weight, index of any shape);  grad_weight = g added up at
+    each row's positions, 0 for padding_idx's row (repeated indices add, as PyTorch).
+    Shapes: out is index.shape + (embedding_dim,); grad_weight has weight's shape."""
+    rule = "grad_weight = g added up at each row's positions, 0 for padding_idx's row"
+    flops = no_flops
+
+    @staticmethod
+    def forward(ctx: Function, weight: np.ndarray, index: Any = None,
+                padding_idx: int | None = None) -> np.ndarray:
+        ctx.shape, ctx.index, ctx.padding_idx = weight.shape, index, padding_idx
+        return weight[index]
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
+        grad = np.zeros(ctx.shape, dtype=grad_out.dtype)
+        np.add.at(grad, ctx.index, grad_out)
+        if ctx.padding_idx is not None:
+            grad[ctx.padding_idx] = 0
+        return grad
+
+
+def embedding(index: Any, weight: Any, padding_idx: int | None = None) -> Any:
+    """Rows of weight (num_embeddings, dim) at integer `index`, as torch.nn.functional.embedding."""
+    index = np.asarray(array_of(index))
+    if index.dtype.kind not in "iu":
+        raise DtypeError(f"embedding: indices must be integers (int64 or int32), got "
+                         f"{index.dtype}")
+    rows = shape_of(weight)[0]
+    bad = index[(index < 0) | (index >= rows)]
+    if bad.size:
+        raise IndexError(f"embedding: index {bad.flat[0]} is out of range for {rows} embeddings")
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += rows
+    return Embedding.apply(weight, index=index, padding_idx=padding_idx)
 
 
 def index_select(x: Any, dim: int, index: Any) -> Any:
