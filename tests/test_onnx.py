@@ -265,6 +265,8 @@ def test_a_model_class_whose_forward_chains_its_layers_exports(tmp_path):
      r"cannot export layer 1\.1 \(Custom\).*supports Sequential, AvgPool2d, .*Conv2d"),
     (nn.Sequential(nn.BatchNorm2d(1, track_running_stats=False)),
      r"0 \(BatchNorm2d\(1.*\)\) has no running statistics"),
+    (nn.Sequential(nn.Conv2d(1, 2, 3), nn.SiLU()), r"layer 1 \(SiLU\) has no ONNX export here; "
+     r"export supports Sequential, AvgPool2d"),
 ])
 def test_what_cannot_be_exported_raises_naming_the_layer(model, message, tmp_path):
     with pytest.raises(OnnxError, match=message):

@@ -163,6 +163,10 @@ def _write(module: nn.Module, path: str, x: str, value: Tensor, g: _Graph) -> tu
     writer = _WRITERS.get(type(module))
     if writer is not None:
         return writer(module, path, x, tuple(value.shape), g), module(value)
+    ours = type(module).__module__.startswith("tinygrad_cnn.nn")
+    if ours and not list(module.named_children()):  # one of our layers, without a writer
+        raise OnnxError(f"onnx.export: layer {path or '<model>'} ({type(module).__name__}) has "
+                        f"no ONNX export here; export supports {', '.join(EXPORTABLE)}")
     children = (list(module.named_children()) if type(module) is nn.Sequential
                 else _chain_of_children(module, path, value))
     for name, child in children:
