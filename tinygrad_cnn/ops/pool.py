@@ -32,16 +32,16 @@ class PoolGeometry:
         if len(shape) != 4:
             raise ValueError(f"{op}: input must be 4-D (N, C, H, W), got shape {shape}")
         self.kernel, self.stride, self.padding = pool_params(op, kernel_size, stride, padding)
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
         self.shape = shape
-        self.OH, self.OW = (_out_size(shape[2 + i], self.kernel[i], self.stride[i],
-                                      self.padding[i], ceil_mode) for i in (0, 1))
+        self.OH = _out_size(shape[2], kh, sh, ph, ceil_mode)
+        self.OW = _out_size(shape[3], kw, sw, pw, ceil_mode)
         if self.OH < 1 or self.OW < 1:
-            (ph, pw) = self.padding
             raise ValueError(f"{op}: kernel {self.kernel} is larger than the padded input "
                              f"{(shape[2] + 2 * ph, shape[3] + 2 * pw)} (input shape {shape})")
         # ceil_mode: the last windows may reach past the padded input, which then grows
-        self.extra = tuple(max(0, (out - 1) * s + k - (n + 2 * p)) for out, s, k, n, p in zip(
-            (self.OH, self.OW), self.stride, self.kernel, shape[2:], self.padding))
+        self.extra = (max(0, (self.OH - 1) * sh + kh - shape[2] - 2 * ph),
+                      max(0, (self.OW - 1) * sw + kw - shape[3] - 2 * pw)) if ceil_mode else (0, 0)
 
     def pad(self, x: np.ndarray, value: float) -> np.ndarray:
         (ph, pw), (eh, ew) = self.padding, self.extra
