@@ -69,3 +69,11 @@ def test_clear_errors():
         collate([object(), object()])
     with pytest.raises(NotImplementedError, match="must define __getitem__"):
         Dataset()[0]
+
+
+def test_pytorch_loader_options():
+    loader = DataLoader(TensorDataset(X, Y), batch_size=5, num_workers=2, pin_memory=True,
+                        collate_fn=lambda samples: len(samples))
+    assert list(loader) == [5, 5]  # collate_fn gets the list of samples, as PyTorch's
+    with pytest.raises(TypeError, match="collate_fn applies to a dataset"):
+        DataLoader(np.zeros((4, 2, 2)), np.zeros(4, int), collate_fn=list)

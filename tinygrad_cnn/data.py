@@ -146,8 +146,14 @@ class DataLoader:
 
     def __init__(self, images: Any, labels: Any = None, batch_size: int | None = None,
                  shuffle: bool = False, drop_last: bool = False, seed: int | None = None,
-                 transform: Transform | None = None) -> None:
+                 transform: Transform | None = None, *, collate_fn: Any = None,
+                 num_workers: int = 0, pin_memory: bool = False) -> None:
+        # num_workers and pin_memory are PyTorch's: accepted, and batches are made in this
+        # process (a batch is one NumPy gather), there is no GPU memory to pin
         self.dataset = images if is_dataset(images) else None
+        if collate_fn is not None and self.dataset is None:
+            raise TypeError("DataLoader: collate_fn applies to a dataset, not to image arrays")
+        self.collate_fn = collate_fn
         if self.dataset is not None:
             if isinstance(labels, int) and batch_size is None:
                 labels, batch_size = None, labels  # DataLoader(dataset, 64): PyTorch's order
@@ -207,6 +213,8 @@ class DataLoader:
         """Batch `index` of an epoch, augmented by a generator seeded from (seed, epoch, index)."""
         rows = order[index * self.batch_size:(index + 1) * self.batch_size]
         if self.dataset is not None:
+            if self.collate_fn is not None:
+                return self.collate_fn([self.dataset[int(i)] for i in rows])
             if isinstance(self.dataset, TensorDataset):
                 return self.dataset.batch(rows)
             return collate([self.dataset[int(i)] for i in rows])
