@@ -77,3 +77,20 @@ def test_pytorch_loader_options():
     assert list(loader) == [5, 5]  # collate_fn gets the list of samples, as PyTorch's
     with pytest.raises(TypeError, match="collate_fn applies to a dataset"):
         DataLoader(np.zeros((4, 2, 2)), np.zeros(4, int), collate_fn=list)
+
+
+def test_random_split_and_subset():
+    from tinygrad_cnn.data import Subset, random_split
+
+    parts = random_split(TensorDataset(X, Y), [0.33, 0.33, 0.34], seed=0)
+    assert [len(p) for p in parts] == [4, 3, 3]  # PyTorch's remainder rule
+    seen = sorted(i for p in parts for i in p.indices)
+    assert seen == list(range(10))  # disjoint, and every sample once
+    assert [len(p) for p in random_split(list(range(11)), [0.5, 0.5], seed=1)] == [6, 5]
+    assert [len(p) for p in random_split(list(range(5)), [2, 3], seed=1)] == [2, 3]
+    sub = Subset(TensorDataset(X, Y), [3, 1])
+    assert sub[0][1].item() == Y[3] and len(sub) == 2
+    batch = next(iter(DataLoader(sub, batch_size=2)))
+    assert batch[1].tolist() == [Y[3], Y[1]]
+    with pytest.raises(ValueError, match=r"sum to 9, the dataset has 10 samples"):
+        random_split(TensorDataset(X, Y), [4, 5])

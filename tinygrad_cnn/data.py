@@ -16,7 +16,14 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from . import rng as global_rng
-from .dataset import Dataset, TensorDataset, collate, is_dataset  # noqa: F401 (Dataset: for users)
+from .dataset import (  # noqa: F401 (Dataset, Subset, random_split: for users)
+    Dataset,
+    Subset,
+    TensorDataset,
+    collate,
+    is_dataset,
+    random_split,
+)
 from .tensor import Tensor
 
 # uint8 -> float32 in [0, 1] as a 256-entry lookup table: one gather instead of convert + divide

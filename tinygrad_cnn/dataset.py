@@ -1,6 +1,7 @@
 """PyTorch's map-style datasets, for `DataLoader(dataset, batch_size=...)`: `Dataset` to
-subclass (`__getitem__` and `__len__`), `TensorDataset(x, y)` over arrays or Tensors, and
-`collate`, which stacks a list of samples into a batch as torch's default_collate does."""
+subclass (`__getitem__` and `__len__`), `TensorDataset(x, y)` over arrays or Tensors, `Subset`
+and `random_split`, and `collate`, which stacks a list of samples into a batch as torch's
+default_collate does."""
 
 from __future__ import annotations
 
@@ -45,6 +46,41 @@ class TensorDataset(Dataset):
     def batch(self, rows: np.ndarray) -> tuple[Tensor, ...]:
         """Samples `rows` at once: one gather per tensor instead of one per sample."""
         return tuple(Tensor(a[rows], dtype=None) for a in self.arrays)
+
+
+class Subset(Dataset):
+    """The samples of `dataset` at `indices`, in that order."""
+
+    def __init__(self, dataset: Any, indices: Any) -> None:
+        self.dataset, self.indices = dataset, [int(i) for i in indices]
+
+    def __getitem__(self, index: int) -> Any:
+        return self.dataset[self.indices[index]]
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+def random_split(dataset: Any, lengths: Any, seed: int | None = None) -> list[Subset]:
+    """Disjoint random Subsets of the given lengths (or fractions summing to 1, the remainder
+    dealt one by one from the first, as PyTorch), shuffled by `tinygrad_cnn.manual_seed`'s
+    generator, or by `seed`."""
+    from . import rng
+
+    n, lengths = len(dataset), list(lengths)
+    if lengths and all(0 <= f <= 1 for f in lengths) and abs(sum(lengths) - 1) < 1e-9 and (
+            sum(lengths) != n):
+        counts = [int(f * n) for f in lengths]
+        for i in range(n - sum(counts)):
+            counts[i % len(counts)] += 1
+        lengths = counts
+    if sum(lengths) != n:
+        raise ValueError(f"random_split: the lengths {lengths} sum to {sum(lengths)}, the "
+                         f"dataset has {n} samples")
+    generator = np.random.default_rng(seed) if seed is not None else rng.generator()
+    order = generator.permutation(n)
+    starts = np.cumsum([0] + lengths[:-1])
+    return [Subset(dataset, order[start:start + size]) for start, size in zip(starts, lengths)]
 
 
 def is_dataset(value: Any) -> bool:
