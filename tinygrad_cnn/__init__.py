@@ -20,7 +20,7 @@ from .autograd import (
     no_grad,
     set_grad_enabled,
 )
-from .device import cuda, device
+from .devices import cuda, device
 from .dtypes import (  # noqa: A004 (PyTorch's dtype names: tg.float32, tg.long, tg.bool, ...)
     bool,
     double,

@@ -200,6 +200,7 @@ def backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False,
     those tensors' gradients are stored there instead and no `.grad` changes (autograd.grad)."""
     memory.apply_automatic()  # the first training step keeps freed pages warm (memory.py)
     grads: dict[int, np.ndarray] = {id(root): grad}
+    read_late: set[int] = set()
     observers = list(_state.observers)
     for node in reversed(toposort(root)):
         grad_out = grads.pop(id(node), None)
@@ -237,7 +238,9 @@ def backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False,
             if g is None or not ctx.needs_input_grad[index]:
                 continue
             if parent._ctx is not None and parent._version_counter.value != versions[index]:
-                parent = inplace.as_it_was(parent, versions[index])
+                parent = inplace.as_it_was(parent, versions[index], ctx, node, read_late)
+            elif parent._is_view and versions[index] != parent._ctx.versions[0]:
+                read_late.add(id(parent))  # a view read after its memory changed (inplace.py)
             g = _checked_grad(ctx, index, parent, g)
             key = id(parent)
             # accumulate, never assign: a tensor used twice (x * x) gets both contributions

@@ -157,16 +157,24 @@ class DataLoader:
                  num_workers: int = 0, pin_memory: bool = False) -> None:
         # num_workers and pin_memory are PyTorch's: accepted, and batches are made in this
         # process (a batch is one NumPy gather), there is no GPU memory to pin
-        self.dataset = images if is_dataset(images) else None
+        # a dataset when it is one of ours, or array-free with no labels beside it (labels may
+        # be PyTorch's second positional argument, batch_size: DataLoader(dataset, 64, True))
+        dataset_call = labels is None or isinstance(labels, int) and not isinstance(labels, bool)
+        self.dataset = images if isinstance(images, Dataset) or (
+            dataset_call and is_dataset(images)) else None
         if collate_fn is not None and self.dataset is None:
             raise TypeError("DataLoader: collate_fn applies to a dataset, not to image arrays")
         self.collate_fn = collate_fn
         if self.dataset is not None:
-            if isinstance(labels, int) and batch_size is None:
-                labels, batch_size = None, labels  # DataLoader(dataset, 64): PyTorch's order
-            if labels is not None or transform is not None:
-                raise TypeError("DataLoader(dataset, ...): a dataset brings its own labels and "
-                                "takes no transform; pass batch_size, shuffle, drop_last by name")
+            if labels is not None:
+                if not dataset_call or batch_size not in (None, True, False):
+                    raise TypeError("DataLoader(dataset, ...): a dataset brings its own labels; "
+                                    "pass batch_size, shuffle and drop_last by name")
+                shuffle = shuffle or bool(batch_size)  # PyTorch's third positional: shuffle
+                labels, batch_size = None, labels
+            if transform is not None:
+                raise TypeError("DataLoader(dataset, ...): a transform applies to image arrays; "
+                                "a dataset transforms its samples in __getitem__")
             self.images = self.labels = None
             self.num_samples = len(self.dataset)
         else:

@@ -43,9 +43,10 @@ class TensorDataset(Dataset):
     def __len__(self) -> int:
         return len(self.arrays[0])
 
-    def batch(self, rows: np.ndarray) -> tuple[Tensor, ...]:
-        """Samples `rows` at once: one gather per tensor instead of one per sample."""
-        return tuple(Tensor(a[rows], dtype=None) for a in self.arrays)
+    def batch(self, rows: np.ndarray) -> list[Tensor]:
+        """Samples `rows` at once, one gather per tensor instead of one per sample; a list, as
+        default_collate makes of tuple samples."""
+        return [Tensor(a[rows], dtype=None) for a in self.arrays]
 
 
 class Subset(Dataset):
@@ -74,9 +75,10 @@ def random_split(dataset: Any, lengths: Any, seed: int | None = None) -> list[Su
         for i in range(n - sum(counts)):
             counts[i % len(counts)] += 1
         lengths = counts
-    if sum(lengths) != n:
+    if sum(lengths) != n or any(int(size) != size for size in lengths):
         raise ValueError(f"random_split: the lengths {lengths} sum to {sum(lengths)}, the "
                          f"dataset has {n} samples")
+    lengths = [int(size) for size in lengths]
     generator = np.random.default_rng(seed) if seed is not None else rng.generator()
     order = generator.permutation(n)
     starts = np.cumsum([0] + lengths[:-1])
@@ -84,9 +86,12 @@ def random_split(dataset: Any, lengths: Any, seed: int | None = None) -> list[Su
 
 
 def is_dataset(value: Any) -> bool:
-    """A map-style dataset (not an array or a Tensor): it has __getitem__ and __len__."""
-    return (not isinstance(value, (np.ndarray, Tensor, list, tuple)) and hasattr(value, "__len__")
-            and hasattr(value, "__getitem__"))
+    """A map-style dataset: a list or tuple of samples, or an object with __getitem__ and
+    __len__ that is not an array (NumPy's, ours, or any with __array__ such as PyTorch's)."""
+    if isinstance(value, (list, tuple)):
+        return bool(value) and isinstance(value[0], (tuple, list, dict))
+    return (not isinstance(value, (np.ndarray, Tensor)) and not hasattr(value, "__array__")
+            and hasattr(value, "__len__") and hasattr(value, "__getitem__"))
 
 
 def collate(samples: list[Any]) -> Any:
@@ -101,7 +106,9 @@ def collate(samples: list[Any]) -> Any:
             raise ValueError(f"collate: samples have different shapes {sorted(shapes)}; stack "
                              "needs equal shapes")
         return Tensor(np.stack(arrays), dtype=None)
-    if isinstance(first, (bool, np.bool_)):
+    if isinstance(first, np.generic):  # NumPy scalars keep their dtype, as default_collate
+        return Tensor(np.array(samples), dtype=None)
+    if isinstance(first, bool):
         return Tensor(np.array(samples, dtype=np.bool_), dtype=None)
     if isinstance(first, numbers.Integral):
         return Tensor(np.array(samples, dtype=np.int64), dtype=None)

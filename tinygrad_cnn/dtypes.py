@@ -1,5 +1,6 @@
 """PyTorch's dtype names (`tg.float32`, `tg.long`, ...) as NumPy dtypes, so `x.dtype == tg.float32`
-holds and `x.to(tg.float64)` works; `from tinygrad_cnn.dtypes import *` brings them all."""
+holds and `x.to(tg.float64)` works. Use them through the package (`tg.float`): imported bare,
+`float`, `int` and `bool` would hide Python's own."""
 
 import numpy as np
 

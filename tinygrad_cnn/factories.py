@@ -91,5 +91,5 @@ def ones_like(input: Any, dtype: Any = None, requires_grad: Any = False) -> Tens
 
 def _on_cpu(where: Any) -> None:
     if where is not None:
-        from .device import device
+        from .devices import device
         device(where)

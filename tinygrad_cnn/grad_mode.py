@@ -63,24 +63,44 @@ def enable_grad(fn: Callable | None = None) -> Any:
     return _GradMode(True) if fn is None else _GradMode(True)(fn)
 
 
-def inference_mode(mode: Any = True) -> Any:
-    """PyTorch's inference_mode: no_grad (nothing here is cheaper than not recording);
-    `inference_mode(False)` leaves the mode as it is. Also a decorator."""
-    if callable(mode):
-        return _GradMode(False)(mode)
-    return _GradMode(not mode and _state.grad_enabled)
+class inference_mode(_GradMode):  # noqa: N801 (PyTorch's name)
+    """PyTorch's inference_mode: no_grad here (nothing is cheaper than not recording);
+    `inference_mode(False)` leaves the mode as it is when the block starts. Also a decorator,
+    with or without the parentheses."""
+
+    def __new__(cls, mode: Any = True) -> Any:
+        if callable(mode):  # @inference_mode without parentheses
+            return _GradMode(False)(mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode: bool = True) -> None:
+        super().__init__(False)
+        self.mode = bool(mode)
+
+    def __enter__(self) -> None:
+        self.enabled = False if self.mode else _state.grad_enabled
+        super().__enter__()
+
+    def __call__(self, fn: Callable) -> Callable:
+        return _GradMode(False)(fn) if self.mode else fn
 
 
 class set_grad_enabled:  # noqa: N801 (PyTorch's name; used like a function)
     """`set_grad_enabled(False)` switches graph recording off at once, for this thread; as
-    `with set_grad_enabled(mode):` the previous mode comes back at the end of the block."""
+    `with set_grad_enabled(mode):` the previous mode comes back at the end of the block; as a
+    decorator, `@set_grad_enabled(mode)`, the mode holds while the function runs."""
 
     def __init__(self, mode: bool) -> None:
+        self.mode = bool(mode)
         self.previous = _state.grad_enabled
-        _state.grad_enabled = bool(mode)
+        _state.grad_enabled = self.mode
 
     def __enter__(self) -> None:
         pass
 
     def __exit__(self, *exc: object) -> None:
         _state.grad_enabled = self.previous
+
+    def __call__(self, fn: Callable) -> Callable:
+        _state.grad_enabled = self.previous  # decorating switches nothing by itself
+        return _GradMode(self.mode)(fn)

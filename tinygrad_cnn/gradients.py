@@ -65,19 +65,25 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
     for i, t in enumerate(inputs):
         if not t.requires_grad:
             raise RuntimeError(f"grad: input {i} (shape {t.shape}) does not require grad")
-    totals: dict[int, np.ndarray] = {}
-    for n, (out, seed) in enumerate(zip(outputs, seeds)):
+    for n, out in enumerate(outputs):
         if not out.requires_grad:
             raise RuntimeError(f"grad: output {n} (shape {out.shape}) does not require grad")
-        capture: dict[int, Any] = {id(t): None for t in inputs}
-        keep = bool(retain_graph) or n < len(outputs) - 1
-        autograd.backward(out, out._seed(seed, "grad(grad_outputs=...)"), keep, capture)
-        for key, value in capture.items():
-            if value is not None:
-                totals[key] = totals[key] + value if key in totals else value
+    if len(outputs) == 1:
+        root, seed = outputs[0], outputs[0]._seed(seeds[0], "grad(grad_outputs=...)")
+    else:  # one pass over the sum of the weighted outputs: hooks see whole gradients, once
+        Tensor = autograd.tensor.Tensor
+        with autograd.enable_grad():  # recorded even inside no_grad: the graph already exists
+            weighted = [(out * Tensor._from_op(out._seed(s, "grad(grad_outputs=...)"), None))
+                        .sum() for out, s in zip(outputs, seeds)]
+            root = weighted[0]
+            for w in weighted[1:]:
+                root = root + w
+        seed = np.ones((), root.dtype)
+    totals: dict[int, Any] = {id(t): None for t in inputs}
+    autograd.backward(root, seed, bool(retain_graph), totals)
     result = []
     for i, t in enumerate(inputs):
-        if id(t) in totals:
+        if totals[id(t)] is not None:
             result.append(autograd.tensor.Tensor._from_op(totals[id(t)].copy(), None))
         elif materialize_grads:
             result.append(autograd.tensor.Tensor._from_op(np.zeros_like(t.data), None))

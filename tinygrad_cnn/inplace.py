@@ -1,6 +1,8 @@
 """In-place updates (`x += y`, `x.add_(y)`, `x.copy_(src)`, `x[i] = v`) with PyTorch's rules:
 the new values go into the tensor's own array (its views see them) and its version counter is
-bumped, so graphs that saved the old values refuse to backward instead of using the new ones."""
+bumped. In grad mode the update is recorded: ops that used the old value send their gradients
+to it (`as_it_was`); a backward that would need an old value which is gone refuses instead of
+using the new one (`check_versions`)."""
 
 from __future__ import annotations
 
@@ -106,7 +108,12 @@ def _recorded(t: Tensor, name: str, fn: Callable[..., Tensor], args: tuple) -> T
     _write(t, name, result.data)
     _flag_saved_output(t)
     t._ctx, t._requires_grad = result._ctx, result._requires_grad
-    t._earlier = (*t._earlier, (version, before))  # ops that used t at `version` mean `before`
+    # ops that used t at `version` mean `before`; so do hooks registered until now (PyTorch's
+    # rule: a hook sees the gradient of the value the tensor had when it was registered)
+    if "_earlier" not in t.__dict__:
+        t._earlier = []
+    t._earlier.append((version, before))
+    before._hooks, t._hooks = t._hooks, ()
     return t
 
 
@@ -176,11 +183,20 @@ def check_versions(ctx: Function) -> None:
             )
 
 
-def as_it_was(t: Tensor, version: int) -> Tensor:
+def as_it_was(t: Tensor, version: int, ctx: Function, out: Tensor, read_late: set) -> Tensor:
     """The tensor that stands for t's value at `version` in the graph: an op recorded before an
     in-place update of t sends its gradient to t's old history (`before` in `_recorded`), as
-    PyTorch's graph edges point at the old grad_fn. Updates under no_grad keep t's history."""
+    PyTorch's graph edges point at the old grad_fn. Updates under no_grad keep t's history.
+    A view of t (`out`, sharing t's memory) that an op read after the update showed t's new
+    values, which the old history does not produce: its gradient is refused (`read_late`, from
+    the engine; PyTorch rebuilds the view's history instead)."""
     for updated_at, before in t._earlier:
         if updated_at >= version:
+            if id(out) in read_late:
+                raise RuntimeError(
+                    f"{ctx.name}: this view was taken before an in-place update of its base "
+                    f"(shape {t.shape}) and read after it, so it showed the new values but its "
+                    "gradient would skip that update. Take the view after the update, or "
+                    "clone() it first.")
             return before
     return t

@@ -28,7 +28,7 @@ class Tensor(TorchOps, TensorOps, MoreOps, InPlaceOps):
 
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
     _is_view = False  # True on the outputs of view ops (set in Function.apply), see inplace.py
-    _earlier: tuple = ()  # (version, tensor) per recorded in-place update: inplace.as_it_was
+    _earlier: list | tuple = ()  # (version, before) per in-place update in grad mode: inplace.py
     _hooks: tuple = ()  # register_hook's functions, run on this tensor's gradient (gradients.py)
 
     def __init__(

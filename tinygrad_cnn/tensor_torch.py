@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import autograd, device, gradients, ops
+from . import autograd, devices, gradients, ops
 from .ops._args import normalize_axis, torch_names
 
 if TYPE_CHECKING:
@@ -58,6 +58,10 @@ class TorchOps:
             autograd.backward(self, seed, bool(retain_graph))
             return
         inputs = [inputs] if hasattr(inputs, "_requires_grad") else list(inputs)
+        for i, t in enumerate(inputs):
+            if not t.requires_grad:
+                raise RuntimeError(f"backward(inputs=...): input {i} (shape {t.shape}) does not "
+                                   "require grad")
         capture: dict[int, Any] = {id(t): None for t in inputs}
         autograd.backward(self, seed, bool(retain_graph), capture)
         for t in inputs:
@@ -88,15 +92,16 @@ class TorchOps:
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """PyTorch's to: to(dtype), to("cpu"), to(device, dtype), to(other), dtype=, device=;
         the tensor itself when nothing changes. Devices other than the CPU raise."""
-        dtype = device.dtype_asked(args, kwargs, "to")
-        return self if dtype is None else ops.cast(self, dtype)
+        dtype = devices.dtype_asked(args, kwargs, "to")
+        out = self if dtype is None else ops.cast(self, dtype)
+        return ops.clone(out) if kwargs.get("copy") and out is self else out
 
     def cpu(self) -> Tensor:
         return self
 
     @property
-    def device(self) -> device.device:
-        return device.CPU
+    def device(self) -> devices.device:
+        return devices.CPU
 
     def is_contiguous(self) -> bool:
         return self.data.flags.c_contiguous
@@ -133,12 +138,14 @@ class TorchOps:
         return ops.amin(self, axis, keepdims)
 
     @torch_names
-    def var(self, axis: Axis = None, keepdims: bool = False, correction: int = 1) -> Tensor:
-        return ops.var(self, axis, keepdims, correction)
+    def var(self, axis: Any = None, unbiased: bool | None = None, keepdims: bool = False, *,
+            correction: Any = None) -> Tensor:
+        return ops.var(self, axis, unbiased, keepdims, correction=correction)
 
     @torch_names
-    def std(self, axis: Axis = None, keepdims: bool = False, correction: int = 1) -> Tensor:
-        return ops.std(self, axis, keepdims, correction)
+    def std(self, axis: Any = None, unbiased: bool | None = None, keepdims: bool = False, *,
+            correction: Any = None) -> Tensor:
+        return ops.std(self, axis, unbiased, keepdims, correction=correction)
 
     @torch_names
     def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:

@@ -93,6 +93,10 @@ def test_torch_and_numpy_argument_names_are_both_accepted():
     np.testing.assert_array_equal(x.amax(dim=-1).data, a.max(-1))
     np.testing.assert_allclose(x.std(dim=1, unbiased=False).data, a.std(1), rtol=1e-6)
     np.testing.assert_allclose(x.var(1, unbiased=True).data, a.var(1, ddof=1), rtol=1e-6)
+    # PyTorch's positional order (dim, unbiased, keepdim), and a lone bool is unbiased
+    np.testing.assert_allclose(x.var(1, False).data, a.var(1), rtol=1e-6)
+    assert x.std(0, True).shape == (3, 4) and x.std(0, True, True).shape == (1, 3, 4)
+    np.testing.assert_allclose(x.var(False).item(), a.var(), rtol=1e-6)
     np.testing.assert_array_equal(x.argmax(dim=2).data, a.argmax(2))
     np.testing.assert_allclose(x.softmax(dim=1).data.sum(1), np.ones((2, 4)), rtol=1e-6)
     assert x.unsqueeze(dim=0).shape == (1, 2, 3, 4) and x[:1].squeeze(dim=0).shape == (3, 4)
@@ -109,7 +113,7 @@ VAR_CASES = [c for c in CASES if c[0] and np.prod([c[0][a] for a in np.atleast_1
 @pytest.mark.parametrize("keepdims", [False, True])
 @pytest.mark.parametrize("shape, axis", VAR_CASES, ids=str)
 def test_var(shape, axis, keepdims, correction):
-    check_op(lambda x: x.var(axis, keepdims, correction),
+    check_op(lambda x: x.var(axis, keepdims=keepdims, correction=correction),
              lambda a: a.var(axis, keepdims=keepdims, ddof=correction), [shape])
 
 

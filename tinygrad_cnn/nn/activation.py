@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .. import ops
 from ..tensor import Tensor
+from . import functional
 from .module import Module
 
 
@@ -66,24 +67,29 @@ class LeakyReLU(_InPlaceFlag):
 
 
 class Softmax(Module):
-    def __init__(self, dim: int = -1) -> None:
+    """dim=None is PyTorch's deprecated implicit choice (0 for 0-, 1- and 3-D input, else 1),
+    with its warning."""
+
+    def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         self.dim = dim
 
     def forward(self, x: Tensor) -> Tensor:
-        return ops.softmax(x, self.dim)
+        return functional.softmax(x, self.dim, _stacklevel=5)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
 
 
 class LogSoftmax(Module):
-    def __init__(self, dim: int = -1) -> None:
+    """dim=None as Softmax's."""
+
+    def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         self.dim = dim
 
     def forward(self, x: Tensor) -> Tensor:
-        return ops.log_softmax(x, self.dim)
+        return functional.log_softmax(x, self.dim, _stacklevel=5)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"

@@ -78,6 +78,9 @@ class ModuleDict(Module):
     def __setitem__(self, name: str, module: Module) -> None:
         if not isinstance(module, Module):
             raise TypeError(f"ModuleDict holds Modules, got {type(module).__name__}")
+        if hasattr(type(self), name):  # the entries are attributes here: it would hide a method
+            raise KeyError(f"ModuleDict: the key {name!r} is the name of a ModuleDict method "
+                           f"or attribute; pick another")
         self.add_module(name, module)
 
     def __getitem__(self, name: str) -> Module:

@@ -34,13 +34,15 @@ def _reduction(size_average: Any, reduce: Any, reduction: str) -> str:
     return reduction
 
 
-def _softmax_dim(op: str, input: Any, dim: int | None, dtype: Any) -> tuple[Any, int]:  # noqa: A002
-    """The input cast to dtype (when given) and the dim; no dim is PyTorch's legacy choice."""
+def _softmax_dim(op: str, input: Any, dim: int | None, dtype: Any,  # noqa: A002
+                 stacklevel: int = 3) -> tuple[Any, int]:
+    """The input cast to dtype (when given) and the dim; no dim is PyTorch's legacy choice,
+    with its warning pointing `stacklevel` frames up (the caller's line, as PyTorch's)."""
     if dtype is not None:
         input = ops.cast(input, dtype)
     if dim is None:
         warnings.warn(f"Implicit dimension choice for {op} has been deprecated. Change the call "
-                      "to include dim=X as an argument.", UserWarning, stacklevel=3)
+                      "to include dim=X as an argument.", UserWarning, stacklevel=stacklevel)
         dim = 0 if len(shape_of(input)) in (0, 1, 3) else 1
     return input, dim
 
@@ -84,13 +86,13 @@ def gelu(input: Any, approximate: str = "none") -> Any:  # noqa: A002
 
 def softmax(input: Any, dim: int | None = None, _stacklevel: int = 3,  # noqa: A002
             dtype: Any = None) -> Any:
-    input, dim = _softmax_dim("softmax", input, dim, dtype)
+    input, dim = _softmax_dim("softmax", input, dim, dtype, _stacklevel)
     return ops.softmax(input, dim)
 
 
 def log_softmax(input: Any, dim: int | None = None, _stacklevel: int = 3,  # noqa: A002
                 dtype: Any = None) -> Any:
-    input, dim = _softmax_dim("log_softmax", input, dim, dtype)
+    input, dim = _softmax_dim("log_softmax", input, dim, dtype, _stacklevel)
     return ops.log_softmax(input, dim)
 
 

@@ -189,7 +189,8 @@ class AvgPool2d(_Pool2d):
 
 class Dropout2d(Module):
     """Zero whole channels with probability p while training (scaling the rest by 1/(1-p)),
-    over (N, C, H, W) or (C, H, W) input; the identity after `eval()`. As PyTorch's."""
+    over (N, C, H, W) input (or (N, C, L), whose channels PyTorch 2.13 drops too); the identity
+    after `eval()`."""
 
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
@@ -200,10 +201,10 @@ class Dropout2d(Module):
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim not in (3, 4):
             raise ValueError(f"{self!r}: input has shape {tuple(x.shape)}, expected (N, C, H, W) "
-                             "or (C, H, W)")
+                             "or (N, C, L)")
         if not self.training or self.p == 0.0:
             return x
-        channels = x.shape[:-2] + (1, 1)
+        channels = x.shape[:2] + (1,) * (x.ndim - 2)
         keep = rng.generator().random(channels) >= self.p
         scale = 0.0 if self.p == 1.0 else 1.0 / (1.0 - self.p)
         return x * Tensor((keep * scale).astype(x.dtype), dtype=None)

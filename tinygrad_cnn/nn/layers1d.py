@@ -57,9 +57,10 @@ class Conv1d(Module):
         self.kernel_size = _one(kernel_size, "Conv1d: kernel_size")
         self.stride, self.dilation = _one(stride, "Conv1d: stride"), _one(dilation, "Conv1d: "
                                                                          "dilation")
-        pad = string_padding(padding, (1, self.kernel_size), (1, self.stride),
-                             (1, self.dilation), "Conv1d")
-        self.padding = pad[1] if isinstance(pad, tuple) else _one(pad, "Conv1d: padding")
+        if isinstance(padding, str):  # 'same' / 'valid', resolved as the 2-D conv does
+            padding = string_padding(padding, (1, self.kernel_size), (1, self.stride),
+                                     (1, self.dilation), "Conv1d")[1]
+        self.padding = _one(padding, "Conv1d: padding")
         if groups < 1 or self.in_channels % groups or self.out_channels % groups:
             raise ValueError(f"Conv1d: in_channels={self.in_channels} and out_channels="
                              f"{self.out_channels} must be divisible by groups={groups}")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .. import device
+from .. import devices
 from ..tensor import Tensor
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ class ModuleModes:
     def to(self, *args: Any, **kwargs: Any) -> Module:
         """PyTorch's Module.to: a device ("cpu") leaves the module as it is; a float dtype casts
         every floating parameter, buffer and gradient in place (the same Parameter objects)."""
-        dtype = device.dtype_asked(args, kwargs, "to")
+        dtype = devices.dtype_asked(args, kwargs, "to")
         if dtype is None:
             return self
         dtype = np.dtype(dtype)

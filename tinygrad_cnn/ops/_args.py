@@ -75,8 +75,8 @@ TORCH_NAMES = {"dim": "axis", "keepdim": "keepdims"}
 
 
 def torch_names(fn: Callable) -> Callable:
-    """Let `fn` (whose parameters are `axis`, `keepdims`, `correction`) also take PyTorch's `dim=`,
-    `keepdim=` and `unbiased=` (True: correction 1, False: 0)."""
+    """Let `fn` (whose parameters are `axis` and `keepdims`) also take PyTorch's `dim=` and
+    `keepdim=`."""
     @functools.wraps(fn)
     def call(*args: Any, **kwargs: Any) -> Any:
         if kwargs:
@@ -85,10 +85,6 @@ def torch_names(fn: Callable) -> Callable:
                     if name in kwargs:
                         raise TypeError(f"{fn.__name__}() got both {torch_name}= and {name}=")
                     kwargs[name] = kwargs.pop(torch_name)
-            if "unbiased" in kwargs:
-                if "correction" in kwargs:
-                    raise TypeError(f"{fn.__name__}() got both unbiased= and correction=")
-                kwargs["correction"] = int(as_flag(kwargs.pop("unbiased"), "unbiased"))
         return fn(*args, **kwargs)
     return call
 

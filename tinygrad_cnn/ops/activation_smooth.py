@@ -10,6 +10,7 @@ import numpy as np
 from ..autograd import Function
 from ._flops import per_element
 from .activation import sigmoid_array
+from .promotion import DtypeError
 from .shapes import number
 
 # math.erf on every element: NumPy has no erf (SciPy is not a dependency), so gelu's exact form
@@ -115,15 +116,25 @@ class GELU(Function):
         return grad_out * slope.astype(x.dtype, copy=False)
 
 
+def _floats_only(op: str, x: Any) -> None:
+    dtype = np.asarray(getattr(x, "data", x)).dtype
+    if dtype.kind != "f":
+        raise DtypeError(f"{op}: not implemented for {dtype} tensors (as PyTorch); convert with "
+                         ".float() first")
+
+
 def silu(x: Any) -> Any:
+    _floats_only("silu", x)
     return SiLU.apply(x)
 
 
 def elu(x: Any, alpha: float = 1.0) -> Any:
+    _floats_only("elu", x)
     return ELU.apply(x, alpha=number(alpha, "elu"))
 
 
 def softplus(x: Any, beta: float = 1.0, threshold: float = 20.0) -> Any:
+    _floats_only("softplus", x)
     if number(beta, "softplus") == 0:
         raise ValueError("softplus: beta must be nonzero")
     return Softplus.apply(x, beta=beta, threshold=number(threshold, "softplus"))
@@ -131,6 +142,7 @@ def softplus(x: Any, beta: float = 1.0, threshold: float = 20.0) -> Any:
 
 def gelu(x: Any, approximate: str = "none") -> Any:
     """PyTorch's GELU: exact (erf) by default, or approximate="tanh"."""
+    _floats_only("gelu", x)
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     return GELU.apply(x, approximate=approximate)

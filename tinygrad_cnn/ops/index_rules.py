@@ -68,6 +68,8 @@ def plain_index(index: Any) -> Any:
 
 def _plain(part: Any) -> Any:
     if hasattr(part, "data") and isinstance(part.data, np.ndarray):
+        if part.data.ndim == 0 and part.data.dtype.kind in "iu":
+            return int(part.data)  # a 0-d integer Tensor selects like an int (PyTorch)
         return part.data
     if isinstance(part, list):
         return np.asarray(part)
@@ -95,7 +97,7 @@ def _split(parts: tuple) -> SplitIndex:
         elif part is Ellipsis:
             first.append(part)
             rest.append(part)
-        elif part is None:
+        elif part is None or isinstance(part, (bool, np.bool_)):  # they add a dim, cover none
             rest.append(part)
         else:  # a slice or an array: the first step keeps every dim it covers
             covered = part.ndim if isinstance(part, np.ndarray) and part.dtype == np.bool_ else 1

@@ -199,8 +199,19 @@ def _extreme(x: Any, axis: Any, keepdims: bool, op: str) -> Any:
 
 
 @torch_names
-def var(x: Any, axis: Axis = None, keepdims: bool = False, correction: int = 1) -> Any:
+def var(x: Any, axis: Any = None, unbiased: bool | None = None, keepdims: bool = False, *,
+        correction: Any = None) -> Any:
+    """PyTorch's var: over axis (all when None), dividing by n - correction (1 by default;
+    unbiased=False is correction 0). Positional arguments as PyTorch's: (dim, unbiased,
+    keepdim), and a lone bool is `unbiased`."""
     _floating_input(x, "var(): std and var only support floating point dtypes")
+    if isinstance(axis, (bool, np.bool_)):  # var(False): PyTorch's var(input, unbiased)
+        axis, unbiased = None, axis
+    if unbiased is not None:
+        if correction is not None:
+            raise TypeError("var: give unbiased or correction, not both")
+        correction = int(as_flag(unbiased, "var: unbiased"))
+    correction = 1 if correction is None else correction
     if not isinstance(correction, (int, float, np.integer, np.floating)) or correction < 0:
         raise ValueError(f"var: correction must be a number >= 0, got {correction!r}")
     axes = normalize_axes(axis, shape_of(x), "var")
@@ -208,8 +219,10 @@ def var(x: Any, axis: Axis = None, keepdims: bool = False, correction: int = 1) 
 
 
 @torch_names
-def std(x: Any, axis: Axis = None, keepdims: bool = False, correction: int = 1) -> Any:
-    return var(x, axis, keepdims, correction).sqrt()
+def std(x: Any, axis: Any = None, unbiased: bool | None = None, keepdims: bool = False, *,
+        correction: Any = None) -> Any:
+    """The square root of var, with var's arguments."""
+    return var(x, axis, unbiased, keepdims, correction=correction).sqrt()
 
 
 @torch_names

@@ -113,7 +113,8 @@ class Norm(Function):
         if p == 2:
             scale = x / out
         else:
-            scale = np.sign(x) * np.abs(x) ** (p - 1) / out ** (p - 1)
+            # |x|**(p-1) is inf at x = 0 for p < 1: those elements get 0, as PyTorch
+            scale = np.where(x == 0, 0, np.sign(x) * np.abs(x) ** (p - 1) / out ** (p - 1))
         return grad * np.where(out == 0, 0, scale)
 
 

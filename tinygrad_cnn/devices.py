@@ -50,7 +50,7 @@ def is_device(value: Any) -> bool:
 def dtype_asked(args: tuple, kwargs: dict, who: str) -> Any:
     """The dtype in PyTorch's `to(...)` arguments (None: keep the dtype): to(dtype),
     to(device), to(device, dtype), to(tensor) (its dtype), and the keywords dtype=, device=,
-    non_blocking=, copy= (a copy is never needed: nothing moves)."""
+    non_blocking=, copy= (Tensor.to makes the copy)."""
     unknown = set(kwargs) - {"dtype", "device", "non_blocking", "copy", "memory_format"}
     if unknown:
         raise TypeError(f"{who}() got an unexpected keyword argument {sorted(unknown)[0]!r}")
