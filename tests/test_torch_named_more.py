@@ -125,3 +125,13 @@ def test_mT_swaps_the_last_two_dims():
     x = Tensor(np.arange(24.0).reshape(2, 3, 4))
     assert x.mT.shape == (2, 4, 3)
     np.testing.assert_array_equal(x.mT.data, np.swapaxes(x.data, -1, -2))
+
+
+def test_float32_erf_is_within_its_epsilon_and_float64_is_exact():
+    from tinygrad_cnn.ops.activation_smooth import erf
+
+    x = np.linspace(-8, 8, 20001)
+    exact = np.array([math.erf(v) for v in x])
+    assert erf(x.astype(np.float32)).dtype == np.float32
+    assert np.abs(erf(x.astype(np.float32)).astype(np.float64) - exact).max() < 2e-7
+    np.testing.assert_array_equal(erf(x), exact)
