@@ -162,3 +162,10 @@ def test_torch_functions_at_the_top_level():
     assert tg.where(x > 20, x, tg.zeros(1)).sum().item() == 21 + 22 + 23
     assert tg.cat([x, x], dim=2).shape == (2, 3, 8) and tg.argmax(x, dim=2).tolist()[0] == [3] * 3
     np.testing.assert_allclose(tg.softmax(x, dim=-1).sum(-1).data, np.ones((2, 3)), rtol=1e-6)
+
+
+def test_star_import_leaves_pythons_builtins_alone():
+    namespace: dict = {}
+    exec("from tinygrad_cnn import *", namespace)  # noqa: S102 (a user's notebook line)
+    assert "max" not in namespace and "float" not in namespace and "Tensor" in namespace
+    assert tg.max(tg.tensor([1.0, 3.0])).item() == 3.0 and tg.float == np.float32

@@ -22,14 +22,11 @@ from .autograd import (
 )
 from .devices import cuda, device
 from .dtypes import (  # noqa: A004 (PyTorch's dtype names: tg.float32, tg.long, tg.bool, ...)
-    bool,
     double,
-    float,
     float16,
     float32,
     float64,
     half,
-    int,
     int8,
     int16,
     int32,
@@ -54,12 +51,9 @@ from .factories import (
 from .gradcheck import GradcheckError, gradcheck  # NumPy only; its name is also its module's
 from .nn import summary
 from .ops import (  # noqa: A004 (torch.sum, torch.max, ...: PyTorch's functions, as ops)
-    abs,
     add,
-    all,
     amax,
     amin,
-    any,
     argmax,
     argmin,
     cat,
@@ -85,10 +79,8 @@ from .ops import (  # noqa: A004 (torch.sum, torch.max, ...: PyTorch's functions
     lt,
     masked_fill,
     matmul,
-    max,
     maximum,
     mean,
-    min,
     minimum,
     mul,
     narrow,
@@ -96,11 +88,9 @@ from .ops import (  # noqa: A004 (torch.sum, torch.max, ...: PyTorch's functions
     neg,
     norm,
     permute,
-    pow,
     prod,
     relu,
     reshape,
-    round,
     sigmoid,
     sign,
     sin,
@@ -111,7 +101,6 @@ from .ops import (  # noqa: A004 (torch.sum, torch.max, ...: PyTorch's functions
     stack,
     std,
     sub,
-    sum,
     tanh,
     transpose,
     unsqueeze,
@@ -133,20 +122,24 @@ _TOOLS = {
 }
 _TOOL_MODULES = ("anomaly", "explorer", "health", "onnx", "plots", "profile", "report", "viz")
 
+# PyTorch's names that are Python builtins: tg.float, tg.max, ... work, but they stay out of
+# __all__, so `from tinygrad_cnn import *` leaves Python's own float, max, sum, ...
+from .dtypes import bool, float, int  # noqa: A004, E402, F401
+from .ops import abs, all, any, max, min, pow, round, sum  # noqa: A004, E402, F401
+
 __all__ = [
     "AnomalyError", "CheckpointError", "Function", "GradcheckError", "HealthMonitor", "Profiler",
-    "Tensor", "abs", "add", "all", "amax", "amin", "any", "arange", "argmax", "argmin", "bool",
-    "cat", "ceil", "chunk", "clamp", "concatenate", "cos", "cuda", "cumsum", "detect_anomaly",
-    "device", "div", "double", "draw_graph", "enable_grad", "eq", "exp", "explore", "eye",
-    "flatten", "flip", "float", "float16", "float32", "float64", "floor", "from_numpy", "full",
-    "gather", "ge", "gradcheck", "gt", "half", "index_select", "inference_mode", "int", "int16",
-    "int32", "int64", "int8", "is_grad_enabled", "le", "load", "log", "log_softmax", "logsumexp",
-    "long", "lt", "manual_seed", "masked_fill", "matmul", "max", "maximum", "mean", "min",
-    "minimum", "mul", "narrow", "ne", "neg", "nn", "no_grad", "norm", "ones", "ones_like", "ops",
-    "optim", "permute", "pow", "prod", "rand", "randn", "relu", "render_graph", "reshape", "round",
-    "save", "set_grad_enabled", "short", "sigmoid", "sign", "sin", "softmax", "split", "sqrt",
-    "squeeze", "stack", "std", "sub", "sum", "summary", "tanh", "tensor", "transpose", "uint8",
-    "unsqueeze", "var", "where", "zeros", "zeros_like",
+    "Tensor", "add", "amax", "amin", "arange", "argmax", "argmin", "cat", "ceil", "chunk", "clamp",
+    "concatenate", "cos", "cuda", "cumsum", "detect_anomaly", "device", "div", "double",
+    "draw_graph", "enable_grad", "eq", "exp", "explore", "eye", "flatten", "flip", "float16",
+    "float32", "float64", "floor", "from_numpy", "full", "gather", "ge", "gradcheck", "gt", "half",
+    "index_select", "inference_mode", "int16", "int32", "int64", "int8", "is_grad_enabled", "le",
+    "load", "log", "log_softmax", "logsumexp", "long", "lt", "manual_seed", "masked_fill",
+    "matmul", "maximum", "mean", "minimum", "mul", "narrow", "ne", "neg", "nn", "no_grad", "norm",
+    "ones", "ones_like", "ops", "optim", "permute", "prod", "rand", "randn", "relu",
+    "render_graph", "reshape", "save", "set_grad_enabled", "short", "sigmoid", "sign", "sin",
+    "softmax", "split", "sqrt", "squeeze", "stack", "std", "sub", "summary", "tanh", "tensor",
+    "transpose", "uint8", "unsqueeze", "var", "where", "zeros", "zeros_like",
 ]
 __version__ = "0.1.0"
 
