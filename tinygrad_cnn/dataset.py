@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from . import rng
 from .tensor import Tensor
 
 
@@ -66,8 +67,6 @@ def random_split(dataset: Any, lengths: Any, seed: int | None = None) -> list[Su
     """Disjoint random Subsets of the given lengths (or fractions summing to 1, the remainder
     dealt one by one from the first, as PyTorch), shuffled by `tinygrad_cnn.manual_seed`'s
     generator, or by `seed`."""
-    from . import rng
-
     n, lengths = len(dataset), list(lengths)
     if lengths and all(0 <= f <= 1 for f in lengths) and abs(sum(lengths) - 1) < 1e-9 and (
             sum(lengths) != n):

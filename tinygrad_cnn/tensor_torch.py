@@ -1,6 +1,7 @@
 """Tensor's methods where PyTorch's form differs from NumPy's, accepting both: reductions take
 `dim`/`keepdim` as well as `axis`/`keepdims`; `max(dim)` and `min(dim)` return (values, indices);
-`size` is the element count like NumPy's, and `size()` / `size(dim)` the shape like PyTorch's."""
+`size` is the element count like NumPy's, and `size()` / `size(dim)` the shape like PyTorch's.
+Also PyTorch's `backward(gradient=, inputs=)`, `register_hook` and `to(device, dtype)`."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ class Size(int):
 
 
 class TorchOps:
-    """Each method is one call into `ops`; `torch_names` maps dim=, keepdim= and unbiased=."""
+    """Each op method is one call into `ops`; `torch_names` maps dim= and keepdim=."""
 
     data: Any
 
