@@ -110,10 +110,17 @@ def _normalization(m: nn.Normalization, path: str, x: str, shape: tuple, g: _Gra
     return g.node("LayerNormalization", inputs, path, axis=1, epsilon=m.eps)
 
 
-def _pool(op_type: str, **extra: Any) -> Any:
+def _pool(op_type: str) -> Any:
     def write(m: nn.MaxPool2d, path: str, x: str, shape: tuple, g: _Graph) -> str:
+        extra = {}
+        if op_type == "AveragePool":
+            if m.divisor_override is not None:
+                raise OnnxError(f"onnx.export: layer {path} ({m!r}): ONNX AveragePool has no "
+                                "divisor_override")
+            extra["count_include_pad"] = int(m.count_include_pad)
         return g.node(op_type, [x], path, kernel_shape=list(as_pair(m.kernel_size, "kernel")),
-                      strides=list(as_pair(m.stride, "stride")), pads=_pads(m.padding), **extra)
+                      strides=list(as_pair(m.stride, "stride")), pads=_pads(m.padding),
+                      ceil_mode=int(m.ceil_mode), **extra)
     return write
 
 
@@ -150,7 +157,7 @@ def _simple(op_type: str) -> Any:
 _WRITERS = {
     nn.Conv2d: _conv, nn.Linear: _linear, nn.BatchNorm1d: _batch_norm,
     nn.BatchNorm2d: _batch_norm, nn.LayerNorm: _layer_norm, nn.Normalization: _normalization,
-    nn.MaxPool2d: _pool("MaxPool"), nn.AvgPool2d: _pool("AveragePool", count_include_pad=1),
+    nn.MaxPool2d: _pool("MaxPool"), nn.AvgPool2d: _pool("AveragePool"),
     nn.Flatten: _flatten, nn.Dropout: _dropout, nn.Identity: _simple("Identity"),
     nn.ReLU: _simple("Relu"), nn.Sigmoid: _simple("Sigmoid"), nn.Tanh: _simple("Tanh"),
     nn.LeakyReLU: _leaky_relu, nn.Softmax: _softmax,

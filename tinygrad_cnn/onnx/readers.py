@@ -199,10 +199,11 @@ def layer_norm(node: Node, shape: tuple) -> nn.Module:
 
 
 def _pool_args(node: Node) -> dict[str, Any]:
-    if node.attr("ceil_mode", 0) or any(d != 1 for d in node.attr("dilations", [1, 1])):
-        raise node.error("ceil_mode and dilations are not supported by nn's pooling")
+    if any(d != 1 for d in node.attr("dilations", [1, 1])):
+        raise node.error("dilations are not supported by nn's pooling")
     kernel = _pair(node, "kernel_shape")
-    return dict(kernel_size=kernel, stride=_pair(node, "strides"), padding=_pads(node))
+    return dict(kernel_size=kernel, stride=_pair(node, "strides"), padding=_pads(node),
+                ceil_mode=bool(node.attr("ceil_mode", 0)))
 
 
 def max_pool(node: Node, shape: tuple) -> nn.Module:
@@ -212,11 +213,8 @@ def max_pool(node: Node, shape: tuple) -> nn.Module:
 
 
 def average_pool(node: Node, shape: tuple) -> nn.Module:
-    args = _pool_args(node)
-    if args["padding"] != (0, 0) and not node.attr("count_include_pad", 0):
-        raise node.error("padding with count_include_pad=0 is not supported (nn's AvgPool2d "
-                         "counts the padding, as PyTorch's default)")
-    return nn.AvgPool2d(**args)
+    return nn.AvgPool2d(**_pool_args(node), count_include_pad=bool(node.attr("count_include_pad",
+                                                                             0)))
 
 
 def flatten(node: Node, shape: tuple) -> nn.Module:
