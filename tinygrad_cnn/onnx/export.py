@@ -148,6 +148,37 @@ def _softmax(m: nn.Softmax, path: str, x: str, shape: tuple, g: _Graph) -> str:
     return g.node("Softmax", [x], path, axis=m.dim)  # one axis, as PyTorch's (opset >= 13)
 
 
+def _log_softmax(m: nn.LogSoftmax, path: str, x: str, shape: tuple, g: _Graph) -> str:
+    if m.dim is None:
+        raise OnnxError(f"onnx.export: layer {path} ({m!r}) needs an explicit dim")
+    return g.node("LogSoftmax", [x], path, axis=m.dim)
+
+
+def _elu(m: nn.ELU, path: str, x: str, shape: tuple, g: _Graph) -> str:
+    return g.node("Elu", [x], path, alpha=m.alpha)
+
+
+def _softplus(m: nn.Softplus, path: str, x: str, shape: tuple, g: _Graph) -> str:
+    if m.beta != 1:  # ONNX Softplus is log(1 + e**x); its large-x limit is PyTorch's threshold
+        raise OnnxError(f"onnx.export: layer {path} ({m!r}): ONNX Softplus has no beta")
+    return g.node("Softplus", [x], path)
+
+
+def _clip(m: nn.Hardtanh, path: str, x: str, shape: tuple, g: _Graph) -> str:
+    low, high = (0.0, 6.0) if isinstance(m, nn.ReLU6) else (m.min_val, m.max_val)
+    bounds = [g.initializer(constant_name(path, name), np.array(value, np.float32))
+              for name, value in (("min", low), ("max", high))]
+    return g.node("Clip", [x, *bounds], path)
+
+
+def _adaptive_avg_pool(m: nn.AdaptiveAvgPool2d, path: str, x: str, shape: tuple,
+                       g: _Graph) -> str:
+    if m.output_size not in (1, (1, 1), [1, 1]):
+        raise OnnxError(f"onnx.export: layer {path} ({m!r}): only output_size 1 exports (as "
+                        "GlobalAveragePool)")
+    return g.node("GlobalAveragePool", [x], path)
+
+
 def _simple(op_type: str) -> Any:
     def write(m: nn.Module, path: str, x: str, shape: tuple, g: _Graph) -> str:
         return g.node(op_type, [x], path)
@@ -160,7 +191,9 @@ _WRITERS = {
     nn.MaxPool2d: _pool("MaxPool"), nn.AvgPool2d: _pool("AveragePool"),
     nn.Flatten: _flatten, nn.Dropout: _dropout, nn.Identity: _simple("Identity"),
     nn.ReLU: _simple("Relu"), nn.Sigmoid: _simple("Sigmoid"), nn.Tanh: _simple("Tanh"),
-    nn.LeakyReLU: _leaky_relu, nn.Softmax: _softmax,
+    nn.LeakyReLU: _leaky_relu, nn.Softmax: _softmax, nn.LogSoftmax: _log_softmax, nn.ELU: _elu,
+    nn.Softplus: _softplus, nn.ReLU6: _clip, nn.Hardtanh: _clip,
+    nn.AdaptiveAvgPool2d: _adaptive_avg_pool,
 }
 EXPORTABLE = ["Sequential", *sorted(cls.__name__ for cls in _WRITERS)]
 

@@ -20,7 +20,11 @@ from .. import nn
 from ..autograd import no_grad
 from ..tensor import Tensor
 from .common import BATCH, OnnxError, is_constant_name, onnx_library
-from .readers import READERS, Node
+from .readers import READERS as BASIC_READERS
+from .readers import Node
+from .readers_more import MORE_READERS
+
+READERS = {**BASIC_READERS, **MORE_READERS}
 
 _FOLDABLE = ("Constant", "Identity", "Transpose", "Cast", "Gather", "Unsqueeze", "Squeeze",
              "Concat", "Slice")
