@@ -34,13 +34,11 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 
 def zeros(*size: Any, dtype: Any = None, requires_grad: Any = False, device: Any = None) -> Tensor:
-    _on_cpu(device)
-    return Tensor.zeros(*size, requires_grad=requires_grad, dtype=dtype or np.float32)
+    return _sized(Tensor.zeros, size, dtype, requires_grad, device)
 
 
 def ones(*size: Any, dtype: Any = None, requires_grad: Any = False, device: Any = None) -> Tensor:
-    _on_cpu(device)
-    return Tensor.ones(*size, requires_grad=requires_grad, dtype=dtype or np.float32)
+    return _sized(Tensor.ones, size, dtype, requires_grad, device)
 
 
 def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: Any = False,
@@ -53,13 +51,11 @@ def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: Any = Fal
 
 
 def rand(*size: Any, dtype: Any = None, requires_grad: Any = False, device: Any = None) -> Tensor:
-    _on_cpu(device)
-    return Tensor.rand(*size, requires_grad=requires_grad, dtype=dtype or np.float32)
+    return _sized(Tensor.rand, size, dtype, requires_grad, device)
 
 
 def randn(*size: Any, dtype: Any = None, requires_grad: Any = False, device: Any = None) -> Tensor:
-    _on_cpu(device)
-    return Tensor.randn(*size, requires_grad=requires_grad, dtype=dtype or np.float32)
+    return _sized(Tensor.randn, size, dtype, requires_grad, device)
 
 
 def eye(n: Any, m: Any = None, dtype: Any = None, requires_grad: Any = False,
@@ -87,6 +83,12 @@ def zeros_like(input: Any, dtype: Any = None, requires_grad: Any = False) -> Ten
 def ones_like(input: Any, dtype: Any = None, requires_grad: Any = False) -> Tensor:  # noqa: A002
     out = Tensor.ones_like(input)
     return (out if dtype is None else out.to(dtype)).requires_grad_(requires_grad)
+
+
+def _sized(make: Any, size: tuple, dtype: Any, requires_grad: Any, device: Any) -> Tensor:
+    """A Tensor factory called as torch's: float32 unless a dtype is given, on the CPU only."""
+    _on_cpu(device)
+    return make(*size, requires_grad=requires_grad, dtype=np.float32 if dtype is None else dtype)
 
 
 def _on_cpu(where: Any) -> None:

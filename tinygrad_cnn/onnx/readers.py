@@ -252,11 +252,16 @@ def _resolve(target: list[int], shape: tuple) -> tuple | None:
     return tuple(dims) if int(np.prod(dims)) == int(np.prod(shape)) else None
 
 
-def softmax(node: Node, shape: tuple) -> nn.Module:
+def softmax_axis(node: Node, shape: tuple) -> int:
+    """The one axis of a Softmax or LogSoftmax (before opset 13 they flatten from `axis` on)."""
     axis = node.attr("axis", -1 if node.opset >= 13 else 1) % len(shape)
     if node.opset < 13 and axis != len(shape) - 1:
-        raise node.error(f"opset {node.opset} Softmax over axes {axis}.. has no nn layer")
-    return nn.Softmax(axis)
+        raise node.error(f"opset {node.opset} {node.op_type} over axes {axis}.. has no nn layer")
+    return axis
+
+
+def softmax(node: Node, shape: tuple) -> nn.Module:
+    return nn.Softmax(softmax_axis(node, shape))
 
 
 def dropout(node: Node, shape: tuple) -> nn.Module:

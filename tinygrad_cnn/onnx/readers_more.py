@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import nn
-from .readers import Node
+from .readers import Node, softmax_axis
 
 
 def elu(node: Node, shape: tuple) -> nn.Module:
@@ -20,10 +20,7 @@ def softplus(node: Node, shape: tuple) -> nn.Module:
 
 
 def log_softmax(node: Node, shape: tuple) -> nn.Module:
-    axis = node.attr("axis", -1 if node.opset >= 13 else 1) % len(shape)
-    if node.opset < 13 and axis != len(shape) - 1:
-        raise node.error(f"opset {node.opset} LogSoftmax over axes {axis}.. has no nn layer")
-    return nn.LogSoftmax(axis)
+    return nn.LogSoftmax(softmax_axis(node, shape))
 
 
 def clip(node: Node, shape: tuple) -> nn.Module:

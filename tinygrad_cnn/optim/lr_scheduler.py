@@ -11,7 +11,25 @@ from typing import Any
 from .optimizer import Optimizer
 
 
-class LRScheduler:
+class _Schedule:
+    """What every scheduler shares: the last learning rates set and a state dict of every
+    attribute but the optimizer (numbers, strings and lists: npz-savable)."""
+
+    optimizer: Optimizer
+    _last_lr: list[float]
+
+    def get_last_lr(self) -> list[float]:
+        """The learning rates set by the latest `step()`, one per param group."""
+        return list(self._last_lr)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {key: value for key, value in self.__dict__.items() if key != "optimizer"}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.__dict__.update(state_dict)
+
+
+class LRScheduler(_Schedule):
     """Sets each param group's 'lr' from `get_lr()` at step `last_epoch`. Construction applies
     step 0 (as PyTorch); call `step()` once per epoch (or per batch for OneCycleLR)."""
 
@@ -35,17 +53,6 @@ class LRScheduler:
         for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
-
-    def get_last_lr(self) -> list[float]:
-        """The learning rates set by the latest `step()`, one per param group."""
-        return list(self._last_lr)
-
-    def state_dict(self) -> dict[str, Any]:
-        """Every attribute but the optimizer: numbers, strings and lists (npz-savable)."""
-        return {key: value for key, value in self.__dict__.items() if key != "optimizer"}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.__dict__.update(state_dict)
 
 
 class StepLR(LRScheduler):
@@ -204,7 +211,7 @@ class OneCycleLR(LRScheduler):
         return lrs
 
 
-class ReduceLROnPlateau:
+class ReduceLROnPlateau(_Schedule):
     """Multiply each group's lr by `factor` (not below min_lr) once the metric passed to
     `step(metric)` has not improved for more than `patience` epochs, then wait `cooldown`
     epochs; improvement is relative or absolute by `threshold` (PyTorch's rules)."""
@@ -250,12 +257,3 @@ class ReduceLROnPlateau:
                     group["lr"] = new
             self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
-
-    def get_last_lr(self) -> list[float]:
-        return list(self._last_lr)
-
-    def state_dict(self) -> dict[str, Any]:
-        return {key: value for key, value in self.__dict__.items() if key != "optimizer"}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.__dict__.update(state_dict)
