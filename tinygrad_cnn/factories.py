@@ -61,7 +61,8 @@ def randn(*size: Any, dtype: Any = None, requires_grad: Any = False, device: Any
 def eye(n: Any, m: Any = None, dtype: Any = None, requires_grad: Any = False,
         device: Any = None) -> Tensor:
     _on_cpu(device)
-    return Tensor.eye(n, m, requires_grad=requires_grad, dtype=dtype or np.float32)
+    return Tensor.eye(n, m, requires_grad=requires_grad,
+                      dtype=np.float32 if dtype is None else dtype)
 
 
 def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None,
