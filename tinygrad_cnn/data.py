@@ -230,8 +230,8 @@ class DataLoader:
         if self.dataset is not None:
             if self.collate_fn is not None:
                 return self.collate_fn([self.dataset[int(i)] for i in rows])
-            if isinstance(self.dataset, TensorDataset):
-                return self.dataset.batch(rows)
+            if isinstance(self.dataset, Dataset) and hasattr(self.dataset, "batch"):
+                return self.dataset.batch(rows)  # TensorDataset, vision: one gather, not B samples
             return collate([self.dataset[int(i)] for i in rows])
         x = self.images[rows]
         if self.transform is not None:
