@@ -1,13 +1,15 @@
 """atomic_write: the one way files are written whole or not at all (checkpoints, JSON, plots,
-graphs, reports, the dataset cache), and WriteError, which names the path the caller gave."""
+graphs, reports, the dataset cache), and WriteError, which names the path the caller gave;
+open_regular: the one way files handed to a reader are opened (regular files only)."""
 
 from __future__ import annotations
 
 import os
 import secrets
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO, Any
+from typing import IO, Any, BinaryIO
 
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 
@@ -107,3 +109,25 @@ def _fsync_folder(folder: str) -> None:
         pass
     finally:
         os.close(fd)
+
+
+_KINDS = {stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFDIR: "a folder",
+          stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
+          stat.S_IFSOCK: "a socket"}
+
+
+def open_regular(path: str | os.PathLike[str], error: type[Exception]) -> BinaryIO:
+    """`path` opened for binary reading when it is a regular file; otherwise `error` naming it at
+    once. Opened non-blocking and checked on the descriptor, so a FIFO never blocks the reader
+    and nothing can swap the file between the check and the read. FileNotFoundError when absent.
+    """
+    path = os.fspath(path)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+        raise error(f"{path!r} is {kind}, not a regular file; only regular files are read")
+    if hasattr(os, "set_blocking"):
+        os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")

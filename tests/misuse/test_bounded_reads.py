@@ -1,0 +1,176 @@
+"""Misuse corpus, reading files (issue 20): every reader is bounded before it allocates. A crafted
+checkpoint, safetensors or ONNX file that would make a reader allocate more than 1 GiB fails at
+once with our error naming the file and the limit, in a process whose address space may grow
+by only 100 MB; a FIFO or a folder is refused without blocking."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinygrad_cnn as tg
+from tinygrad_cnn import CheckpointError
+
+GIB = 2**30
+# Runs `tg.load` (or another reader) on argv[1] after capping the address space at what the
+# imports use plus 100 MB: allocating the file's claim raises MemoryError instead of our error.
+LIMITED = """
+import resource, sys
+import tinygrad_cnn as tg
+from tinygrad_cnn import onnx as tonnx
+import onnx, onnx.numpy_helper  # loaded before the cap, as a user's session has them
+size = next(int(line.split()[1]) * 1024 for line in open("/proc/self/status")
+            if line.startswith("VmSize:"))
+resource.setrlimit(resource.RLIMIT_AS, (size + 100 * 2**20, resource.RLIM_INFINITY))
+try:
+    (tonnx.load if sys.argv[1].endswith(".onnx") else tg.load)(sys.argv[1])
+except BaseException as error:
+    print(type(error).__name__, error)
+"""
+
+
+def limited_load(path: Path) -> str:
+    """`type: message` of the error loading `path` under the memory cap."""
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-c", LIMITED, str(path)], capture_output=True,
+                          text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def npy_header(shape: tuple, dtype: str = "<f4") -> bytes:
+    header = {"descr": dtype, "fortran_order": False, "shape": shape}
+    text = repr(header).encode("latin1")
+    text += b" " * (-(len(text) + 11) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text
+
+
+def patch_declared_size(path: Path, member: str, size: int) -> None:
+    """Make the zip's central directory claim `size` inflated bytes for `member`."""
+    data = bytearray(path.read_bytes())
+    entry = data.rindex(b"PK\x01\x02", 0, data.rindex(member.encode()))
+    data[entry + 24:entry + 28] = struct.pack("<I", size)
+    path.write_bytes(bytes(data))
+
+
+def crafted_checkpoint(path: Path, header_shape: tuple, declared: int | None) -> Path:
+    """A checkpoint whose array member `w` has a .npy header of `header_shape` but 1 MB of
+    zeros behind it, deflated; `declared`: the inflated size its zip entry claims."""
+    tg.save({"w": np.zeros(1, np.float32)}, path)
+    with zipfile.ZipFile(path) as archive:
+        manifest = archive.read("__manifest__.npy")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("__manifest__.npy", manifest)
+        archive.writestr("w.npy", npy_header(header_shape) + bytes(2**20))
+    if declared is not None:
+        patch_declared_size(path, "w.npy", declared)
+    return path
+
+
+# ----------------------------------------------------------------------------- .npz checkpoints
+
+def test_a_zip_bomb_checkpoint_fails_fast_in_under_100_mb(tmp_path) -> None:
+    path = crafted_checkpoint(tmp_path / "bomb.npz", (GIB,), 4 * GIB - 1)
+    assert path.stat().st_size < 2**20
+    out = limited_load(path)
+    assert out.startswith("CheckpointError") and "bomb.npz" in out, out
+    assert "would inflate" in out and "zip bomb" in out
+
+
+def test_a_header_claiming_more_than_the_member_holds_fails_before_allocating(tmp_path) -> None:
+    out = limited_load(crafted_checkpoint(tmp_path / "liar.npz", (GIB,), None))
+    assert out.startswith("CheckpointError") and "liar.npz" in out, out
+    assert "member 'w.npy' declares float32 data of shape (1073741824,)" in out
+
+
+def test_a_checkpoint_member_cut_short_is_truncated(tmp_path) -> None:
+    path = tmp_path / "cut.npz"
+    tg.save({"w": np.ones(1000, np.float32)}, path)
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("__manifest__.npy", members["__manifest__.npy"])
+        archive.writestr("w.npy", members["w.npy"][:-100])
+    message = r"cut\.npz.*'w\.npy' declares float32 data of shape \(1000,\) \(4,000 bytes\)"
+    with pytest.raises(CheckpointError, match=message + " but holds 3,900"):
+        tg.load(path)
+
+
+def test_checkpoints_still_round_trip_exactly(tmp_path) -> None:
+    state = {"a": np.arange(12, dtype=np.int16).reshape(3, 4).T, "s": "text", "n": 3,
+             "t": tg.Tensor(np.ones((2, 2), np.float32), requires_grad=True)}
+    tg.save(state, tmp_path / "ok.npz")
+    back = tg.load(tmp_path / "ok.npz")
+    np.testing.assert_array_equal(back["a"], state["a"])
+    assert back["s"] == "text" and back["n"] == 3 and back["t"].requires_grad
+
+
+# ----------------------------------------------------------------------------- safetensors
+
+def safetensors_file(path: Path, header: dict, data: bytes) -> Path:
+    text = json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(text)) + text + data)
+    return path
+
+
+def test_a_safetensors_header_claiming_1_gib_fails_fast_in_under_100_mb(tmp_path) -> None:
+    path = safetensors_file(tmp_path / "big.safetensors",
+                            {"w": {"dtype": "F32", "shape": [GIB // 4], "data_offsets": [0, GIB]}},
+                            bytes(16))
+    out = limited_load(path)
+    assert out.startswith("CheckpointError") and "big.safetensors" in out, out
+    assert "the tensors end at byte" in out
+
+
+def test_a_safetensors_header_length_past_the_file_is_refused_before_reading(tmp_path) -> None:
+    path = tmp_path / "long.safetensors"
+    path.write_bytes(struct.pack("<Q", 2**40) + b"{}")
+    out = limited_load(path)
+    assert out.startswith("CheckpointError") and "long.safetensors" in out, out
+    assert "the header claims 1,099,511,627,776 bytes; the file has 10" in out
+
+
+@pytest.mark.parametrize("entry, problem", [
+    ({"dtype": "F32", "shape": [4], "data_offsets": [0, 8]}, "needs 16 bytes, its data_offsets"),
+    ({"dtype": "XX", "shape": [2], "data_offsets": [0, 8]}, "has no dtype of"),
+    ({"dtype": "F32", "shape": [-2], "data_offsets": [0, 8]}, "has no dtype of"),
+])
+def test_safetensors_entries_must_account_for_their_bytes(tmp_path, entry, problem) -> None:
+    path = safetensors_file(tmp_path / "bad.safetensors", {"w": entry}, bytes(8))
+    with pytest.raises(CheckpointError, match=rf"bad\.safetensors.*{problem}"):
+        tg.load(path)
+
+
+# ----------------------------------------------------------------------------- not regular files
+
+FIFO_LOAD = """
+import sys, tinygrad_cnn as tg
+try:
+    tg.load(sys.argv[1])
+except Exception as error:
+    print(type(error).__name__, error)
+"""
+
+
+@pytest.mark.parametrize("name", ["pipe.npz", "pipe.safetensors"])
+def test_a_fifo_is_refused_at_once(tmp_path, name) -> None:
+    fifo = tmp_path / name
+    os.mkfifo(fifo)
+    done = subprocess.run([sys.executable, "-c", FIFO_LOAD, str(fifo)], capture_output=True,
+                          text=True, timeout=120)  # a blocked open would time out here
+    assert done.stdout.startswith("CheckpointError"), done.stdout + done.stderr
+    assert f"{str(fifo)!r} is a FIFO (named pipe), not a regular file" in done.stdout
+
+
+def test_a_folder_is_refused_naming_it(tmp_path) -> None:
+    (tmp_path / "dir.npz").mkdir()
+    with pytest.raises(CheckpointError, match=r"dir\.npz' is a folder, not a regular file"):
+        tg.load(tmp_path / "dir.npz")
