@@ -8,8 +8,8 @@ Same command line and output as benchmarks/torch_steps.py: prints one JSON line
 count before NumPy is imported. --memory instead prints the peak NumPy allocation of one
 training step (tracemalloc) and the process's peak resident memory (ru_maxrss).
 
-The library tells glibc to keep freed memory for reuse at the first backward()
-(tinygrad_cnn/memory.py); --no-malloc-tuning turns that off (memory.set_automatic(False)) to
+`import tinygrad_cnn` tells glibc to keep freed memory for reuse (tinygrad_cnn/memory.py);
+--no-malloc-tuning turns that off (TINYGRAD_CNN_KEEP_FREED_MEMORY=0 before the import) to
 measure the untuned process.
 """
 
@@ -54,6 +54,8 @@ def parse_args() -> argparse.Namespace:
 if __name__ == "__main__":
     ARGS = parse_args()
     set_threads(ARGS.threads)
+    if not ARGS.malloc_tuning:
+        os.environ["TINYGRAD_CNN_KEEP_FREED_MEMORY"] = "0"
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "models"))
 
@@ -62,10 +64,7 @@ import numpy as np  # noqa: E402
 # the very models models/mnist.py trains, so the benchmark times what users run
 from mnist import lenet, seed_model  # noqa: E402
 
-from tinygrad_cnn import Tensor, memory, nn, ops, optim  # noqa: E402
-
-if __name__ == "__main__" and not ARGS.malloc_tuning:
-    memory.set_automatic(False)
+from tinygrad_cnn import Tensor, nn, ops, optim  # noqa: E402
 
 Case = tuple[Callable[[], None], Callable[[], None]]  # (timed step, untimed reset before it)
 

@@ -7,7 +7,7 @@ import pytest
 
 import tinygrad_cnn as tg
 from tinygrad_cnn import AnomalyError, Tensor, detect_anomaly, nn
-from tinygrad_cnn.autograd import _state
+from tinygrad_cnn.engine import _state
 
 # the NaNs and infinities are the point here; NumPy's warnings about making them are noise
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")

@@ -69,8 +69,10 @@ def test_backward_takes_pytorchs_gradient_and_inputs():
     assert x.grad is None and w.grad.tolist() == [1.0, 2.0]
     (x * 2).backward(gradient=tg.tensor([1.0, 3.0]))
     assert x.grad.tolist() == [2.0, 6.0]
-    (x * 2).backward(grad=np.array([1.0, 1.0]))  # the older keyword still works
+    (x * 2).backward(np.array([1.0, 1.0]))  # positional, as PyTorch; grad= is gone
     assert x.grad.tolist() == [4.0, 8.0]
+    with pytest.raises(TypeError, match="grad"):
+        (x * 2).backward(grad=np.array([1.0, 1.0]))
     with pytest.raises(RuntimeError, match=r"one-element output.*shape \(2,\)"):
         (x * 2).backward()
 

@@ -8,7 +8,8 @@ import threading
 import numpy as np
 
 from tinygrad_cnn import Tensor, is_grad_enabled, nn, no_grad
-from tinygrad_cnn.autograd import _state, module_scope, observe
+from tinygrad_cnn.autograd import module_scope, observe
+from tinygrad_cnn.engine import _state
 
 
 def _in_thread(fn) -> None:

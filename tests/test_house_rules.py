@@ -1,5 +1,5 @@
-"""The package's size and comment rules (docs/architecture.md): every file in tinygrad_cnn/ under
-300 lines, and no timing numbers in comments or docstrings (they live in docs/benchmarks.md)."""
+"""The package's comment rule (docs/architecture.md): no timing numbers in comments or docstrings
+(they live in docs/benchmarks.md). There is no file-size cap: a file holds one concept."""
 
 from __future__ import annotations
 
@@ -26,11 +26,6 @@ def _prose(source: str) -> list[str]:
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             found.append(ast.get_docstring(node) or "")
     return found
-
-
-@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(PACKAGE)))
-def test_file_is_under_300_lines(path):
-    assert len(path.read_text(encoding="utf-8").splitlines()) <= 300
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(PACKAGE)))

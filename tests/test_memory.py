@@ -1,4 +1,4 @@
-"""The allocator setting the engine applies by itself at the first backward() / no_grad()."""
+"""The allocator setting `import tinygrad_cnn` applies once (memory.py), and its switch."""
 
 from __future__ import annotations
 
@@ -16,56 +16,46 @@ from tinygrad_cnn import memory
 ROOT = Path(__file__).resolve().parent.parent
 
 PROBE = """
-import sys
-from tinygrad_cnn import memory, Tensor, no_grad
-print(memory.automatic_pending())
-if sys.argv[1] == "backward":
-    (Tensor([1.0, 2.0], requires_grad=True) * 3).sum().backward()
-elif sys.argv[1] == "no_grad":
-    with no_grad():
-        pass
-print(memory.automatic_pending())
+from tinygrad_cnn import memory, Tensor
+before = memory.applied()
+(Tensor([1.0, 2.0], requires_grad=True) * 3).sum().backward()
+print(before, memory.applied())
 """
 
 
-def probe(how: str, env_value: str | None) -> list[str]:
+def probe(env_value: str | None) -> list[str]:
     env = {k: v for k, v in os.environ.items() if k != memory.ENV}
     if env_value is not None:
         env[memory.ENV] = env_value
     env["PYTHONPATH"] = str(ROOT)
-    done = subprocess.run([sys.executable, "-c", PROBE, how], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True,
                           env=env, check=True)
     return done.stdout.split()
 
 
-def test_first_backward_applies_the_setting_once():
-    assert probe("backward", None) == ["True", "False"]
-    assert probe("no_grad", None) == ["True", "False"]
-    assert probe("nothing", None) == ["True", "True"]  # import alone changes nothing
+def test_the_import_applies_the_setting_and_backward_never_does():
+    assert probe(None) == ["True", "True"]
+    assert probe("1") == ["True", "True"]
 
 
 def test_environment_variable_turns_it_off():
     for value in ("0", "false", "off", "No"):
-        assert probe("backward", value) == ["False", "False"]
-    assert probe("backward", "1") == ["True", "False"]
+        assert probe(value) == ["False", "False"]  # and no backward() turns it on
 
 
-def test_set_automatic_switches_and_gradients_are_unchanged():
-    was = memory.automatic_pending()
-    try:
-        memory.set_automatic(False)
-        x = tg.Tensor(np.arange(6, dtype=np.float32).reshape(2, 3), requires_grad=True)
-        (x * x).sum().backward()
-        assert not memory.automatic_pending()
-        np.testing.assert_array_equal(x.grad.data, 2 * x.data)
-        memory.set_automatic(True)
-        assert memory.automatic_pending()
-        y = tg.Tensor(np.arange(6, dtype=np.float32).reshape(2, 3), requires_grad=True)
-        (y * y).sum().backward()  # applies it now: the same gradient
-        assert not memory.automatic_pending()
-        np.testing.assert_array_equal(y.grad.data, x.grad.data)
-    finally:
-        memory.set_automatic(was)
+def test_the_engine_does_not_call_the_allocator():
+    source = (ROOT / "tinygrad_cnn" / "engine.py").read_text(encoding="utf-8")
+    assert "import memory" not in source and "mallopt" not in source
+
+
+def test_gradients_are_the_same_with_the_setting():
+    x = tg.Tensor(np.arange(6, dtype=np.float32).reshape(2, 3), requires_grad=True)
+    (x * x).sum().backward()
+    memory.keep_freed_memory()
+    y = tg.Tensor(np.arange(6, dtype=np.float32).reshape(2, 3), requires_grad=True)
+    (y * y).sum().backward()
+    np.testing.assert_array_equal(y.grad.data, x.grad.data)
+    np.testing.assert_array_equal(x.grad.data, 2 * x.data)
 
 
 def test_keep_freed_memory_reports_whether_glibc_took_it():

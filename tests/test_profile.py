@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import tinygrad_cnn as tg
-from tinygrad_cnn import Profiler, Tensor, autograd, nn, profile
-from tinygrad_cnn.autograd import _state
+from tinygrad_cnn import Profiler, Tensor, engine, nn, profile
+from tinygrad_cnn.engine import _state
 from tinygrad_cnn.profile import NO_MODULE, UNTRACKED
 
 
@@ -111,7 +111,7 @@ def test_rows_add_up_to_the_wall_time_of_a_real_step(monkeypatch):
     # within 10%; with an injected clock it is checked exactly, never against a busy machine
     clock = TickClock()
     monkeypatch.setattr(profile, "perf_counter", clock)  # the profiler's wall time
-    monkeypatch.setattr(autograd, "perf_counter", clock)  # the engine's per-op timings
+    monkeypatch.setattr(engine, "perf_counter", clock)  # the engine's per-op timings
     tg.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
                           nn.Linear(4 * 13 * 13, 10))

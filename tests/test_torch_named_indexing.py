@@ -238,8 +238,11 @@ def test_where_splits_the_gradient_as_pytorch():
 
 
 def test_where_promotes_as_pytorch():
-    assert ops.where(MASK, 1, 0).dtype == np.int64
-    assert ops.where(MASK, 1.0, 0).dtype == np.float32
+    mask = Tensor(MASK, dtype=None)  # numbers on both sides: the condition makes it a Tensor op
+    assert ops.where(mask, 1, 0).dtype == np.int64
+    assert ops.where(mask, 1.0, 0).dtype == np.float32
+    with pytest.raises(TypeError, match="where: expected a Tensor among the operands"):
+        ops.where(MASK, 1, 0)  # as torch.where(ndarray, 1, 0): no Tensor at all
     assert ops.where(MASK, Tensor([0, 1, 2], dtype=np.int64), 0.5).dtype == np.float32
     assert ops.where(MASK, Tensor([0, 1, 2], dtype=np.int64), Tensor(X, dtype=np.float64)
                      ).dtype == np.float64

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from . import nn, ops, optim
+from . import memory, nn, ops, optim
 from .autograd import (
     Function,
     enable_grad,
@@ -142,6 +142,10 @@ __all__ = [
     "transpose", "uint8", "unsqueeze", "var", "where", "zeros", "zeros_like",
 ]
 __version__ = "0.1.0"
+
+# The one place the allocator is tuned: glibc keeps freed memory for the next training step
+# (memory.py says why; TINYGRAD_CNN_KEEP_FREED_MEMORY=0 before this import switches it off).
+memory.apply_unless_switched_off()
 
 
 def __getattr__(name: str) -> Any:

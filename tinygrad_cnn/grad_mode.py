@@ -1,27 +1,13 @@
-"""Grad mode: whether ops record the graph, per thread (as PyTorch). `no_grad`,
-`enable_grad`, `inference_mode` (the same as no_grad here) and `set_grad_enabled`."""
+"""Grad mode: whether ops record the graph, per thread (as PyTorch; the flag is the engine's):
+`no_grad`, `enable_grad`, `inference_mode` (the same as no_grad here) and `set_grad_enabled`."""
 
 from __future__ import annotations
 
 import functools
-import threading
 from collections.abc import Callable
 from typing import Any
 
-from . import memory
-
-
-class _State(threading.local):
-    """Switches read on every op (one attribute lookup each when off). Per thread, as in PyTorch:
-    `no_grad` or a profiler in one thread (a server's request) never changes another's ops."""
-
-    def __init__(self) -> None:
-        self.grad_enabled = True
-        self.module_stack: list[Any] = []  # modules whose forward is running, innermost last
-        self.observers: list[Any] = []  # profiler / anomaly mode: on_forward, on_backward
-
-
-_state = _State()
+from .engine import _state
 
 
 def is_grad_enabled() -> bool:
@@ -36,8 +22,6 @@ class _GradMode:
         self.previous: list[bool] = []
 
     def __enter__(self) -> None:
-        if not self.enabled:
-            memory.apply_automatic()  # an inference loop gets the allocator setting too
         self.previous.append(_state.grad_enabled)
         _state.grad_enabled = self.enabled
 

@@ -1,4 +1,5 @@
-"""In-place updates (`x += y`, `x.add_(y)`, `x.copy_(src)`, `x[i] = v`) with PyTorch's rules:
+"""In-place updates (`x += y`, `x.add_(y)`, `x.copy_(src)`, `x[i] = v`; Tensor's methods call
+`update` and `setitem`) with PyTorch's rules:
 the new values go into the tensor's own array (its views see them) and its version counter is
 bumped. In grad mode the update is recorded: ops that used the old value send their gradients
 to it (`as_it_was`); a backward that would need an old value which is gone refuses instead of
@@ -11,79 +12,23 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import autograd, ops
+from . import ops
+from .engine import _state
 from .ops.promotion import CATEGORY, DtypeError
 from .ops.shapes import number
 
-Scalar = int | float
-
 if TYPE_CHECKING:
-    from .autograd import Function
+    from .engine import Function
     from .tensor import Tensor
 
 _LEAF = "a leaf Variable that requires grad is being used in an in-place operation."
 _CASTING = {"copy_", "fill_", "zero_", "setitem"}  # these cast to the tensor's dtype, as PyTorch
 
 
-class VersionCounter:
-    """How many in-place updates an array had: one small object shared by a tensor and every view
-    of it, so an update through any of them is seen by the graphs that saved any of them."""
-
-    __slots__ = ("value",)
-
-    def __init__(self) -> None:
-        self.value = 0
-
-
-class InPlaceOps:
-    """Tensor's in-place methods (a mixin, each one call into `update`)."""
-
-    def __iadd__(self, other: Any) -> Tensor:
-        return update(self, "add_", ops.add, other)
-
-    def __isub__(self, other: Any) -> Tensor:
-        return update(self, "sub_", ops.sub, other)
-
-    def __imul__(self, other: Any) -> Tensor:
-        return update(self, "mul_", ops.mul, other)
-
-    def __itruediv__(self, other: Any) -> Tensor:
-        return update(self, "div_", ops.div, other)
-
-    def add_(self, other: Any, alpha: Scalar = 1) -> Tensor:
-        return update(self, "add_", ops.add, other if alpha == 1 else alpha * other)
-
-    def sub_(self, other: Any, alpha: Scalar = 1) -> Tensor:
-        return update(self, "sub_", ops.sub, other if alpha == 1 else alpha * other)
-
-    def mul_(self, other: Any) -> Tensor:
-        return update(self, "mul_", ops.mul, other)
-
-    def div_(self, other: Any) -> Tensor:
-        return update(self, "div_", ops.div, other)
-
-    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-        return update(self, "clamp_", ops.clip, min, max)
-
-    clip_ = clamp_
-
-    def copy_(self, src: Any) -> Tensor:
-        return update(self, "copy_", ops.copy_into, src)
-
-    def fill_(self, value: Scalar) -> Tensor:
-        return update(self, "fill_", ops.copy_into, scalar(value, "fill_"))
-
-    def zero_(self) -> Tensor:
-        return update(self, "zero_", ops.copy_into, 0)
-
-    def __setitem__(self, index: Any, value: Any) -> None:
-        setitem(self, index, value)
-
-
 def update(t: Tensor, name: str, fn: Callable[..., Tensor], *args: Any) -> Tensor:
     """t's array := fn(t, *args). Under no_grad (or with nothing requiring grad) only the data
     changes; in grad mode the update is recorded in the graph, as PyTorch records it."""
-    grad_mode = autograd._state.grad_enabled
+    grad_mode = _state.grad_enabled
     if grad_mode and t._requires_grad and t._ctx is None:
         raise RuntimeError(f"{_LEAF} ({name} on a parameter or other leaf tensor; wrap updates "
                            "in `with no_grad():`)")
@@ -144,7 +89,7 @@ def _write(t: Tensor, name: str, result: np.ndarray) -> None:
 
 def setitem(t: Tensor, index: Any, value: Any) -> None:
     """`t[index] = value`: value (a number, array or Tensor) broadcast into the indexed part."""
-    grad_mode = autograd._state.grad_enabled
+    grad_mode = _state.grad_enabled
     if grad_mode and (t._requires_grad or getattr(value, "_requires_grad", False)):
         update(t, "setitem", ops.setitem, index, value)
     else:
@@ -159,7 +104,7 @@ def scalar(value: Any, name: str) -> Any:
     return number(value, name)
 
 
-# ----- the engine's checks at backward time ----------------------------------------------------
+# ----- the engine's checks at backward time (Tensor._check_saved and _as_it_was) ------------
 def check_versions(ctx: Function) -> None:
     """An op that saved arrays for backward must see its inputs as they were in forward: an
     optimizer step or load_state_dict between forward and backward would silently give wrong

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .tensor import Tensor  # imported by tensor.py once Tensor exists
+from .engine import Node
 
 _NUMERIC_KINDS = "biuf"  # bool, int, unsigned, float: what a Tensor may hold
 # ufuncs that ndarray's operators call (ndarray + Tensor runs np.add): they stay Tensor ops
@@ -20,13 +20,13 @@ _OPERATORS = {
 }
 
 
-def ufunc(t: Tensor, fn: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any:
+def ufunc(t: Node, fn: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any:
     """What `fn(*inputs)` gives when an input is a Tensor: our op for the operators above, else
     NumPy's result on the data (an ndarray); PyTorch's numpy() error if a Tensor requires grad."""
     op = _OPERATORS.get(fn)
     if op is not None and method == "__call__" and not kwargs:
         return op(*inputs)
-    if any(isinstance(x, Tensor) for x in kwargs.get("out", ())):
+    if any(isinstance(x, Node) for x in kwargs.get("out", ())):
         raise TypeError(f"np.{fn.__name__}(..., out=Tensor) is not supported; compute into an "
                         "array and use tensor.copy_(array)")
     return getattr(fn, method)(*_arrays(inputs), **kwargs)
@@ -39,7 +39,7 @@ def function(func: Any, args: tuple, kwargs: dict) -> Any:
 
 def _arrays(value: Any) -> Any:
     """Tensors (also inside lists and tuples) as their arrays, through __array__'s check."""
-    if isinstance(value, Tensor):
+    if isinstance(value, Node):
         return np.asarray(value)
     if isinstance(value, (list, tuple)):
         return type(value)(_arrays(v) for v in value)
@@ -54,7 +54,7 @@ def as_array(data: Any, dtype: Any, what: str = "Tensor()") -> np.ndarray:
         return data  # the common case: used as is
     if dtype is not None:
         dtype = _dtype(dtype)
-    if isinstance(data, Tensor):
+    if isinstance(data, Node):
         return np.array(data.data, dtype=dtype)  # torch.tensor(t) copies too
     try:
         array = np.asarray(data)

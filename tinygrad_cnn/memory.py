@@ -1,9 +1,11 @@
 """Allocator tuning: let glibc keep freed memory so every training step reuses warm pages.
 
-The library applies it by itself, once, at the first `backward()` or `no_grad()` block of the
-process, so a loop written from the README gets it without asking. Turn that off with the
-environment variable TINYGRAD_CNN_KEEP_FREED_MEMORY=0 or `set_automatic(False)` before the first
-step; `keep_freed_memory()` applies it by hand.
+Applied once, in one visible place: `import tinygrad_cnn` calls `apply_unless_switched_off()`
+(tinygrad_cnn/__init__.py), so a loop written from the README gets it without asking, and the
+engine itself never touches the allocator. Switch it off with the environment variable
+TINYGRAD_CNN_KEEP_FREED_MEMORY=0 (before the import); `keep_freed_memory()` applies it by hand.
+Its measured effect (page faults and step times with and without) is in docs/benchmarks.md,
+"Speed without opt-in: the allocator setting, applied by the library".
 
 Why it is safe: it changes where freed memory waits (glibc's own free lists instead of the
 kernel), never what any array holds, and glibc still returns memory above `trim_threshold`. The
@@ -24,10 +26,10 @@ _M_MMAP_THRESHOLD = -3
 ENV = "TINYGRAD_CNN_KEEP_FREED_MEMORY"
 
 
-class _Auto:
-    """Whether the automatic call is still to come: read on every backward(), so one flag."""
+class _Applied:
+    """Whether keep_freed_memory() has run in this process (the setting is process-wide)."""
 
-    pending = os.environ.get(ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+    value = False
 
 
 def keep_freed_memory(mmap_threshold: int = 32 << 20, trim_threshold: int = 512 << 20) -> bool:
@@ -41,7 +43,7 @@ def keep_freed_memory(mmap_threshold: int = 32 << 20, trim_threshold: int = 512 
     setting is process-wide. Returns False where there is no glibc (macOS, musl, Windows), which
     keeps its defaults.
     """
-    _Auto.pending = False
+    _Applied.value = True
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c"))
         return bool(libc.mallopt(_M_MMAP_THRESHOLD, mmap_threshold)
@@ -50,19 +52,16 @@ def keep_freed_memory(mmap_threshold: int = 32 << 20, trim_threshold: int = 512 
         return False
 
 
-def set_automatic(enabled: bool) -> None:
-    """Whether the next backward() / no_grad() block applies keep_freed_memory() (default: the
-    first one does, unless TINYGRAD_CNN_KEEP_FREED_MEMORY=0). Off never undoes a setting that
-    was already applied: glibc keeps it for the life of the process."""
-    _Auto.pending = bool(enabled)
+def switched_off() -> bool:
+    """True when TINYGRAD_CNN_KEEP_FREED_MEMORY says 0, false, no or off."""
+    return os.environ.get(ENV, "1").strip().lower() in ("0", "false", "no", "off")
 
 
-def automatic_pending() -> bool:
-    return _Auto.pending
-
-
-def apply_automatic() -> None:
-    """Called by the engine at the first backward() and no_grad() block; later calls return at
-    the first check."""
-    if _Auto.pending:
+def apply_unless_switched_off() -> None:
+    """What `import tinygrad_cnn` runs, once."""
+    if not switched_off():
         keep_freed_memory()
+
+
+def applied() -> bool:
+    return _Applied.value

@@ -1,36 +1,38 @@
-"""The Tensor: an ndarray plus the graph that made it (its op methods are in tensor_ops.py)."""
+"""The Tensor: an ndarray plus the graph that made it, with one short method per op.
+
+One class in one file, in sections: construction, NumPy interop, attributes, autograd,
+factories, then the ops by family (each method one call into `ops`), in-place updates and
+devices. The graph itself (the node's fields, `Function.apply`, `backward`) is the engine's
+(engine.py), which `Tensor` extends.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from . import rng
-from .autograd import Function
-from .inplace import InPlaceOps, VersionCounter
+from . import autograd, devices, engine, inplace, interop, ops, rng
+from .engine import Function, Node, VersionCounter
+from .ops._args import normalize_axis, torch_names
 from .ops.promotion import DtypeError
 from .ops.shapes import number, sizes
-from .tensor_more import MoreOps
-from .tensor_ops import TensorOps, dims
-from .tensor_torch import TorchOps
 
 Scalar = int | float
+Axis = int | tuple[int, ...] | None
 _GRAD_ADVICE = ("Can't call numpy() on Tensor that requires grad. "
                 "Use tensor.detach().numpy() instead.")
 
 
-class Tensor(TorchOps, TensorOps, MoreOps, InPlaceOps):
+class Tensor(Node):
     """An n-dimensional array that records the ops applied to it, so `backward()` can derive
     gradients. `Tensor(data)` converts scalars, nested lists and arrays to float32 by default;
     an ndarray of the requested dtype is used as is, without a copy (a Tensor is copied)."""
 
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
-    _is_view = False  # True on the outputs of view ops (set in Function.apply), see inplace.py
-    _earlier: list | tuple = ()  # (version, before) per in-place update in grad mode: inplace.py
-    _hooks: tuple = ()  # register_hook's functions, run on this tensor's gradient (gradients.py)
 
+    # ----- construction -----------------------------------------------------------------------
     def __init__(
         self,
         data: Any,
@@ -42,11 +44,12 @@ class Tensor(TorchOps, TensorOps, MoreOps, InPlaceOps):
         self.name = name
         self.requires_grad = requires_grad
 
-    @classmethod
-    def _from_op(cls, data: Any, ctx: Function | None, base: Tensor | None = None) -> Tensor:
-        """Wrap an op's output without the checks of `__init__` (the hot path). The output of a
-        view op (`base` given) that shares base's memory shares its version counter too."""
-        out = cls.__new__(cls)
+    @staticmethod
+    def _from_op(data: Any, ctx: Function | None, base: Node | None = None) -> Tensor:
+        """Wrap an op's output without the checks of `__init__` (the hot path; always a Tensor,
+        also for a Parameter's ops). The output of a view op (`base` given) that shares base's
+        memory shares its version counter too."""
+        out = Tensor.__new__(Tensor)
         data = data if type(data) is np.ndarray else np.asarray(data)
         if base is not None and np.may_share_memory(data, base.data):
             out._wrap(data, ctx, base._version_counter)
@@ -55,16 +58,6 @@ class Tensor(TorchOps, TensorOps, MoreOps, InPlaceOps):
             out._wrap(data, ctx, VersionCounter())
         return out
 
-    def _wrap(self, data: np.ndarray, ctx: Function | None, version: VersionCounter) -> None:
-        """Every field of a Tensor, set in this one place by both constructors."""
-        self.data: np.ndarray = data
-        self.grad: Tensor | None = None
-        self.name: str | None = None
-        self._ctx = ctx
-        self._retains_grad = False
-        self._requires_grad = ctx is not None
-        self._version_counter = version  # shared with views; bumped by every in-place update
-
     @staticmethod
     def _constant(value: Any, inputs: Sequence[Any]) -> Tensor:
         """A non-Tensor op input. Python scalars and float arrays take the float dtype of the
@@ -72,7 +65,7 @@ class Tensor(TorchOps, TensorOps, MoreOps, InPlaceOps):
         bool arrays (labels, masks) keep theirs."""
         array = interop.as_array(value, None, "an op input")
         if array.dtype.kind == "f" or isinstance(value, (bool, int, float)):
-            ref = next((x for x in inputs if isinstance(x, Tensor)), None)
+            ref = next((x for x in inputs if isinstance(x, Node)), None)
             if ref is not None and ref.dtype.kind == "f":
                 return Tensor(array, dtype=ref.dtype)
         return Tensor(array, dtype=None)
@@ -184,13 +177,45 @@ class Tensor(TorchOps, TensorOps, MoreOps, InPlaceOps):
         return f"Tensor({values}, {', '.join(parts)})"
 
     # ----- autograd -----------------------------------------------------------------------------
-    def _accumulate_grad(self, grad: np.ndarray) -> None:
-        """`.grad += grad`, into a new array (grad has this tensor's shape and dtype already)."""
-        if self.grad is None:
-            # copy: the same array may be handed to several inputs (x + y) or kept by an op
-            self.grad = Tensor._from_op(grad.copy(), None)
-        else:
-            self.grad = Tensor._from_op(self.grad.data + grad, None)
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs: Any = None) -> None:
+        """Accumulate d self / d leaf into `.grad` of every leaf that requires grad (only into
+        `inputs`, when given), PyTorch's backward. The walk is engine.backward."""
+        if create_graph:
+            raise NotImplementedError("backward(create_graph=True): higher-order gradients are "
+                                      "not supported (each op's backward is NumPy, not recorded)")
+        if not self._requires_grad:
+            raise RuntimeError(
+                "backward() on a tensor that does not require grad: no input of the graph "
+                "that made it has requires_grad=True (or it was made under no_grad())")
+        seed = self._seed(gradient, "backward(gradient=...)")
+        if inputs is None:
+            engine.backward(self, seed, bool(retain_graph))
+            return
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        for i, t in enumerate(inputs):
+            if not t.requires_grad:
+                raise RuntimeError(f"backward(inputs=...): input {i} (shape {t.shape}) does not "
+                                   "require grad")
+        capture = autograd.Capture(inputs)
+        engine.backward(self, seed, bool(retain_graph), capture)
+        for t in inputs:
+            if capture.of(t) is not None:
+                t._accumulate_grad(capture.of(t))
+
+    def _seed(self, gradient: Any, what: str) -> np.ndarray:
+        """d self / d self for backward: ones for a one-element tensor, else `gradient`."""
+        if gradient is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward() without a gradient needs a one-element output, but this tensor "
+                    f"has shape {self.shape}: reduce it first (e.g. .sum()) or pass gradient= "
+                    "of that shape")
+            return np.ones(self.shape, dtype=self.dtype)
+        seed = interop.as_array(getattr(gradient, "data", gradient), self.dtype, what)
+        if seed.shape != self.shape:
+            raise ValueError(f"{what} has shape {seed.shape}, the tensor has shape {self.shape}")
+        return seed
 
     def retain_grad(self) -> Tensor:
         """Keep `.grad` on this non-leaf tensor after backward() (leaves always keep theirs)."""
@@ -206,6 +231,21 @@ class Tensor(TorchOps, TensorOps, MoreOps, InPlaceOps):
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         self.requires_grad = requires_grad
         return self
+
+    def register_hook(self, hook: Callable) -> Any:
+        """Call hook(grad) each time this tensor's gradient is computed; a returned Tensor
+        replaces the gradient. Returns a handle whose remove() takes the hook off."""
+        return autograd.register_hook(self, hook)
+
+    # the engine's extension points (engine.Node): hooks, and in-place history (inplace.py)
+    def _run_hooks(self, grad: np.ndarray) -> np.ndarray:
+        return autograd.run_hooks(self, grad)
+
+    def _check_saved(self, ctx: Function) -> None:
+        inplace.check_versions(ctx)
+
+    def _as_it_was(self, version: int, ctx: Function, reader: Node, read_late: set) -> Node:
+        return inplace.as_it_was(self, version, ctx, reader, read_late)
 
     # ----- factories ----------------------------------------------------------------------------
     @staticmethod
@@ -268,9 +308,472 @@ class Tensor(TorchOps, TensorOps, MoreOps, InPlaceOps):
                       dtype=None)
 
 
+    # ----- elementwise --------------------------------------------------------------------------
+    def __add__(self, other: Any) -> Tensor:
+        return ops.add(self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return ops.add(other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return ops.sub(self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return ops.sub(other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return ops.mul(self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return ops.mul(other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return ops.div(self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return ops.div(other, self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return ops.pow(self, other)
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return ops.pow(other, self)
+
+    def __neg__(self) -> Tensor:
+        return ops.neg(self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return ops.matmul(other, self)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return ops.lt(self, other)
+
+    def __le__(self, other: Any) -> Tensor:
+        return ops.le(self, other)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return ops.gt(self, other)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return ops.ge(self, other)
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return ops.eq(self, other)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return ops.ne(self, other)
+
+    def add(self, other: Any) -> Tensor:
+        return ops.add(self, other)
+
+    def sub(self, other: Any) -> Tensor:
+        return ops.sub(self, other)
+
+    def mul(self, other: Any) -> Tensor:
+        return ops.mul(self, other)
+
+    def div(self, other: Any) -> Tensor:
+        return ops.div(self, other)
+
+    def pow(self, other: Any) -> Tensor:
+        return ops.pow(self, other)
+
+    def neg(self) -> Tensor:
+        return ops.neg(self)
+
+    def exp(self) -> Tensor:
+        return ops.exp(self)
+
+    def log(self) -> Tensor:
+        return ops.log(self)
+
+    def sqrt(self) -> Tensor:
+        return ops.sqrt(self)
+
+    def abs(self) -> Tensor:
+        return ops.abs(self)
+
+    def clip(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        return ops.clip(self, min, max)
+
+    clamp = clip
+
+    def maximum(self, other: Any) -> Tensor:
+        return ops.maximum(self, other)
+
+    def minimum(self, other: Any) -> Tensor:
+        return ops.minimum(self, other)
+
+    def clone(self) -> Tensor:
+        return ops.clone(self)
+
+    def contiguous(self) -> Tensor:
+        return self if self.data.flags.c_contiguous else ops.clone(self)
+
+    def numel(self) -> int:
+        return self.data.size
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    # ----- dtypes, Python numbers, bitwise logic (PyTorch's names) ----------------------------
+    def float(self) -> Tensor:
+        return ops.cast(self, np.float32)
+
+    def double(self) -> Tensor:
+        return ops.cast(self, np.float64)
+
+    def half(self) -> Tensor:
+        return ops.cast(self, np.float16)
+
+    def long(self) -> Tensor:
+        return ops.cast(self, np.int64)
+
+    def int(self) -> Tensor:
+        return ops.cast(self, np.int32)
+
+    def bool(self) -> Tensor:
+        return ops.cast(self, np.bool_)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __abs__(self) -> Tensor:
+        return ops.abs(self)
+
+    def __invert__(self) -> Tensor:
+        return ops.bitwise_not(self)
+
+    def __and__(self, other: Any) -> Tensor:
+        return ops.bitwise_and(self, other)
+
+    def __rand__(self, other: Any) -> Tensor:
+        return ops.bitwise_and(other, self)
+
+    def __or__(self, other: Any) -> Tensor:
+        return ops.bitwise_or(self, other)
+
+    def __ror__(self, other: Any) -> Tensor:
+        return ops.bitwise_or(other, self)
+
+    def __xor__(self, other: Any) -> Tensor:
+        return ops.bitwise_xor(self, other)
+
+    def __rxor__(self, other: Any) -> Tensor:
+        return ops.bitwise_xor(other, self)
+
+    # ----- activations --------------------------------------------------------------------------
+    def sigmoid(self) -> Tensor:
+        return ops.sigmoid(self)
+
+    def relu(self) -> Tensor:
+        return ops.relu(self)
+
+    def tanh(self) -> Tensor:
+        return ops.tanh(self)
+
+    def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
+        return ops.leaky_relu(self, negative_slope)
+
+    def dropout(self, p: float = 0.5, training: bool = True) -> Tensor:
+        return ops.dropout(self, p, training)
+
+    # ----- movement -----------------------------------------------------------------------------
+    @property
+    def T(self) -> Tensor:  # noqa: N802 (PyTorch's name)
+        return ops.permute(self, tuple(reversed(range(self.data.ndim))))
+
+    def reshape(self, *shape: int | Sequence[int]) -> Tensor:
+        return ops.reshape(self, _dims(shape))
+
+    view = reshape
+
+    def transpose(self, dim0: int = -2, dim1: int = -1) -> Tensor:
+        return ops.transpose(self, dim0, dim1)
+
+    def permute(self, *dims_: int | Sequence[int]) -> Tensor:
+        return ops.permute(self, _dims(dims_))
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        return ops.flatten(self, start_dim, end_dim)
+
+    def expand(self, *shape: int | Sequence[int]) -> Tensor:
+        return ops.expand(self, _dims(shape))
+
+    def pad(self, pad: Any, value: Scalar = 0.0) -> Tensor:
+        return ops.pad(self, pad, value)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return ops.getitem(self, index)
+
+    # ----- linear algebra and CNN layers --------------------------------------------------------
+    def matmul(self, other: Any) -> Tensor:
+        return ops.matmul(self, other)
+
+    def linear(self, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+        return ops.linear(self, weight, bias)
+
+    def conv2d(self, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+               padding: Any = 0, dilation: Any = 1, groups: int = 1,
+               algorithm: str = "auto") -> Tensor:
+        return ops.conv2d(self, weight, bias, stride, padding, dilation, groups, algorithm)
+
+    def max_pool2d(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
+        return ops.max_pool2d(self, kernel_size, stride, padding)
+
+    def avg_pool2d(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
+        return ops.avg_pool2d(self, kernel_size, stride, padding)
+
+
+    # ----- trigonometry and rounding ------------------------------------------------------------
+    def sin(self) -> Tensor:
+        return ops.sin(self)
+
+    def cos(self) -> Tensor:
+        return ops.cos(self)
+
+    def sign(self) -> Tensor:
+        return ops.sign(self)
+
+    def floor(self) -> Tensor:
+        return ops.floor(self)
+
+    def ceil(self) -> Tensor:
+        return ops.ceil(self)
+
+    def round(self, decimals: int = 0) -> Tensor:
+        return ops.round(self, decimals)
+
+    def __floordiv__(self, other: Any) -> Tensor:
+        return ops.floor_divide(self, other)
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        return ops.floor_divide(other, self)
+
+    def __mod__(self, other: Any) -> Tensor:
+        return ops.remainder(self, other)
+
+    def __rmod__(self, other: Any) -> Tensor:
+        return ops.remainder(other, self)
+
+    def floor_divide(self, other: Any) -> Tensor:
+        return ops.floor_divide(self, other)
+
+    def remainder(self, other: Any) -> Tensor:
+        return ops.remainder(self, other)
+
+    # ----- layout: flips, repeats, splits -------------------------------------------------------
+    def flip(self, *dims: int | Sequence[int]) -> Tensor:
+        return ops.flip(self, _dims(dims))
+
+    def repeat(self, *sizes: int | Sequence[int]) -> Tensor:
+        return ops.repeat(self, _dims(sizes))
+
+    def t(self) -> Tensor:
+        return ops.t(self)
+
+    @property
+    def mT(self) -> Tensor:  # noqa: N802 (PyTorch's name): the last two dims swapped
+        return ops.transpose(self, -2, -1)
+
+    def narrow(self, dim: int, start: int, length: int) -> Tensor:
+        return ops.narrow(self, dim, start, length)
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+        return ops.chunk(self, chunks, dim)
+
+    def split(self, split_size_or_sections: int | Sequence[int],
+              dim: int = 0) -> tuple[Tensor, ...]:
+        return ops.split(self, split_size_or_sections, dim)
+
+    # ----- indexing by arrays and masks ---------------------------------------------------------
+    def gather(self, dim: int, index: Any) -> Tensor:
+        return ops.gather(self, dim, index)
+
+    def index_select(self, dim: int, index: Any) -> Tensor:
+        return ops.index_select(self, dim, index)
+
+    def masked_fill(self, mask: Any, value: Any) -> Tensor:
+        return ops.masked_fill(self, mask, value)
+
+    def where(self, condition: Any, other: Any) -> Tensor:
+        return ops.where(condition, self, other)
+
+    # ----- reductions ---------------------------------------------------------------------------
+    def prod(self, dim: Axis = None, keepdim: bool = False) -> Tensor:
+        return ops.prod(self, dim, keepdim)
+
+    def logsumexp(self, dim: Axis, keepdim: bool = False) -> Tensor:
+        return ops.logsumexp(self, dim, keepdim)
+
+    def norm(self, p: Any = "fro", dim: Axis = None, keepdim: bool = False) -> Tensor:
+        return ops.norm(self, p, dim, keepdim)
+
+    def cumsum(self, dim: int) -> Tensor:
+        return ops.cumsum(self, dim)
+
+    def all(self, dim: Axis = None, keepdim: bool = False) -> Tensor:
+        return ops.all(self, dim, keepdim)
+
+    def any(self, dim: Axis = None, keepdim: bool = False) -> Tensor:
+        return ops.any(self, dim, keepdim)
+
+    # ----- reductions, softmax and dims under PyTorch's names ---------------------------------
+    @torch_names
+    def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        return ops.sum(self, axis, keepdims)
+
+    @torch_names
+    def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        return ops.mean(self, axis, keepdims)
+
+    @torch_names
+    def max(self, axis: Any = None, keepdims: bool = False) -> Any:
+        """Of all elements: 0-d; along an int axis: (values, indices); of a tensor: maximum."""
+        return ops.max(self, axis, keepdims)
+
+    @torch_names
+    def min(self, axis: Any = None, keepdims: bool = False) -> Any:
+        return ops.min(self, axis, keepdims)
+
+    @torch_names
+    def amax(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        return ops.amax(self, axis, keepdims)
+
+    @torch_names
+    def amin(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        return ops.amin(self, axis, keepdims)
+
+    @torch_names
+    def var(self, axis: Any = None, unbiased: bool | None = None, keepdims: bool = False, *,
+            correction: Any = None) -> Tensor:
+        return ops.var(self, axis, unbiased, keepdims, correction=correction)
+
+    @torch_names
+    def std(self, axis: Any = None, unbiased: bool | None = None, keepdims: bool = False, *,
+            correction: Any = None) -> Tensor:
+        return ops.std(self, axis, unbiased, keepdims, correction=correction)
+
+    @torch_names
+    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        return ops.argmax(self, axis, keepdims)
+
+    @torch_names
+    def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        return ops.argmin(self, axis, keepdims)
+
+    @torch_names
+    def softmax(self, axis: int = -1) -> Tensor:
+        return ops.softmax(self, axis)
+
+    @torch_names
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        return ops.log_softmax(self, axis)
+
+    @torch_names
+    def squeeze(self, axis: Axis = None) -> Tensor:
+        return ops.squeeze(self, axis)
+
+    @torch_names
+    def unsqueeze(self, axis: int) -> Tensor:
+        return ops.unsqueeze(self, axis)
+
+    # ----- in-place updates (inplace.py has PyTorch's rules) ---------------------------------
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return inplace.update(self, "add_", ops.add, other)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return inplace.update(self, "sub_", ops.sub, other)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return inplace.update(self, "mul_", ops.mul, other)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return inplace.update(self, "div_", ops.div, other)
+
+    def add_(self, other: Any, alpha: Scalar = 1) -> Tensor:
+        return inplace.update(self, "add_", ops.add, other if alpha == 1 else alpha * other)
+
+    def sub_(self, other: Any, alpha: Scalar = 1) -> Tensor:
+        return inplace.update(self, "sub_", ops.sub, other if alpha == 1 else alpha * other)
+
+    def mul_(self, other: Any) -> Tensor:
+        return inplace.update(self, "mul_", ops.mul, other)
+
+    def div_(self, other: Any) -> Tensor:
+        return inplace.update(self, "div_", ops.div, other)
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        return inplace.update(self, "clamp_", ops.clip, min, max)
+
+    clip_ = clamp_
+
+    def copy_(self, src: Any) -> Tensor:
+        return inplace.update(self, "copy_", ops.copy_into, src)
+
+    def fill_(self, value: Scalar) -> Tensor:
+        return inplace.update(self, "fill_", ops.copy_into, inplace.scalar(value, "fill_"))
+
+    def zero_(self) -> Tensor:
+        return inplace.update(self, "zero_", ops.copy_into, 0)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        inplace.setitem(self, index, value)
+
+    # ----- devices: the CPU only --------------------------------------------------------------
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        """PyTorch's to: to(dtype), to("cpu"), to(device, dtype), to(other), dtype=, device=;
+        the tensor itself when nothing changes. Devices other than the CPU raise."""
+        dtype = devices.dtype_asked(args, kwargs, "to")
+        out = self if dtype is None else ops.cast(self, dtype)
+        return ops.clone(out) if kwargs.get("copy") and out is self else out
+
+    def cpu(self) -> Tensor:
+        return self
+
+    @property
+    def device(self) -> devices.device:
+        return devices.CPU
+
+    def is_contiguous(self) -> bool:
+        return self.data.flags.c_contiguous
+
+    @property
+    def size(self) -> Size:
+        out = Size(self.data.size)
+        out.shape = self.data.shape
+        return out
+
 def _shape(args: Sequence[Any]) -> tuple[int, ...]:
     """A factory's sizes: f(2, 3) or f((2, 3)), each a non-negative int."""
-    return sizes(dims(args), "Tensor factory")
+    return sizes(_dims(args), "Tensor factory")
 
 
-from . import interop  # noqa: E402  (interop needs Tensor defined)
+
+
+def _dims(args: Sequence[Any]) -> tuple[Any, ...]:
+    """Accept both f(2, 3) and f((2, 3)), like PyTorch; the op checks each entry."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        return tuple(args[0])
+    return tuple(args)
+
+
+class Size(int):
+    """`t.size`: the number of elements (NumPy's `size`), and callable as PyTorch's `t.size()`
+    (the shape) and `t.size(dim)` (one dimension)."""
+
+    shape: tuple[int, ...]
+
+    def __call__(self, dim: int | None = None) -> Any:
+        if dim is None:
+            return self.shape
+        if not self.shape:
+            raise IndexError(f"size: dimension specified as {dim} but tensor has no dimensions")
+        return self.shape[normalize_axis(dim, self.shape, "size")]

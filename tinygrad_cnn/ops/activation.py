@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import rng
-from ..autograd import Function
+from ..engine import Function
 from ._args import normalize_axis, torch_names
 from ._flops import per_element, per_input_element
 from .shapes import number
@@ -31,7 +31,6 @@ class Sigmoid(Function):
     """out = 1 / (1 + e**-x);  grad_x = g * out * (1 - out).
     Shapes: out, g and grad_x all have x's shape.
     """
-    rule = "grad_x = g * out * (1 - out)"
     flops = per_element
 
     @staticmethod
@@ -50,7 +49,6 @@ class ReLU(Function):
     """out = max(x, 0);  grad_x = g where x > 0, else 0 (relu'(0) = 0, as PyTorch).
     Shapes: out, g and grad_x all have x's shape.
     """
-    rule = "grad_x = g where x > 0, else 0 (relu'(0) = 0, as PyTorch)"
     flops = per_element
 
     @staticmethod
@@ -68,7 +66,6 @@ class Tanh(Function):
     """out = tanh x;  grad_x = g * (1 - out**2).
     Shapes: out, g and grad_x all have x's shape.
     """
-    rule = "grad_x = g * (1 - out**2)"
     flops = per_element
 
     @staticmethod
@@ -106,7 +103,6 @@ class Softmax(Function):
     """out = e**x / sum(e**x) along axis;  grad_x = out * (g - sum(g * out, axis)).
     Shapes: out, g and grad_x all have x's shape.
     """
-    rule = "grad_x = out * (g - sum(g * out, axis))"
     flops = per_input_element
 
     @staticmethod
@@ -128,7 +124,6 @@ class LogSoftmax(Function):
     """out = x - logsumexp(x) along axis;  grad_x = g - softmax(x) * sum(g, axis).
     Shapes: out, g and grad_x all have x's shape.
     """
-    rule = "grad_x = g - softmax(x) * sum(g, axis)"
     flops = per_input_element
 
     @staticmethod
@@ -151,7 +146,6 @@ class Hardtanh(Function):
     (PyTorch's hardtanh and relu6: 0 at the bounds, unlike clamp).
     Shapes: out, g and grad_x all have x's shape.
     """
-    rule = "grad_x = g where min_val < x < max_val, else 0"
     flops = per_element
 
     @staticmethod
@@ -172,7 +166,6 @@ class Dropout(Function):
     """out = x * mask / (1 - p), mask ~ Bernoulli(1 - p);  grad_x = g * mask / (1 - p).
     Shapes: out, g and grad_x all have x's shape.
     """
-    rule = "grad_x = g * mask / (1 - p)"
     flops = per_element
 
     @staticmethod

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Function
+from ..engine import Function
 from ._flops import per_element
 from .activation import sigmoid_array
 from .promotion import DtypeError
@@ -37,7 +37,6 @@ class SiLU(Function):
     """out = x * s;  grad_x = g * s * (1 + x * (1 - s)), s = sigmoid(x).
     Shapes: out, g and grad_x all have x's shape.
     """
-    rule = "grad_x = g * s * (1 + x * (1 - s)), s = sigmoid(x)"
     flops = per_element
 
     @staticmethod

@@ -6,8 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import autograd
-from ..autograd import Function
+from ..engine import Function, Node
 from ._flops import per_element
 from .promotion import DtypeError, promote, result_type
 
@@ -136,8 +135,7 @@ def bitwise_not(x: Any) -> Any:
 
 def _apply(fn: type[Function], name: str, x: Any, y: Any, **params: Any) -> Any:
     """Both inputs in their promoted dtype; a shape mismatch names the op and both shapes."""
-    Tensor = autograd.tensor.Tensor
-    if not (type(x) is type(y) is Tensor and x.data.dtype == y.data.dtype):
+    if not (type(x) is type(y) and isinstance(x, Node) and x.data.dtype == y.data.dtype):
         x, y = promote(name, result_type(name, x, y), x, y)
     try:
         np.broadcast_shapes(x.shape, y.shape)
@@ -193,7 +191,8 @@ def clip(x: Any, min: Any = None, max: Any = None) -> Any:  # noqa: A002 (PyTorc
     bounds = [b for b in (min, max) if b is not None]
     dtype = result_type("clip", x, *bounds)
     x = promote("clip", dtype, x)[0]
-    low, high = (None if b is None else promote("clip", dtype, b)[0].data for b in (min, max))
+    low, high = (None if b is None else promote("clip", dtype, b, like=x)[0].data
+                 for b in (min, max))
     try:
         np.broadcast_shapes(x.shape, *[np.shape(b) for b in (low, high) if b is not None])
     except ValueError:

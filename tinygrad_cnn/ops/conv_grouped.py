@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Function
+from ..engine import Function
 from .conv import ALGORITHMS, Conv2d, ConvGeometry, conv_geometry, resolve_algorithm
 
 

@@ -6,8 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import autograd
-from ..autograd import Function
+from ..engine import Function, Node
 from ._args import array_of
 from ._flops import no_flops
 from .index_rules import index_problem, plain_index, put, take
@@ -17,7 +16,6 @@ from .promotion import Cast, DtypeError, promote, result_type
 class Clone(Function):
     """out = a copy of x;  grad_x = g.
     Shapes: out, g and grad_x all have x's shape."""
-    rule = "grad_x = g"
     flops = no_flops
 
     @staticmethod
@@ -90,9 +88,9 @@ def cast(x: Any, dtype: Any) -> Any:
 def copy_into(x: Any, src: Any) -> Any:
     """The value x.copy_(src) writes: src broadcast to x's shape, cast to x's dtype (any cast,
     as PyTorch's copy_)."""
-    if not isinstance(src, autograd.tensor.Tensor):
+    if not isinstance(src, Node):
         result_type("copy_", src)  # a clear TypeError for strings, None, ...
-        src = promote("copy_", x.dtype, src)[0]
+        src = promote("copy_", x.dtype, src, like=x)[0]
     try:
         if np.broadcast_shapes(src.shape, x.shape) != x.shape:
             raise ValueError
@@ -106,14 +104,14 @@ def setitem(x: Any, index: Any, value: Any) -> Any:
     """x with x[index] = value, as a new Tensor in the graph (Tensor.__setitem__ writes it)."""
     index = plain_index(index)
     target = setitem_data(x.data.copy(), index, value)  # checks index and shapes
-    src = value if isinstance(value, autograd.tensor.Tensor) else take(target, index)
+    src = value if isinstance(value, Node) else take(target, index)
     return SetItem.apply(x, src, index=index)
 
 
 def setitem_data(data: np.ndarray, index: Any, value: Any) -> np.ndarray:
     """data[index] = value on the array itself, with errors in our words; returns data."""
     index = plain_index(index)
-    if not isinstance(value, autograd.tensor.Tensor):
+    if not isinstance(value, Node):
         result_type("setitem", value)  # a clear TypeError for strings, None, ...
     source = array_of(value)
     try:

@@ -1,7 +1,7 @@
 """Elementwise arithmetic, math functions and comparisons, with NumPy broadcasting.
 
 Binary backwards return gradients of the broadcast shape; the engine reduces them to each input's
-shape (autograd.unbroadcast), so no op here sums over broadcast axes itself."""
+shape (engine.unbroadcast), so no op here sums over broadcast axes itself."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import autograd
-from ..autograd import Function
+from ..engine import Function, Node
 from ._args import array_of, dtype_of
 from ._flops import per_element
 from ._ieee import quiet_math
@@ -21,7 +20,6 @@ class Add(Function):
     """out = x + y;  grad_x = g, grad_y = g.
     Shapes: x, y and out broadcast (NumPy rules); grads have out's shape, the engine reduces them.
     """
-    rule = "grad_x = g, grad_y = g"
     flops = per_element
 
     @staticmethod
@@ -37,7 +35,6 @@ class Sub(Function):
     """out = x - y;  grad_x = g, grad_y = -g.
     Shapes: x, y and out broadcast (NumPy rules); grads have out's shape, the engine reduces them.
     """
-    rule = "grad_x = g, grad_y = -g"
     flops = per_element
 
     @staticmethod
@@ -53,7 +50,6 @@ class Mul(Function):
     """out = x * y;  grad_x = g * y, grad_y = g * x.
     Shapes: x, y and out broadcast (NumPy rules); grads have out's shape, the engine reduces them.
     """
-    rule = "grad_x = g * y, grad_y = g * x"
     flops = per_element
     reads_saved = ((1,), (0,))  # y for grad_x, x for grad_y
 
@@ -74,7 +70,6 @@ class Div(Function):
     """out = x / y;  grad_x = g / y, grad_y = -g * x / y**2.
     Shapes: x, y and out broadcast (NumPy rules); grads have out's shape, the engine reduces them.
     """
-    rule = "grad_x = g / y, grad_y = -g * x / y**2"
     flops = per_element
     reads_saved = ((1,), (0, 1))
 
@@ -124,7 +119,6 @@ class Neg(Function):
     """out = -x;  grad_x = -g.
     Shapes: out, g and grad_x all have x's shape.
     """
-    rule = "grad_x = -g"
     flops = per_element
 
     @staticmethod
@@ -141,7 +135,6 @@ class Exp(Function):
     """out = e**x;  grad_x = g * out.
     Shapes: out, g and grad_x all have x's shape.
     """
-    rule = "grad_x = g * out"
     flops = per_element
 
     @staticmethod
@@ -160,7 +153,6 @@ class Log(Function):
     """out = ln x;  grad_x = g / x.
     Shapes: out, g and grad_x all have x's shape.
     """
-    rule = "grad_x = g / x"
     flops = per_element
 
     @staticmethod
@@ -178,7 +170,6 @@ class Sqrt(Function):
     """out = sqrt(x);  grad_x = g / (2 out).
     Shapes: out, g and grad_x all have x's shape.
     """
-    rule = "grad_x = g / (2 out)"
     flops = per_element
 
     @staticmethod
@@ -196,7 +187,6 @@ class Abs(Function):
     """out = |x|;  grad_x = g * sign(x) (0 at x = 0, as PyTorch).
     Shapes: out, g and grad_x all have x's shape.
     """
-    rule = "grad_x = g * sign(x) (0 at x = 0, as PyTorch)"
     flops = per_element
 
     @staticmethod
@@ -216,14 +206,13 @@ def binary_op(fn: type[Function], op: str, x: Any, y: Any, floating: bool = Fals
             **params: Any) -> Any:
     """Apply a broadcasting binary op to x and y promoted to PyTorch's result dtype (a float
     dtype when `floating`); a shape mismatch names the op and both shapes."""
-    Tensor = autograd.tensor.Tensor
-    if type(x) is type(y) is Tensor and x.data.dtype == y.data.dtype and (
+    if type(x) is type(y) and isinstance(x, Node) and x.data.dtype == y.data.dtype and (
             not floating or x.data.dtype.kind == "f"):
         pass  # the common case: nothing to promote
-    elif type(y) in _NUMBERS and type(x) is Tensor and x.data.dtype.kind == "f":
-        y = Tensor._from_op(np.asarray(y, x.data.dtype), None)  # `x * 0.5`
-    elif type(x) in _NUMBERS and type(y) is Tensor and y.data.dtype.kind == "f":
-        x = Tensor._from_op(np.asarray(x, y.data.dtype), None)  # `1 - x`
+    elif type(y) in _NUMBERS and isinstance(x, Node) and x.data.dtype.kind == "f":
+        y = x._from_op(np.asarray(y, x.data.dtype), None)  # `x * 0.5`
+    elif type(x) in _NUMBERS and isinstance(y, Node) and y.data.dtype.kind == "f":
+        x = y._from_op(np.asarray(x, y.data.dtype), None)  # `1 - x`
     else:
         dtype = result_type(op, x, y)
         x, y = promote(op, DEFAULT[2] if floating and dtype.kind != "f" else dtype, x, y)
@@ -240,7 +229,7 @@ def binary_op(fn: type[Function], op: str, x: Any, y: Any, floating: bool = Fals
 
 def as_floating(x: Any) -> Any:
     """An integer or bool Tensor as float32 (PyTorch's exp/log/sqrt of ints), others as is."""
-    if isinstance(x, autograd.tensor.Tensor) and x.data.dtype.kind != "f":
+    if isinstance(x, Node) and x.data.dtype.kind != "f":
         return Cast.apply(x, dtype=DEFAULT[2])
     return x
 

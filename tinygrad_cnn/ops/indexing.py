@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Function
+from ..engine import Function
 from . import movement
 from ._args import array_of, normalize_axis, shape_of
 from ._flops import no_flops
@@ -45,7 +45,6 @@ class MaskedFill(Function):
     """out = value where mask, else x;  grad_x = g where not mask, grad_value = sum of g where mask.
     Shapes: mask broadcasts with x to out; value is 0-d; the engine reduces the grads.
     """
-    rule = "grad_x = g where not mask, grad_value = sum of g where mask"
     flops = no_flops
 
     @staticmethod
@@ -64,7 +63,6 @@ class Where(Function):
     """out = x where condition, else y;  grad_x = g where condition, grad_y = g elsewhere.
     Shapes: condition, x and y broadcast to out; the engine reduces the grads.
     """
-    rule = "grad_x = g where condition, grad_y = g elsewhere"
     flops = no_flops
 
     @staticmethod
@@ -178,12 +176,12 @@ def masked_fill(x: Any, mask: Any, value: Any) -> Any:
 def where(condition: Any, x: Any, y: Any) -> Any:
     """x where the bool condition holds, else y; x and y are Tensors or numbers, promoted to
     PyTorch's result dtype, and broadcast with condition."""
-    condition = np.asarray(array_of(condition))
+    like, condition = condition, np.asarray(array_of(condition))
     if condition.dtype != np.bool_:
         raise DtypeError(f"where expected condition to be a boolean tensor, but got a tensor "
                          f"with dtype {condition.dtype} (compare first, e.g. condition != 0)")
     _broadcast("where", condition=condition, x=x, y=y)
-    x, y = promote("where", result_type("where", x, y), x, y)
+    x, y = promote("where", result_type("where", x, y), x, y, like=like)
     return Where.apply(x, y, condition=condition)
 
 

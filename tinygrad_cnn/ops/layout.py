@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Function
+from ..engine import Function
 from ._args import is_integer, normalize_axes, normalize_axis, shape_of
 from ._flops import no_flops
 from .movement import Permute, concatenate
@@ -17,7 +17,6 @@ class Flip(Function):
     """out = x reversed along dims (a copy, as PyTorch);  grad_x = g reversed along dims.
     Shapes: out, g and grad_x all have x's shape.
     """
-    rule = "grad_x = g reversed along dims"
     flops = no_flops
 
     @staticmethod
@@ -56,7 +55,6 @@ class Narrow(Function):
     """out = x[start : start + length] along dim (a view);  grad_x = zeros with g in that slice.
     Shapes: out is x's shape with `length` at dim; grad_x has x's shape.
     """
-    rule = "grad_x = zeros with g in that slice"
     flops = no_flops
 
     is_view = True  # shares x's memory (and so its version counter), as PyTorch's split

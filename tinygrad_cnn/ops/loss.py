@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Function
+from ..engine import Function
 from ._args import dtype_of, shape_of
 from .promotion import same_dtype
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Function
+from ..engine import Function
 from ._args import Axis, normalize_axes, normalize_axis, shape_of, torch_names
 from ._flops import no_flops
 from .index_rules import add_at, index_problem, plain_index, take
@@ -18,7 +18,6 @@ class Reshape(Function):
     """out = x viewed with a new shape;  grad_x = g reshaped back.
     Shapes: out has `shape` (same size as x); grad_x has x's shape.
     """
-    rule = "grad_x = g reshaped back"
     flops = no_flops
 
     is_view = True  # shares x's memory (and so its version counter) when NumPy can
@@ -37,7 +36,6 @@ class Permute(Function):
     """out = x with axes reordered by dims;  grad_x = g with the inverse order.
     Shapes: out.shape[i] = x.shape[dims[i]]; grad_x has x's shape.
     """
-    rule = "grad_x = g with the inverse order"
     flops = no_flops
 
     is_view = True  # shares x's memory (and so its version counter) when NumPy can
@@ -56,7 +54,6 @@ class Expand(Function):
     """out = x broadcast to shape (a view);  grad_x = g summed over the broadcast axes.
     Shapes: out has `shape`; the engine reduces g back to x's shape.
     """
-    rule = "grad_x = g summed over the broadcast axes"
     flops = no_flops
 
     is_view = True  # shares x's memory (and so its version counter) when NumPy can
@@ -82,7 +79,6 @@ class Pad(Function):
     """out = x with constant borders;  grad_x = g with the borders sliced away.
     Shapes: out.shape[i] = before_i + x.shape[i] + after_i; grad_x has x's shape.
     """
-    rule = "grad_x = g with the borders sliced away"
     flops = no_flops
 
     @staticmethod
@@ -99,7 +95,6 @@ class Concatenate(Function):
     """out = the inputs joined along axis;  grad_i = the slice of g that input i filled.
     Shapes: inputs agree off axis; out.shape[axis] is the sum of theirs.
     """
-    rule = "grad_i = the slice of g that input i filled"
     flops = no_flops
 
     @staticmethod
@@ -117,7 +112,6 @@ class Stack(Function):
     """out = the inputs stacked along a new axis;  grad_i = g indexed at i on that axis.
     Shapes: n inputs of one shape S; out is S with n inserted at axis.
     """
-    rule = "grad_i = g indexed at i on that axis"
     flops = no_flops
 
     @staticmethod

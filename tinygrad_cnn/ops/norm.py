@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Function
+from ..engine import Function
 from ._args import array_of, shape_of
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..autograd import Function
+from ..engine import Function
 from ._args import as_flag, as_pair
 from ._flops import per_input_element
 

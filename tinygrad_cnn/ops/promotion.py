@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import autograd
+from ..engine import Function, Node
 from ._args import dtype_of
 from ._flops import no_flops
 
@@ -49,7 +49,7 @@ def promote_types(a: np.dtype, b: np.dtype) -> np.dtype:
 
 
 def _dtype_and_rank(op: str, x: Any) -> tuple[np.dtype, int]:
-    if isinstance(x, autograd.tensor.Tensor):
+    if isinstance(x, Node):
         return x.data.dtype, 0 if x.data.ndim else 1
     if isinstance(x, bool):  # before int: bool is an int in Python
         return DEFAULT[0], 2
@@ -72,16 +72,20 @@ def _array_dtype(op: str, x: Any) -> np.dtype:
         raise TypeError(f"{op}: a list operand must be rectangular, got {_shown(x)}") from None
 
 
-def promote(op: str, dtype: np.dtype, *operands: Any) -> list[Any]:
+def promote(op: str, dtype: np.dtype, *operands: Any, like: Any = None) -> list[Any]:
     """Each operand as a Tensor of `dtype`: a Tensor of another dtype goes through Cast (so its
-    gradient flows back in its own dtype); numbers and arrays become constants."""
-    Tensor = autograd.tensor.Tensor
+    gradient flows back in its own dtype); numbers and arrays become constants (Tensors of the
+    same kind as the first Tensor operand, or as `like` when there is none)."""
+    ref = next((x for x in (*operands, like) if isinstance(x, Node)), None)
+    if ref is None:
+        raise TypeError(f"{op}: expected a Tensor among the operands, got "
+                        f"{', '.join(type(x).__name__ for x in operands)}")
     out = []
     for x in operands:
-        if isinstance(x, Tensor):
+        if isinstance(x, Node):
             out.append(x if x.data.dtype == dtype else Cast.apply(x, dtype=dtype))
         else:
-            out.append(Tensor._from_op(_constant(x, dtype), None))
+            out.append(ref._from_op(_constant(x, dtype), None))
     return out
 
 
@@ -96,7 +100,7 @@ def same_dtype(op: str, **inputs: Any) -> None:
     """Refuse mixed dtypes (PyTorch's conv2d, linear, matmul and losses do) with a message
     naming each input and its dtype; numbers and float arrays adopt the Tensors' float dtype."""
     found = {name: dtype_of(x) for name, x in inputs.items()
-             if isinstance(x, autograd.tensor.Tensor) or _fixed_dtype(x)}
+             if isinstance(x, Node) or _fixed_dtype(x)}
     if len(set(found.values())) > 1:
         named = ", ".join(f"{name} {dtype}" for name, dtype in found.items())
         raise DtypeError(f"{op}: expected all inputs to have the same dtype, got {named}; "
@@ -113,16 +117,15 @@ def _shown(x: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-class Cast(autograd.Function):
+class Cast(Function):
     """out = x converted to `dtype`;  grad_x = g (the engine casts it back to x's dtype).
     Shapes: out, g and grad_x all have x's shape."""
-    rule = "grad_x = g (the engine casts it back to x's dtype)"
     flops = no_flops
 
     @staticmethod
-    def forward(ctx: autograd.Function, x: np.ndarray, dtype: Any = None) -> np.ndarray:
+    def forward(ctx: Function, x: np.ndarray, dtype: Any = None) -> np.ndarray:
         return x.astype(dtype)
 
     @staticmethod
-    def backward(ctx: autograd.Function, grad_out: np.ndarray) -> np.ndarray:
+    def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
         return grad_out

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Function
+from ..engine import Function
 from . import compare, copy, movement
 from ._args import Axis, as_flag, dtype_of, normalize_axes, normalize_axis, shape_of, torch_names
 from ._flops import per_input_element
@@ -23,7 +23,6 @@ class Sum(Function):
     """out = sum(x, axes);  grad_x = g broadcast back over the summed axes.
     Shapes: out is x's shape without the axes (size 1 with keepdims); grad_x has x's shape.
     """
-    rule = "grad_x = g broadcast back over the summed axes"
     flops = per_input_element
 
     @staticmethod
@@ -40,7 +39,6 @@ class Mean(Function):
     """out = sum(x, axes) / n;  grad_x = g / n broadcast back over the reduced axes.
     Shapes: out is x's shape without the axes (size 1 with keepdims); grad_x has x's shape.
     """
-    rule = "grad_x = g / n broadcast back over the reduced axes"
     flops = per_input_element
 
     @staticmethod
@@ -86,7 +84,6 @@ class Min(Max):
     """out = min(x, axes);  grad_x = g / count at the elements equal to the min, else 0.
     Shapes: as Max.
     """
-    rule = "grad_x = g / count at the elements equal to the min, else 0"
 
     pick = staticmethod(np.min)
 
@@ -95,7 +92,6 @@ class Var(Function):
     """out = sum((x - mean)**2) / max(0, n - correction);  grad_x = 2 g (x - mean) / that divisor.
     Shapes: out is x's shape without the axes (size 1 with keepdims); grad_x has x's shape.
     """
-    rule = "grad_x = 2 g (x - mean) / that divisor"
     flops = per_input_element
 
     @staticmethod

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Function
+from ..engine import Function
 from ._args import Axis, as_flag, normalize_axes, normalize_axis, shape_of
 from ._flops import per_input_element
 from ._ieee import quiet_math

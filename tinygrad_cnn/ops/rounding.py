@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Function
+from ..engine import Function
 from ._flops import per_element
 from ._ieee import quiet_math
 from .elementwise import binary_op
@@ -17,7 +17,6 @@ class Floor(Function):
     """out = floor x, the largest integer <= x (integers pass through);  grad_x = 0, as PyTorch.
     Shapes: out, g and grad_x all have x's shape.
     """
-    rule = "grad_x = 0, as PyTorch"
     flops = per_element
 
     pick = staticmethod(np.floor)
@@ -35,7 +34,6 @@ class Ceil(Floor):
     """out = ceil x, the smallest integer >= x (integers pass through);  grad_x = 0, as PyTorch.
     Shapes: as Floor.
     """
-    rule = "grad_x = 0, as PyTorch"
 
     pick = staticmethod(np.ceil)
 
@@ -44,7 +42,6 @@ class Round(Floor):
     """out = x rounded to `decimals` places, halves to even (2.5 -> 2);  grad_x = 0, as PyTorch.
     Shapes: as Floor.
     """
-    rule = "grad_x = 0, as PyTorch"
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, decimals: int = 0) -> np.ndarray:
@@ -70,7 +67,6 @@ class Sign(Floor):
 class FloorDivide(Function):
     """out = floor(x / y) (x // y);  no gradient: backward raises, as PyTorch's floor_divide.
     Shapes: x, y and out broadcast (NumPy rules)."""
-    rule = "no gradient: backward raises, as PyTorch's floor_divide"
     flops = per_element
 
     @staticmethod
@@ -89,7 +85,6 @@ class Remainder(Function):
     """out = x - y * floor(x / y) (x % y, the sign of y);  grad_x = g, grad_y = -g * floor(x / y).
     Shapes: x, y and out broadcast (NumPy rules); grads have out's shape, the engine reduces them.
     """
-    rule = "grad_x = g, grad_y = -g * floor(x / y)"
     flops = per_element
     reads_saved = ((1,), (1,))  # x and y, both for grad_y only
 

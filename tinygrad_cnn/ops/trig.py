@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Function
+from ..engine import Function
 from ._flops import per_element
 from ._ieee import quiet_math
 from .elementwise import as_floating
@@ -17,7 +17,6 @@ class Sin(Function):
     """out = sin x;  grad_x = g * cos x.
     Shapes: out, g and grad_x all have x's shape.
     """
-    rule = "grad_x = g * cos x"
     flops = per_element
 
     @staticmethod
@@ -35,7 +34,6 @@ class Cos(Function):
     """out = cos x;  grad_x = -g * sin x.
     Shapes: out, g and grad_x all have x's shape.
     """
-    rule = "grad_x = -g * sin x"
     flops = per_element
 
     @staticmethod

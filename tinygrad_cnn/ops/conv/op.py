@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ...autograd import Function
+from ...engine import Function
 from .._args import shape_of
 from ..promotion import same_dtype
 from . import im2col, naive, toeplitz

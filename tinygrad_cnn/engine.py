@@ -1,0 +1,337 @@
+"""The autograd engine, in one file to read top to bottom: the graph node, `Function` and its
+context, `apply`, the one topological sort, `unbroadcast` and `backward`.
+
+It imports nothing of tinygrad_cnn's own. `Tensor` (tensor.py) extends `Node` with one method per
+op; the ops (ops/) subclass `Function`. Extensions plug in at named points that cost nothing
+when unused: a tensor's hooks and in-place history (`Node._run_hooks`, `Node._check_saved`,
+`Node._as_it_was`, which Tensor implements with autograd.py and inplace.py), where a gradient
+goes (`backward(deliver=)`, which autograd.grad uses) and observers that time each op (the
+profiler, anomaly mode: `_state.observers`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from time import perf_counter
+from typing import Any
+
+import numpy as np
+
+
+# ----- state read on every op: grad mode, the running module, observers ------------------------
+class _State(threading.local):
+    """Per thread, as in PyTorch: `no_grad` or a profiler in one thread (a server's request) never
+    changes another thread's ops. grad_mode.py has the user's switches (no_grad, ...)."""
+
+    def __init__(self) -> None:
+        self.grad_enabled = True
+        self.module_stack: list[Any] = []  # modules whose forward is running, innermost last
+        self.observers: list[Any] = []  # on_forward / on_backward: profiler, anomaly mode
+
+
+_state = _State()
+
+
+class module_scope:  # noqa: N801 (used like a function: `with module_scope(layer):`)
+    """Mark ops recorded inside as produced by `module` (nn.Module.__call__ uses this). A class,
+    not @contextmanager: it runs on every layer call (docs/benchmarks.md, "Comment numbers")."""
+
+    __slots__ = ("module",)
+
+    def __init__(self, module: Any) -> None:
+        self.module = module
+
+    def __enter__(self) -> None:
+        _state.module_stack.append(self.module)
+
+    def __exit__(self, *exc: object) -> None:
+        _state.module_stack.pop()
+
+
+# ----- the graph node ----------------------------------------------------------------------------
+class VersionCounter:
+    """How many in-place updates an array had: one small object shared by a tensor and every view
+    of it, so an update through any of them is seen by the graphs that saved any of them."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0
+
+
+class Node:
+    """A value in the graph: its array (`data`), its gradient (`grad`) and the op that made it
+    (`_ctx`, None for a leaf). Tensor extends it; `_from_op` and `_constant` say how the ops'
+    outputs and constants are built, so the engine never needs to know the Tensor class."""
+
+    _is_view = False  # True on the outputs of view ops that share their input's memory
+    _earlier: list | tuple = ()  # (version, value before) per recorded in-place update
+    _hooks: tuple = ()  # functions run on this node's gradient (Tensor.register_hook)
+
+    def _wrap(self, data: np.ndarray, ctx: Function | None, version: VersionCounter) -> None:
+        """Every field of a node, set in this one place by every constructor."""
+        self.data: np.ndarray = data
+        self.grad: Node | None = None
+        self.name: str | None = None
+        self._ctx = ctx
+        self._retains_grad = False
+        self._requires_grad = ctx is not None
+        self._version_counter = version  # shared with views; bumped by every in-place update
+
+    @staticmethod
+    def _from_op(data: Any, ctx: Function | None, base: Node | None = None) -> Node:
+        """An op's output (a view of `base` when given). Tensor defines it."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _constant(value: Any, inputs: tuple) -> Node:
+        """A non-Tensor op input (a number, an array) as a node. Tensor defines it."""
+        raise NotImplementedError
+
+    def _accumulate_grad(self, grad: np.ndarray) -> None:
+        """`.grad += grad`, into a new array (grad has this node's shape and dtype already)."""
+        if self.grad is None:
+            # copy: the same array may be handed to several inputs (x + y) or kept by an op
+            self.grad = self._from_op(grad.copy(), None)
+        else:
+            self.grad = self._from_op(self.grad.data + grad, None)
+
+    # extension points, implemented by Tensor (autograd.py: hooks; inplace.py: versions)
+    def _run_hooks(self, grad: np.ndarray) -> np.ndarray:
+        return grad
+
+    def _check_saved(self, ctx: Function) -> None:
+        """Refuse a backward whose saved inputs changed in place since forward."""
+
+    def _as_it_was(self, version: int, ctx: Function, reader: Node, read_late: set) -> Node:
+        """The node that stands for this one's value at `version` (before in-place updates)."""
+        return self
+
+
+# ----- Function: an op and its context -----------------------------------------------------------
+class Function:
+    """A differentiable op. Subclasses define static `forward(ctx, *arrays, **params)` and
+    `backward(ctx, grad_out)` on NumPy arrays; `apply` runs forward and records the graph.
+
+    An instance is the op's context (`ctx`): it holds the parents, saved arrays, hyper-parameters
+    set by forward, and `needs_input_grad`.
+    """
+
+    rule: str | None = None  # the derivative rule the graph viewer prints (__init_subclass__)
+    differentiable = True  # False for comparisons and argmax: their outputs never need a grad
+    is_view = False  # True for ops whose output may share its first input's memory (reshape...)
+    output_modified = False  # set by an in-place update of the output this op saved for backward
+    # For each input, the inputs whose gradients read its saved value (Mul: ((1,), (0,)), as
+    # grad_x = g * y). None: any gradient may read any input. An input changed in place after
+    # forward is refused only when a gradient that reads it is needed (PyTorch's saved variables).
+    reads_saved: tuple[tuple[int, ...], ...] | None = None
+    parents: tuple[Node, ...] = ()
+    versions: tuple[int, ...] = ()
+    needs_input_grad: tuple[bool, ...]
+    module: Any = None
+    _saved: tuple[np.ndarray, ...] | None = ()
+
+    @staticmethod
+    def forward(ctx: Function, *args: Any, **params: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> Any:
+        raise NotImplementedError
+
+    def save_for_backward(self, *arrays: np.ndarray) -> None:
+        self._saved = arrays
+
+    @property
+    def saved_tensors(self) -> tuple[np.ndarray, ...]:
+        if self._saved is None:
+            raise RuntimeError(
+                f"Trying to backward through the graph of {self.name} a second time: its saved "
+                "arrays were freed after the first backward(). Call backward(retain_graph=True) "
+                "the first time if you need to backward twice."
+            )
+        return self._saved
+
+    @property
+    def name(self) -> str:
+        """The name the viewer, profiler and anomaly mode show (Conv2d adds its algorithm)."""
+        return type(self).__name__
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """An op's derivative rule, which the graph viewer prints ("grad_x = g / x"), is what
+        follows the forward formula on the first line of its docstring ("out = log x;  grad_x =
+        g / x."), so the formula is written once, where the op is; an op may set `rule` too."""
+        super().__init_subclass__(**kwargs)
+        if "rule" not in cls.__dict__:
+            first = (cls.__doc__ or "").split("\n", 1)[0]
+            _, found, rule = first.partition(";")
+            cls.rule = rule.strip().rstrip(".") if found and rule.strip() else None
+
+    def flops(self, out: np.ndarray) -> int | None:
+        """Floating point operations of this forward call (a multiply-add counts 2), from
+        `self.parents` and `out`; None when unknown. The profiler reads it."""
+        return None
+
+    def backward_flops(self, forward_flops: int, input_grads: tuple) -> int:
+        """Estimated FLOPs of the backward: the forward's once per input given a gradient."""
+        return forward_flops * sum(g is not None for g in input_grads)
+
+    @classmethod
+    def apply(cls, *inputs: Any, **params: Any) -> Node:
+        """Run forward on the inputs' arrays; record the graph if grad mode is on and an input
+        requires grad. Non-Tensor inputs (Python scalars, arrays) become constants."""
+        ref = inputs[0] if isinstance(inputs[0], Node) else _first_node(cls, inputs)
+        # list comprehensions, not generators: this runs on every op (docs/benchmarks.md)
+        parents = tuple([x if isinstance(x, Node) else ref._constant(x, inputs) for x in inputs])
+        ctx = cls()
+        ctx.needs_input_grad = tuple([p._requires_grad for p in parents])
+        record = cls.differentiable and _state.grad_enabled and any(ctx.needs_input_grad)
+        arrays = [p.data for p in parents]
+        observers = _state.observers  # one lookup: _state is a threading.local
+        if observers:
+            start = perf_counter()
+            data = cls.forward(ctx, *arrays, **params)
+            seconds = perf_counter() - start
+        else:
+            data = cls.forward(ctx, *arrays, **params)
+        out = ref._from_op(data, ctx if record else None, parents[0] if cls.is_view else None)
+        if record or observers:  # observers see inputs and module of unrecorded ops too
+            ctx.parents = parents
+            ctx.module = _state.module_stack[-1] if _state.module_stack else None
+        if record:
+            ctx.versions = tuple([p._version_counter.value for p in parents])
+        for observer in observers:
+            observer.on_forward(ctx, out, seconds)
+        return out
+
+
+def _first_node(op: type[Function], inputs: tuple) -> Node:
+    for x in inputs:
+        if isinstance(x, Node):
+            return x
+    raise TypeError(f"{op.__name__}: expected a Tensor among the inputs, got "
+                    f"{', '.join(type(x).__name__ for x in inputs)}")
+
+
+# ----- the one topological sort --------------------------------------------------------------
+def toposort(root: Node) -> list[Node]:
+    """Every node that `root` was computed from, inputs before outputs; iterative DFS, so a graph
+    of any depth is fine, and deterministic (parents in argument order)."""
+    order: list[Node] = []
+    visited = {id(root)}
+    # each entry: a node and an iterator over its parents not yet visited (post-order DFS)
+    stack = [(root, iter(root._ctx.parents if root._ctx is not None else ()))]
+    while stack:
+        node, parents = stack[-1]
+        for parent in parents:
+            if id(parent) not in visited:
+                visited.add(id(parent))
+                if parent._ctx is None:  # a leaf has no parents to wait for
+                    order.append(parent)
+                    continue
+                stack.append((parent, iter(parent._ctx.parents)))
+                break
+        else:  # every parent is in `order`: the node can follow them
+            stack.pop()
+            order.append(node)
+    return order
+
+
+# ----- broadcasting, reduced in this one place ---------------------------------------------------
+def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:
+    """Sum `grad` over the axes that broadcasting expanded so it has `shape`; None if it can't."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra < 0:
+        return None
+    axes = list(range(extra))
+    for i, size in enumerate(shape):
+        if size == 1 and grad.shape[extra + i] != 1:
+            axes.append(extra + i)
+        elif size != grad.shape[extra + i]:
+            return None
+    return grad.sum(axis=tuple(axes), keepdims=True).reshape(shape)
+
+
+def checked_grad(ctx: Function, index: int, parent: Node, grad: Any) -> np.ndarray:
+    """`grad` reduced to the parent's shape and cast to its dtype, or an error naming the op."""
+    data = parent.data
+    if type(grad) is np.ndarray and grad.shape == data.shape and grad.dtype == data.dtype:
+        return grad  # the common case: nothing to reduce, cast or convert
+    grad = np.asarray(grad)
+    reduced = unbroadcast(grad, data.shape)
+    if reduced is None:
+        raise RuntimeError(
+            f"{ctx.name}.backward returned a gradient of shape {grad.shape} for input {index}, "
+            f"which has shape {data.shape}"
+        )
+    if reduced.dtype != data.dtype:
+        reduced = reduced.astype(data.dtype)
+    return reduced
+
+
+# ----- backward ----------------------------------------------------------------------------------
+def accumulate_into_grad(node: Node, grad: np.ndarray) -> None:
+    """Where backward puts a node's gradient by default: `.grad`, on leaves that require grad
+    and on tensors that asked for it (retain_grad)."""
+    if node._retains_grad:
+        node._accumulate_grad(grad)
+
+
+def backward(root: Node, grad: np.ndarray, retain_graph: bool = False,
+             deliver: Callable[[Node, np.ndarray], None] = accumulate_into_grad) -> None:
+    """Reverse-mode autodiff: push `grad` (d root / d root) back through the recorded graph, in
+    reverse topological order, and hand each node its total gradient d root / d node
+    (`deliver`; by default leaves accumulate it into `.grad`)."""
+    grads: dict[int, np.ndarray] = {id(root): grad}
+    read_late: set[int] = set()
+    for node in reversed(toposort(root)):
+        grad_out = grads.pop(id(node), None)
+        if grad_out is None:
+            continue  # nothing that needs a gradient depends on this node
+        if node._hooks:
+            grad_out = node._run_hooks(grad_out)
+        deliver(node, grad_out)
+        ctx = node._ctx
+        if ctx is None:
+            continue  # a leaf: no op to go back through
+        if ctx._saved:
+            node._check_saved(ctx)
+        input_grads = _call_backward(ctx, grad_out)
+        for index, (parent, g) in enumerate(zip(ctx.parents, input_grads)):
+            if g is None or not ctx.needs_input_grad[index]:
+                continue
+            version = ctx.versions[index]
+            if parent._version_counter.value != version:
+                if parent._ctx is not None:  # updated in place: the old value gets the gradient
+                    parent = parent._as_it_was(version, ctx, node, read_late)
+            elif parent._is_view and parent._ctx is not None:
+                if version != parent._ctx.versions[0]:  # a view read after its base changed
+                    read_late.add(id(parent))
+            g = checked_grad(ctx, index, parent, g)
+            key = id(parent)
+            # accumulate, never assign: a node used twice (x * x) gets both contributions
+            grads[key] = grads[key] + g if key in grads else g
+        if not retain_graph and ctx._saved:
+            ctx._saved = None  # free what forward kept for this backward
+
+
+def _call_backward(ctx: Function, grad_out: np.ndarray) -> tuple:
+    """ctx.backward(grad_out) as a tuple of one gradient per input, timed for observers."""
+    observers = _state.observers
+    if observers:
+        start = perf_counter()
+        input_grads = ctx.backward(ctx, grad_out)
+        seconds = perf_counter() - start
+        for observer in observers:
+            observer.on_backward(ctx, input_grads, seconds)
+    else:
+        input_grads = ctx.backward(ctx, grad_out)
+    if not isinstance(input_grads, tuple):
+        input_grads = (input_grads,)
+    if len(input_grads) != len(ctx.parents):
+        raise RuntimeError(f"{ctx.name}.backward returned {len(input_grads)} gradients for "
+                           f"{len(ctx.parents)} inputs")
+    return input_grads
