@@ -1,8 +1,13 @@
-"""export: nn models (layers, Sequentials, classes that chain them) as ONNX via onnx.helper.
+"""export: a model as ONNX, by tracing. One forward pass on the example input records our autograd
+graph, which is the trace: any model made of our ops exports (a custom forward, functional calls,
+residual adds, reshapes, AdaptiveAvgPool2d where the input size makes it a fixed pooling).
 
-The graph is the inference graph, as PyTorch's exporter writes it by default: batch norm uses its
-running statistics and dropout is the identity. Initializers carry our state_dict keys
-(`0.weight`, `1.running_mean`), the batch dimension is dynamic ("N").
+A call of a layer with an ONNX counterpart (Conv2d, Linear, BatchNorm2d, ...) is written as that
+node, named after the layer as PyTorch's exporter names it ("/conv1/Conv"); every other op in the
+graph through its op writer ("/Relu", "/Add", "/Reshape"). The graph is the inference graph, as
+PyTorch's exporter writes it by default: batch norm uses its running statistics and dropout is
+the identity. Initializers carry our state_dict keys (`0.weight`, `1.running_mean`), the batch
+dimension is dynamic ("N").
 """
 
 from __future__ import annotations
@@ -13,9 +18,22 @@ from typing import Any
 import numpy as np
 
 from .. import nn
-from ..autograd import no_grad
+from ..autograd import enable_grad, toposort
 from ..fileio import atomic_write
+from ..ops import (
+    activation,
+    activation_smooth,
+    compare,
+    copy,
+    elementwise,
+    movement,
+    pool,
+    reduce,
+)
 from ..ops._args import as_pair
+from ..ops.conv.op import Conv2d as ConvOp
+from ..ops.matmul import Linear as LinearOp
+from ..ops.matmul import MatMul
 from ..tensor import Tensor
 from .common import (
     INPUT,
@@ -32,12 +50,20 @@ class _Graph:
     """Nodes and initializers of the graph being written; each node names its output after
     itself, "/<layer path>/<Op>_output_0", as PyTorch's exporter does."""
 
-    def __init__(self, onnx: Any) -> None:
-        self.onnx, self.nodes, self.initializers = onnx, [], []
+    def __init__(self, onnx: Any, opset: int) -> None:
+        self.onnx, self.opset, self.nodes, self.initializers = onnx, opset, [], []
+        self.names: set[str] = set()
 
     def initializer(self, name: str, array: np.ndarray) -> str:
-        self.initializers.append(self.onnx.numpy_helper.from_array(np.asarray(array), name))
+        """Add a constant once (a layer called twice reads its weights twice)."""
+        if name not in self.names:
+            self.names.add(name)
+            self.initializers.append(self.onnx.numpy_helper.from_array(np.asarray(array), name))
         return name
+
+    def constant(self, array: Any) -> str:
+        """An unnamed constant the trace needs (a scalar operand, a shape)."""
+        return self.initializer(f"/Constant_{len(self.initializers)}_output_0", np.asarray(array))
 
     def param(self, path: str, name: str, tensor: Tensor) -> str:
         return self.initializer(f"{path}.{name}" if path else name, tensor.data)
@@ -173,10 +199,24 @@ def _clip(m: nn.Hardtanh, path: str, x: str, shape: tuple, g: _Graph) -> str:
 
 def _adaptive_avg_pool(m: nn.AdaptiveAvgPool2d, path: str, x: str, shape: tuple,
                        g: _Graph) -> str:
-    if m.output_size not in (1, (1, 1), [1, 1]):
-        raise OnnxError(f"onnx.export: layer {path} ({m!r}): only output_size 1 exports (as "
-                        "GlobalAveragePool)")
-    return g.node("GlobalAveragePool", [x], path)
+    return _fixed_pooling(as_pair(m.output_size, "output_size"), path, x, shape, g, repr(m))
+
+
+def _fixed_pooling(out_size: tuple, path: str, x: str, shape: tuple, g: _Graph,
+                   what: str) -> str:
+    """Adaptive average pooling is a fixed one when each input size is a multiple of the
+    output size: GlobalAveragePool for 1x1, else AveragePool with kernel = stride = in / out."""
+    (OH, OW), (H, W) = out_size, shape[2:]
+    if (OH, OW) == (1, 1):
+        return g.node("GlobalAveragePool", [x], path)
+    if H % OH or W % OW:
+        raise OnnxError(f"onnx.export: {path or '<model>'} ({what}): adaptive pooling of "
+                        f"{H}x{W} to {OH}x{OW} has windows of different sizes, which ONNX "
+                        "pooling cannot express (exports when the input size is a multiple of "
+                        "the output size)")
+    kernel = [H // OH, W // OW]
+    return g.node("AveragePool", [x], path, kernel_shape=kernel, strides=kernel,
+                  pads=[0, 0, 0, 0])
 
 
 def _simple(op_type: str) -> Any:
@@ -198,56 +238,225 @@ _WRITERS = {
 EXPORTABLE = ["Sequential", *sorted(cls.__name__ for cls in _WRITERS)]
 
 
-def _write(module: nn.Module, path: str, x: str, value: Tensor, g: _Graph) -> tuple[str, Tensor]:
-    """Append `module`'s nodes reading tensor `x` (whose example value is `value`)."""
-    writer = _WRITERS.get(type(module))
-    if writer is not None:
-        return writer(module, path, x, tuple(value.shape), g), module(value)
-    ours = type(module).__module__.startswith("tinygrad_cnn.nn")
-    if ours and not list(module.named_children()):  # one of our layers, without a writer
-        raise OnnxError(f"onnx.export: layer {path or '<model>'} ({type(module).__name__}) has "
-                        f"no ONNX export here; export supports {', '.join(EXPORTABLE)}")
-    children = (list(module.named_children()) if type(module) is nn.Sequential
-                else _chain_of_children(module, path, value))
-    for name, child in children:
-        x, value = _write(child, f"{path}.{name}" if path else name, x, value, g)
-    return x, value
+# ----- op writers: one traced op -> ONNX nodes ----------------------------------------------------
+# Each takes (ctx, input names, output Tensor, layer path, graph) and returns the output's name.
+def _op(op_type: str) -> Any:
+    def write(ctx: Any, xs: list[str], out: Tensor, path: str, g: _Graph) -> str:
+        return g.node(op_type, xs, path)
+    return write
 
 
-def _callable_children(module: nn.Module) -> list[tuple[str, nn.Module]]:
-    """The children a forward can call: a ModuleList's members count as children ("blocks.0")."""
-    children = []
-    for name, child in module.named_children():
-        if type(child) is nn.ModuleList:
-            children += [(f"{name}.{sub}", layer) for sub, layer in child.named_children()]
+def _op_leaky_relu(ctx: Any, xs: list[str], out: Tensor, path: str, g: _Graph) -> str:
+    return g.node("LeakyRelu", xs, path, alpha=float(ctx.negative_slope))
+
+
+def _op_softmax(op_type: str) -> Any:
+    def write(ctx: Any, xs: list[str], out: Tensor, path: str, g: _Graph) -> str:
+        return g.node(op_type, xs, path, axis=int(ctx.axis))
+    return write
+
+
+def _op_elu(ctx: Any, xs: list[str], out: Tensor, path: str, g: _Graph) -> str:
+    return g.node("Elu", xs, path, alpha=float(ctx.alpha))
+
+
+def _op_silu(ctx: Any, xs: list[str], out: Tensor, path: str, g: _Graph) -> str:
+    return g.node("Mul", [xs[0], g.node("Sigmoid", xs, path)], path)  # x * sigmoid(x)
+
+
+def _op_hardtanh(ctx: Any, xs: list[str], out: Tensor, path: str, g: _Graph) -> str:
+    low, high = ctx.bounds
+    dtype = out.dtype
+    return g.node("Clip", [xs[0], g.constant(np.asarray(low, dtype)),
+                           g.constant(np.asarray(high, dtype))], path)
+
+
+def _op_clip(ctx: Any, xs: list[str], out: Tensor, path: str, g: _Graph) -> str:
+    bounds = ["" if b is None else g.constant(np.asarray(b, out.dtype))
+              for b in (ctx.low, ctx.high)]
+    return g.node("Clip", [xs[0], *bounds], path)
+
+
+def _op_linear(ctx: Any, xs: list[str], out: Tensor, path: str, g: _Graph) -> str:
+    if out.ndim == 2:
+        return g.node("Gemm", xs, path, alpha=1.0, beta=1.0, transB=1)
+    product = g.node("MatMul", [xs[0], g.node("Transpose", [xs[1]], path, perm=[1, 0])], path)
+    return g.node("Add", [product, xs[2]], path) if len(xs) > 2 else product
+
+
+def _op_conv(ctx: Any, xs: list[str], out: Tensor, path: str, g: _Graph) -> str:
+    geom = ctx.geom
+    (ph, pw) = geom.padding
+    return g.node("Conv", xs, path, kernel_shape=[geom.KH, geom.KW], strides=list(geom.stride),
+                  pads=[ph, pw, ph, pw], dilations=list(geom.dilation), group=1)
+
+
+def _pool_attrs(geom: Any) -> dict[str, Any]:
+    """kernel, strides, pads, and ceil_mode read off the output size the op computed."""
+    (ph, pw), (kh, kw), (sh, sw) = geom.padding, geom.kernel, geom.stride
+    floor_oh = (geom.shape[2] + 2 * ph - kh) // sh + 1
+    floor_ow = (geom.shape[3] + 2 * pw - kw) // sw + 1
+    return {"kernel_shape": [kh, kw], "strides": [sh, sw], "pads": [ph, pw, ph, pw],
+            "ceil_mode": int((geom.OH, geom.OW) != (floor_oh, floor_ow))}
+
+
+def _op_max_pool(ctx: Any, xs: list[str], out: Tensor, path: str, g: _Graph) -> str:
+    return g.node("MaxPool", xs, path, **_pool_attrs(ctx.geom))
+
+
+def _op_avg_pool(ctx: Any, xs: list[str], out: Tensor, path: str, g: _Graph) -> str:
+    geom, divisor = ctx.geom, np.asarray(ctx.divisor)
+    area = geom.kernel[0] * geom.kernel[1]
+    if divisor.ndim == 0 and divisor != area:
+        raise OnnxError(f"onnx.export: avg_pool2d in {path or '<model>'}: ONNX AveragePool has "
+                        "no divisor_override")
+    counts_pad = divisor.ndim == 0 or geom.padding == (0, 0)
+    return g.node("AveragePool", xs, path, count_include_pad=int(counts_pad),
+                  **_pool_attrs(geom))
+
+
+def _op_adaptive_avg_pool(ctx: Any, xs: list[str], out: Tensor, path: str, g: _Graph) -> str:
+    shape = ctx.parents[0].shape
+    return _fixed_pooling(tuple(out.shape[2:]), path, xs[0], shape, g, "adaptive_avg_pool2d")
+
+
+def _op_reshape(ctx: Any, xs: list[str], out: Tensor, path: str, g: _Graph) -> str:
+    """0 keeps the (dynamic) batch dimension when the reshape keeps it first."""
+    target = list(out.shape)
+    if target and ctx.in_shape and target[0] == ctx.in_shape[0]:
+        target[0] = 0
+    return g.node("Reshape", [xs[0], g.constant(np.array(target, np.int64))], path)
+
+
+def _op_permute(ctx: Any, xs: list[str], out: Tensor, path: str, g: _Graph) -> str:
+    return g.node("Transpose", xs, path, perm=[int(d) for d in ctx.dims])
+
+
+def _op_expand(ctx: Any, xs: list[str], out: Tensor, path: str, g: _Graph) -> str:
+    return g.node("Expand", [xs[0], g.constant(np.array(out.shape, np.int64))], path)
+
+
+def _op_concat(ctx: Any, xs: list[str], out: Tensor, path: str, g: _Graph) -> str:
+    return g.node("Concat", xs, path, axis=int(ctx.axis))
+
+
+def _op_stack(ctx: Any, xs: list[str], out: Tensor, path: str, g: _Graph) -> str:
+    axes = g.constant(np.array([ctx.axis], np.int64))
+    return g.node("Concat", [g.node("Unsqueeze", [x, axes], path) for x in xs], path,
+                  axis=int(ctx.axis))
+
+
+def _op_reduce(op_type: str, axes_input_from: int) -> Any:
+    """ReduceSum takes its axes as an input from opset 13, ReduceMean/Max/Min from opset 18."""
+    def write(ctx: Any, xs: list[str], out: Tensor, path: str, g: _Graph) -> str:
+        axes = [int(a) for a in ctx.axes]
+        keepdims = int(bool(ctx.keepdims))
+        if g.opset >= axes_input_from:
+            return g.node(op_type, [xs[0], g.constant(np.array(axes, np.int64))], path,
+                          keepdims=keepdims)
+        return g.node(op_type, xs, path, axes=axes, keepdims=keepdims)
+    return write
+
+
+_OP_WRITERS = {
+    elementwise.Add: _op("Add"), elementwise.Sub: _op("Sub"), elementwise.Mul: _op("Mul"),
+    elementwise.Div: _op("Div"), elementwise.Pow: _op("Pow"), elementwise.Neg: _op("Neg"),
+    elementwise.Exp: _op("Exp"), elementwise.Log: _op("Log"), elementwise.Sqrt: _op("Sqrt"),
+    elementwise.Abs: _op("Abs"), compare.Maximum: _op("Max"), compare.Minimum: _op("Min"),
+    compare.Clip: _op_clip, activation.ReLU: _op("Relu"), activation.Sigmoid: _op("Sigmoid"),
+    activation.Tanh: _op("Tanh"), activation.LeakyReLU: _op_leaky_relu,
+    activation.Softmax: _op_softmax("Softmax"), activation.LogSoftmax: _op_softmax("LogSoftmax"),
+    activation.Hardtanh: _op_hardtanh, activation_smooth.ELU: _op_elu,
+    activation_smooth.SiLU: _op_silu, MatMul: _op("MatMul"), LinearOp: _op_linear,
+    ConvOp: _op_conv, pool.MaxPool2d: _op_max_pool, pool.AvgPool2d: _op_avg_pool,
+    pool.AdaptiveAvgPool2d: _op_adaptive_avg_pool, movement.Reshape: _op_reshape,
+    movement.Permute: _op_permute, movement.Expand: _op_expand,
+    movement.Concatenate: _op_concat, movement.Stack: _op_stack, copy.Clone: _op("Identity"),
+    reduce.Sum: _op_reduce("ReduceSum", 13), reduce.Mean: _op_reduce("ReduceMean", 18),
+    reduce.Max: _op_reduce("ReduceMax", 18), reduce.Min: _op_reduce("ReduceMin", 18),
+}
+EXPORTABLE_OPS = sorted({cls.__name__ for cls in _OP_WRITERS})
+
+
+# ----- the trace: one forward pass, its graph, the layer calls in it ------------------------------
+class _Trace:
+    """What one forward pass recorded: the graph from `x` to `out`, and each call of a layer that
+    has a writer (`calls`: id(output) -> (layer, input); `aliases`: id(tensor) -> the layers
+    that returned that very tensor, such as Dropout and Identity in eval mode)."""
+
+    def __init__(self, model: nn.Module, x: Tensor) -> None:
+        self.calls: dict[int, tuple[nn.Module, Tensor]] = {}
+        self.aliases: dict[int, list[nn.Module]] = {}
+        handles = [m.register_forward_hook(self._record) for m in model.modules()
+                   if type(m) in _WRITERS]
+        try:
+            with enable_grad():  # the graph is the trace, also when called under no_grad
+                self.out = model(x)
+        finally:
+            for handle in handles:
+                handle.remove()
+        if not isinstance(self.out, Tensor):
+            raise OnnxError(f"onnx.export: the model returned {type(self.out).__name__}; "
+                            "export writes models with one Tensor output")
+
+    def _record(self, layer: nn.Module, args: tuple, out: Any) -> None:
+        if len(args) != 1 or not isinstance(args[0], Tensor) or not isinstance(out, Tensor):
+            return
+        if out is args[0]:
+            self.aliases.setdefault(id(out), []).append(layer)
+        elif id(out) not in self.calls:  # the innermost layer that made it
+            self.calls[id(out)] = (layer, args[0])
+
+    def inputs_of(self, node: Tensor) -> list[Tensor]:
+        """What the ONNX node of `node` reads: the layer's input, or the op's parents."""
+        if id(node) in self.calls:
+            return [self.calls[id(node)][1]]
+        return list(node._ctx.parents) if node._ctx is not None else []
+
+    def needed(self, x: Tensor) -> list[Tensor]:
+        """The tensors the export writes, inputs first: the graph's one topological order,
+        keeping only what the output reads through layers (not their insides) and ops."""
+        order = toposort(self.out)
+        wanted = {id(self.out)}
+        for node in reversed(order):
+            if id(node) in wanted and node is not x:
+                wanted.update(id(parent) for parent in self.inputs_of(node))
+        return [node for node in order if id(node) in wanted]
+
+
+def _write_trace(model: nn.Module, x: Tensor, trace: _Trace, g: _Graph) -> str:
+    """Write every needed tensor of the trace in order; return the output's name."""
+    paths = {id(m): path for path, m in model.named_modules()}
+    state = {id(t): key for key, t in [*model.named_parameters(), *model.named_buffers()]}
+    names: dict[int, str] = {}
+    for node in trace.needed(x):
+        if node is x:
+            name = INPUT
+        elif id(node) in trace.calls:
+            layer, value = trace.calls[id(node)]
+            name = _WRITERS[type(layer)](layer, paths[id(layer)], names[id(value)],
+                                         tuple(value.shape), g)
+        elif node._ctx is None:
+            name = g.initializer(state[id(node)], node.data) if id(node) in state else (
+                g.constant(node.data))
         else:
-            children.append((name, child))
-    return children
+            name = _write_op(node, [names[id(p)] for p in node._ctx.parents], paths, g)
+        for layer in trace.aliases.get(id(node), []):
+            name = _WRITERS[type(layer)](layer, paths[id(layer)], name, tuple(node.shape), g)
+        names[id(node)] = name
+    return names[id(trace.out)]
 
 
-def _chain_of_children(module: nn.Module, path: str, value: Tensor) -> list[tuple[str, Any]]:
-    """The children a custom forward calls, in order, when that forward is only a chain of
-    them (each reads the previous one's output); else OnnxError naming the layer."""
-    calls: list[tuple[str, nn.Module, tuple, Any]] = []
-    handles = [child.register_forward_hook(
-        lambda m, args, out, name=name: calls.append((name, m, args, out)))
-        for name, child in _callable_children(module)]
-    try:
-        out = module(value)
-    finally:
-        for handle in handles:
-            handle.remove()
-    inputs = [value] + [o for *_, o in calls]
-    chain = (calls and all(len(args) == 1 and args[0] is inputs[i]
-                           for i, (_, _, args, _) in enumerate(calls))
-             and out is inputs[-1] and len({id(m) for _, m, _, _ in calls}) == len(calls))
-    if not chain:
-        raise OnnxError(f"onnx.export: cannot export layer {path or '<model>'} "
-                        f"({type(module).__name__}): a custom forward exports only when it calls "
-                        "its layers one after the other, each on the previous one's output (use "
-                        f"layers such as nn.ReLU and nn.Flatten for the steps between); export "
-                        f"supports {', '.join(EXPORTABLE)}")
-    return [(name, child) for name, child, _, _ in calls]
+def _write_op(node: Tensor, inputs: list[str], paths: dict[int, str], g: _Graph) -> str:
+    ctx = node._ctx
+    path = paths.get(id(ctx.module), "")
+    writer = _OP_WRITERS.get(type(ctx))
+    if writer is None:
+        where = f"in layer {path}" if path else "in the model's forward"
+        raise OnnxError(f"onnx.export: op {ctx.name} ({where}) has no ONNX export here; ops "
+                        f"that export: {', '.join(EXPORTABLE_OPS)}; layers: "
+                        f"{', '.join(EXPORTABLE)}")
+    return writer(ctx, inputs, node, path, g)
 
 
 def export(model: nn.Module, example_input: Any, path: str | os.PathLike | None = None,
@@ -255,22 +464,24 @@ def export(model: nn.Module, example_input: Any, path: str | os.PathLike | None 
     """Write `model` as an ONNX file at `path` (atomically) and return the onnx.ModelProto.
     `example_input` (an array or Tensor of the input's shape) fixes every dimension but the
     batch; the graph reads "input" and writes "output". The model is run once on it in eval
-    mode (each module's training flag is restored); onnx.checker validates the result."""
+    mode (each module's training flag is restored) and its recorded graph is written;
+    onnx.checker validates the result."""
     onnx = onnx_library()
     newest = onnx.defs.onnx_opset_version()
     if not MIN_OPSET <= opset <= newest:
         raise OnnxError(f"onnx.export: opset must be in [{MIN_OPSET}, {newest}], got {opset}")
-    x = example_input if isinstance(example_input, Tensor) else Tensor(example_input)
-    g = _Graph(onnx)
+    data = example_input.data if isinstance(example_input, Tensor) else example_input
+    x = Tensor(np.array(data, np.float32), requires_grad=True)
+    g = _Graph(onnx, opset)
     modes = {id(m): m.training for m in model.modules()}
     model.eval()
     try:
-        with no_grad():
-            out_name, out = _write(model, "", INPUT, x, g)
+        trace = _Trace(model, x)
+        out_name = _write_trace(model, x, trace, g)
     finally:
         for m in model.modules():
             m.training = modes[id(m)]
-    proto = _model_proto(onnx, g, out_name, x.shape, out.shape, opset)
+    proto = _model_proto(onnx, g, out_name, x.shape, trace.out.shape, opset)
     onnx.checker.check_model(proto, full_check=True)
     if path is not None:
         with atomic_write(path) as f:
