@@ -174,3 +174,66 @@ def test_a_folder_is_refused_naming_it(tmp_path) -> None:
     (tmp_path / "dir.npz").mkdir()
     with pytest.raises(CheckpointError, match=r"dir\.npz' is a folder, not a regular file"):
         tg.load(tmp_path / "dir.npz")
+
+
+# ----------------------------------------------------------------------------- ONNX
+
+onnx = pytest.importorskip("onnx")
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+from tinygrad_cnn.onnx import OnnxError  # noqa: E402
+from tinygrad_cnn.onnx import load as onnx_load  # noqa: E402
+
+
+def onnx_model(nodes, inits=(), shape=("N", 1, 4, 4), opset=17, outputs=("y",)):
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape))],
+        [helper.make_tensor_value_info(name, TensorProto.FLOAT, None) for name in outputs],
+        list(inits))
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+
+
+def test_an_onnx_input_of_74_gib_fails_fast_in_under_100_mb(tmp_path) -> None:
+    path = tmp_path / "huge.onnx"
+    onnx.save(onnx_model([helper.make_node("Relu", ["x"], ["y"])],
+                         shape=("N", 1, 100000, 100000)), path)
+    out = limited_load(path)
+    assert out.startswith("OnnxError") and "huge.onnx" in out, out
+    assert "'x' of shape ['N', 1, 100000, 100000] would hold 20,000,000,000 values" in out
+
+
+def test_an_onnx_layer_whose_output_would_be_huge_fails_before_the_probe(tmp_path) -> None:
+    weight = numpy_helper.from_array(np.ones((4096, 1, 1, 1), np.float32), "w")
+    path = tmp_path / "wide.onnx"
+    onnx.save(onnx_model([helper.make_node("Conv", ["x", "w"], ["y"])], [weight],
+                         shape=("N", 1, 1000, 1000)), path)
+    out = limited_load(path)
+    assert out.startswith("OnnxError") and "wide.onnx" in out, out
+    assert "'y' of shape ['N', 4096, 1000, 1000]" in out and "more than the limit" in out
+
+
+def test_an_initializer_claiming_more_than_its_data_is_refused_before_it_exists() -> None:
+    bad = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[100000, 100000],
+                      raw_data=bytes(8))
+    with pytest.raises(OnnxError, match=r"initializer 'w' is malformed: .*raw_data size"):
+        onnx_load(onnx_model([helper.make_node("Relu", ["x"], ["y"])], [bad]))
+
+
+def test_external_data_is_never_followed(tmp_path) -> None:
+    weight = numpy_helper.from_array(np.ones((2, 1, 3, 3), np.float32), "w")
+    weight.data_location = TensorProto.EXTERNAL
+    weight.external_data.add(key="location", value="../../etc/passwd")
+    weight.ClearField("raw_data")
+    with pytest.raises(OnnxError, match=r"keeps \['w'\] in external data files, which are not"):
+        onnx_load(onnx_model([helper.make_node("Conv", ["x", "w"], ["y"])], [weight]))
+
+
+def test_an_onnx_fifo_is_refused_at_once(tmp_path) -> None:
+    os.mkfifo(tmp_path / "pipe.onnx")
+    out = limited_load(tmp_path / "pipe.onnx")  # a blocked open would time out
+    assert out.startswith("OnnxError") and "is a FIFO (named pipe)" in out, out
+
+
+def test_the_onnx_floor_has_the_external_data_fix() -> None:
+    text = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
+    assert '"onnx>=1.16' in text or '"onnx>=1.17' in text or '"onnx>=1.18' in text

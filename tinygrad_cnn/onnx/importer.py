@@ -18,16 +18,18 @@ import numpy as np
 
 from .. import nn
 from ..autograd import no_grad
+from ..fileio import open_regular
 from ..tensor import Tensor
 from .common import BATCH, OnnxError, is_constant_name, onnx_library
-from .readers import READERS as BASIC_READERS
-from .readers import Node
-from .readers_more import MORE_READERS
-
-READERS = {**BASIC_READERS, **MORE_READERS}
+from .readers import READERS, Node
 
 _FOLDABLE = ("Constant", "Identity", "Transpose", "Cast", "Gather", "Unsqueeze", "Squeeze",
              "Concat", "Slice")
+# The largest value the importer's probe (a batch of 2 run through each layer as it is read)
+# may hold: 2**26 float32 is 256 MiB. Every shape the graph declares or implies is checked
+# against it before any array exists, so a declared (N, 1, 100000, 100000) input fails at once.
+MAX_PROBE_VALUES = 2**26
+PROBE_BATCH = 2
 
 
 def load(source: str | os.PathLike | Any) -> nn.Sequential:
@@ -37,9 +39,9 @@ def load(source: str | os.PathLike | Any) -> nn.Sequential:
     onnx = onnx_library()
     where = "the model" if isinstance(source, onnx.ModelProto) else repr(os.fspath(source))
     proto = source if isinstance(source, onnx.ModelProto) else _read(onnx, os.fspath(source))
+    opset = _check(onnx, proto, where)
     graph = proto.graph
     constants = {t.name: onnx.numpy_helper.to_array(t) for t in graph.initializer}
-    opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), 1)
     inputs = [i for i in graph.input if i.name not in constants]
     if len(inputs) != 1 or len(graph.output) != 1:
         raise OnnxError(f"onnx.load: {where} has inputs {[i.name for i in inputs]} and outputs "
@@ -65,7 +67,7 @@ def load(source: str | os.PathLike | Any) -> nn.Sequential:
         if layer is not None:  # else it folded into the previous layer, the shape unchanged
             layers.append((_layer_path(node, constants), layer))
             with no_grad():
-                value = _probe(layer, value)
+                value = _probe(layer, value, node)
         current = node.outputs[0]
     if current != graph.output[0].name:
         raise OnnxError(f"onnx.load: {where}: the chain ends at {current!r}, not at the output "
@@ -74,12 +76,81 @@ def load(source: str | os.PathLike | Any) -> nn.Sequential:
 
 
 def _read(onnx: Any, path: str) -> Any:
+    """The file's ModelProto, from a regular file only; external data is never followed."""
     if not os.path.exists(path):
         raise FileNotFoundError(f"ONNX file {path!r} does not exist")
+    with open_regular(path, OnnxError) as f:
+        data = f.read()
     try:
-        return onnx.load(path)
+        return onnx.load_model_from_string(data)
     except Exception as error:  # protobuf's DecodeError and friends
         raise OnnxError(f"onnx.load: {path!r} is not a readable ONNX file: {error}") from None
+
+
+def _check(onnx: Any, proto: Any, where: str) -> int:
+    """The graph's opset, after the checks that come before any array exists: an opset the onnx
+    library knows, no external data, each initializer's data matching its dims (onnx's checker),
+    nodes in topological order writing each value once (so no cycles), and every declared shape
+    within the probe's limit. OnnxError naming the model otherwise."""
+    opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), 1)
+    newest = onnx.defs.onnx_opset_version()
+    if opset > newest:
+        raise OnnxError(f"onnx.load: {where} uses opset {opset}; the installed onnx knows "
+                        f"opsets up to {newest}, whose operators this importer reads")
+    external = [t.name for t in proto.graph.initializer
+                if t.data_location == onnx.TensorProto.EXTERNAL]
+    if external:
+        raise OnnxError(f"onnx.load: {where} keeps {external[:3]} in external data files, "
+                        "which are not read; save the model as one file "
+                        "(onnx.save_model(model, path, save_as_external_data=False))")
+    for tensor in proto.graph.initializer:
+        try:
+            onnx.checker.check_tensor(tensor)
+        except Exception as error:  # onnx.checker.ValidationError
+            raise OnnxError(f"onnx.load: {where}: initializer {tensor.name!r} is malformed: "
+                            f"{str(error).strip():.300}") from None
+    _check_order(proto.graph, where)
+    for value in _declared_values(onnx, proto):
+        _check_size(value, where)
+    return opset
+
+
+def _check_order(graph: Any, where: str) -> None:
+    """Each node reads only values written before it and writes names not yet written."""
+    written = {value.name for value in graph.input} | {t.name for t in graph.initializer}
+    for i, node in enumerate(graph.node):
+        name = node.name or f"#{i} ({node.op_type})"
+        unknown = [value for value in node.input if value and value not in written]
+        if unknown:
+            raise OnnxError(f"onnx.load: {where}: node {name!r} reads {unknown}, which no "
+                            "earlier node writes: the graph is not in order or has a cycle")
+        again = [value for value in node.output if value in written]
+        if again:
+            raise OnnxError(f"onnx.load: {where}: node {name!r} writes {again} again; each "
+                            "value of an ONNX graph is written once")
+        written.update(value for value in node.output if value)
+
+
+def _declared_values(onnx: Any, proto: Any) -> list[Any]:
+    """The graph's inputs and outputs, with the shapes onnx's shape inference derives from the
+    input's, and the inferred shapes of the values between (inference that fails leaves the
+    declared ones; the probe is then checked layer by layer)."""
+    try:
+        graph = onnx.shape_inference.infer_shapes(proto).graph
+    except Exception:  # onnx.shape_inference.InferenceError: the readers say what is wrong
+        graph = proto.graph
+    return [*graph.input, *graph.output, *graph.value_info]
+
+
+def _check_size(value_info: Any, where: str) -> None:
+    dims = value_info.type.tensor_type.shape.dim
+    known = [d.dim_value for d in dims[1:] if d.HasField("dim_value")]
+    values = PROBE_BATCH * int(np.prod(known, dtype=object))
+    if values > MAX_PROBE_VALUES:
+        shape = ["N", *known] if dims else known
+        raise OnnxError(f"onnx.load: {where}: {value_info.name!r} of shape {shape} would hold "
+                        f"{values:,} values for a batch of {PROBE_BATCH}, more than the limit "
+                        f"of {MAX_PROBE_VALUES:,} ({MAX_PROBE_VALUES * 4 // 2**20} MiB)")
 
 
 def _example(value_info: Any, where: str) -> np.ndarray:
@@ -89,7 +160,7 @@ def _example(value_info: Any, where: str) -> np.ndarray:
     if not shape or None in shape[1:]:
         raise OnnxError(f"onnx.load: {where}: input {value_info.name!r} needs a known rank and "
                         f"every dimension but the batch known, got {shape}")
-    return np.zeros([2, *shape[1:]], np.float32)
+    return np.zeros([PROBE_BATCH, *shape[1:]], np.float32)
 
 
 def _shape(node: Node, shape: tuple) -> np.ndarray:
@@ -122,10 +193,15 @@ def _bias_of(layer: nn.Module, node: Node) -> np.ndarray | None:
     return bias if bias is not None and bias.size == layer.out_features else None
 
 
-def _probe(layer: nn.Module, value: Tensor) -> Tensor:
-    """The layer's output on the example (eval mode, so batch statistics stay untouched)."""
+def _probe(layer: nn.Module, value: Tensor, node: Node) -> Tensor:
+    """The layer's output on the example (eval mode, so batch statistics stay untouched); the
+    output's size is checked against the limit as each layer's is, when inference could not."""
     layer.eval()
-    return layer(value)
+    output = layer(value)
+    if output.data.size > MAX_PROBE_VALUES:
+        raise node.error(f"its output {tuple(output.shape)} is larger than the limit of "
+                         f"{MAX_PROBE_VALUES:,} values")
+    return output
 
 
 def _layer_path(node: Node, constants: dict) -> str:

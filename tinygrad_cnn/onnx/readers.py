@@ -19,7 +19,10 @@ class Node:
         self.onnx, self.proto, self.constants, self.opset = onnx, proto, constants, opset
         self.name = proto.name or f"<unnamed {proto.op_type}>"
         self.op_type, self.inputs, self.outputs = proto.op_type, list(proto.input), proto.output
-        self.attrs = {a.name: onnx.helper.get_attribute_value(a) for a in proto.attribute}
+        try:
+            self.attrs = {a.name: onnx.helper.get_attribute_value(a) for a in proto.attribute}
+        except (ValueError, TypeError) as error:  # an attribute of no known type
+            raise self.error(f"malformed attribute: {error}") from None
 
     def attr(self, name: str, default: Any) -> Any:
         value = self.attrs.get(name, default)
@@ -50,14 +53,28 @@ class Node:
 
     def fold(self) -> np.ndarray:
         """The value of a node of constants: Constant, Identity, Transpose, Cast, and the index
-        moves of a shape computation (Gather, Unsqueeze, Squeeze, Concat, Slice)."""
+        moves of a shape computation (Gather, Unsqueeze, Squeeze, Concat, Slice). NumPy's
+        complaints about the node's attributes (an axis out of range, an index past the end)
+        become OnnxError naming the node."""
+        try:
+            return self._fold()
+        except OnnxError:
+            raise
+        except (ValueError, IndexError, TypeError) as error:
+            raise self.error(f"cannot be computed: {error}") from None
+
+    def _fold(self) -> np.ndarray:
         if self.op_type == "Constant":
             return self._constant_value()
         value = self.constant(0)
         if self.op_type == "Transpose":
-            return value.transpose(self.attr("perm", None))
+            perm = self.attr("perm", None)
+            if perm is not None and sorted(perm) != list(range(value.ndim)):
+                raise self.error(f"perm={list(perm)} is not a permutation of the "
+                                 f"{value.ndim} axes of {value.shape}")
+            return value.transpose(perm)
         if self.op_type == "Cast":
-            return value.astype(self.onnx.helper.tensor_dtype_to_np_dtype(self.attr("to", 1)))
+            return value.astype(self._cast_dtype())
         if self.op_type == "Gather":
             return np.take(value, self.constant(1), axis=self.attr("axis", 0))
         if self.op_type == "Concat":
@@ -73,6 +90,16 @@ class Node:
         if self.op_type == "Slice":
             return self._slice(value)
         return value
+
+    def _cast_dtype(self) -> np.dtype:
+        to = self.attr("to", 1)
+        try:
+            dtype = np.dtype(self.onnx.helper.tensor_dtype_to_np_dtype(to))
+        except (KeyError, TypeError, ValueError):
+            dtype = None
+        if dtype is None or dtype.kind not in "biuf":
+            raise self.error(f"to={to} is not a numeric ONNX data type this importer reads")
+        return dtype
 
     def _axes(self, i: int) -> list[int] | None:
         """`axes`: an attribute before opset 13, input i from 13 on (absent: None)."""
@@ -276,6 +303,36 @@ def leaky_relu(node: Node, shape: tuple) -> nn.Module:
     return nn.LeakyReLU(node.attr("alpha", 0.01))
 
 
+# ------------------------------------------------------------------ what PyTorch models add:
+# Elu, Softplus, LogSoftmax, Clip (ReLU6 or Hardtanh), GlobalAveragePool (AdaptiveAvgPool2d(1))
+
+def elu(node: Node, shape: tuple) -> nn.Module:
+    return nn.ELU(node.attr("alpha", 1.0))
+
+
+def softplus(node: Node, shape: tuple) -> nn.Module:
+    return nn.Softplus()
+
+
+def log_softmax(node: Node, shape: tuple) -> nn.Module:
+    return nn.LogSoftmax(softmax_axis(node, shape))
+
+
+def clip(node: Node, shape: tuple) -> nn.Module:
+    """Clip with constant bounds (inputs since opset 11): ReLU6 for [0, 6], else Hardtanh."""
+    bounds = [node.constant_or_none(i) for i in (1, 2)]
+    if any(b is None for b in bounds):
+        raise node.error("Clip needs both bounds as constants to become ReLU6 or Hardtanh")
+    low, high = (float(np.asarray(b)) for b in bounds)
+    return nn.ReLU6() if (low, high) == (0.0, 6.0) else nn.Hardtanh(low, high)
+
+
+def global_average_pool(node: Node, shape: tuple) -> nn.Module:
+    if len(shape) != 4:
+        raise node.error(f"GlobalAveragePool of a {len(shape)}-D input has no nn layer (4-D only)")
+    return nn.AdaptiveAvgPool2d(1)
+
+
 def _plain(layer: type) -> Any:
     def read(node: Node, shape: tuple) -> nn.Module:
         return layer()
@@ -288,4 +345,6 @@ READERS = {
     "Flatten": flatten, "Reshape": reshape, "Softmax": softmax, "Dropout": dropout,
     "LeakyRelu": leaky_relu, "Relu": _plain(nn.ReLU), "Sigmoid": _plain(nn.Sigmoid),
     "Tanh": _plain(nn.Tanh), "Identity": _plain(nn.Identity),
+    "Elu": elu, "Softplus": softplus, "LogSoftmax": log_softmax, "Clip": clip,
+    "GlobalAveragePool": global_average_pool,
 }
