@@ -8,8 +8,10 @@ import binascii
 import io
 import json
 import math
+import re
 from dataclasses import dataclass
 from http import HTTPStatus
+from itertools import accumulate
 from typing import Any
 
 import numpy as np
@@ -17,6 +19,9 @@ import numpy as np
 FIELDS = ("png", "pixels", "test", "target")
 PNG_PREFIX = "data:image/png;base64,"
 MAX_SIDE = 1024  # a drawing's width and height, checked before its pixels are decoded
+MAX_DEPTH = 8  # a request nests one list in one object; deeper JSON is refused before parsing
+MAX_DIGITS = 40  # a number's length in the body: pixels and indices need a few digits
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
 class RequestError(Exception):
@@ -42,13 +47,33 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
+def _number(kind: type) -> Any:
+    def parse(text: str) -> Any:
+        if len(text) > MAX_DIGITS:
+            raise ValueError(f"a number of {len(text)} characters (at most {MAX_DIGITS})")
+        return kind(text)
+    return parse
+
+
+def _depth(text: str) -> int:
+    """How deeply the JSON text nests lists and objects (strings skipped), without parsing it."""
+    brackets = re.findall(r"[\[\]{}]", _STRING.sub("", text))
+    return max(accumulate(1 if b in "[{" else -1 for b in brackets), default=0)
+
+
 def parse_trace_request(body: bytes, tests: int) -> TraceRequest:
-    """The request in a /api/trace body, or RequestError naming the field that is wrong."""
+    """The request in a /api/trace body, or RequestError naming the field that is wrong. The
+    JSON's nesting and its numbers' lengths are limited before and while it is parsed."""
     try:
-        value = json.loads(body.decode("utf-8"), parse_constant=_no_constants)
+        text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise _bad("the body is not UTF-8 text") from None
-    except ValueError as exc:  # JSONDecodeError is a ValueError, and so is a NaN constant
+    if _depth(text) > MAX_DEPTH:
+        raise _bad(f"the body nests JSON {_depth(text)} levels deep; at most {MAX_DEPTH}")
+    try:
+        value = json.loads(text, parse_constant=_no_constants, parse_int=_number(int),
+                           parse_float=_number(float))
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, a NaN, a 400-digit number
         raise _bad(f"the body is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
         raise _bad(f"the body must be a JSON object, not {type(value).__name__}")
@@ -111,8 +136,9 @@ def _drawing(value: Any) -> np.ndarray:
                 raise _bad(f"png is {image.size[0]}x{image.size[1]}; each side must be "
                            f"8..{MAX_SIDE} pixels")
             gray = np.asarray(image.convert("L"), dtype=np.float32)
-    except (UnidentifiedImageError, OSError) as exc:
-        raise _bad(f"png is not a readable PNG image ({exc})") from None
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+        raise _bad(f"png is not a readable PNG image of at most {MAX_SIDE}x{MAX_SIDE} pixels "
+                   f"({exc})") from None
     try:
         return mnistify(gray)
     except ValueError as exc:

@@ -2,15 +2,26 @@
 
 Standard library only (ThreadingHTTPServer). Every request body is capped at MAX_BODY bytes and
 checked field by field; anything malformed gets a 4xx JSON answer saying what was wrong, and the
-server carries on. Each request computes on a model copy of its own from a pool, in its own
-thread (grad mode is per-thread state), so concurrent requests cannot disturb each other.
+server carries on; a bug gets a 500 JSON answer. A connection has REQUEST_TIMEOUT seconds to send
+its whole request, at most MAX_WORKERS are served at once (the next get a 503 at once), and only
+requests naming this machine in `Host` are answered (a DNS-rebinding page names its own domain).
+Each request computes on a model copy of its own from a pool, in its own thread (grad mode is
+per-thread state), so concurrent requests cannot disturb each other.
 """
 
 from __future__ import annotations
 
 import copy
+import io
+import ipaddress
 import json
 import queue
+import re
+import socket
+import sys
+import threading
+import time
+import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from http import HTTPStatus
@@ -27,6 +38,12 @@ from .steps import record_backprop
 from .trace import ExplorerError, trace
 
 MAX_BODY = 64 * 1024
+DISCARD_CAP = 16 * 2**20  # an oversized body is read and dropped up to this, so its sender
+# (urllib sends the whole body before reading) receives the 413 instead of a reset connection
+REQUEST_TIMEOUT = 10.0  # seconds a connection has to send its request line, headers and body
+MAX_WORKERS = 16
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+_LENGTH = re.compile(r"[0-9]{1,12}")  # ASCII digits only: "²".isdigit() is True
 
 
 class ExplorerApp:
@@ -109,6 +126,13 @@ class Handler(BaseHTTPRequestHandler):
 
     do_PATCH = do_OPTIONS = do_PUT  # noqa: N815 (each gets "takes GET/POST" as a JSON 405)
 
+    def setup(self) -> None:
+        """The socket's reads share one deadline: a request trickled a byte at a time still has
+        REQUEST_TIMEOUT seconds in all (http.server closes the connection on TimeoutError)."""
+        super().setup()
+        deadline = time.monotonic() + self.server.request_timeout
+        self.rfile = io.BufferedReader(_DeadlineReader(self.connection, deadline))
+
     def send_error(self, code: int, message: str | None = None, explain: str | None = None
                    ) -> None:
         """http.server's own errors (a garbled request line, huge headers) as JSON too."""
@@ -117,32 +141,75 @@ class Handler(BaseHTTPRequestHandler):
                    "application/json")
 
     def _body(self) -> bytes:
-        length = self.headers.get("Content-Length")
-        if length is None:
+        lengths = self.headers.get_all("Content-Length") or []
+        if self.headers.get("Transfer-Encoding") is not None:
+            raise RequestError(HTTPStatus.NOT_IMPLEMENTED, "a body sent with Transfer-Encoding "
+                               "is not read; send it with a Content-Length")
+        if not lengths:
             raise RequestError(HTTPStatus.LENGTH_REQUIRED, "a POST needs a Content-Length header")
-        if not length.isdigit():
-            raise RequestError(HTTPStatus.BAD_REQUEST, f"Content-Length {length!r} is not a size")
-        if int(length) > MAX_BODY:
+        if len(lengths) > 1 or not _LENGTH.fullmatch(lengths[0]):
+            raise RequestError(HTTPStatus.BAD_REQUEST,
+                               f"Content-Length {', '.join(lengths)!r} is not one size in digits")
+        length = int(lengths[0])
+        if length > MAX_BODY:
+            self.unread = length
             raise RequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                               f"the body has {int(length)} bytes; at most {MAX_BODY} are read")
+                               f"the body has {length} bytes; at most {MAX_BODY} are read")
         kind = self.headers.get("Content-Type", "").split(";")[0].strip()
         if kind != "application/json":
             raise RequestError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
                                f"the body must be application/json, not {kind or 'untyped'}")
-        return self.rfile.read(int(length))
+        body = self.rfile.read(length)
+        if len(body) < length:
+            raise RequestError(HTTPStatus.BAD_REQUEST, f"the body ended after {len(body)} of "
+                               f"its {length} bytes")
+        return body
 
     def _answer(self, read_body: Any) -> None:
-        path = self.path.split("?", 1)[0]
+        path, self.unread = self.path.split("?", 1)[0], 0
         try:
+            self._check_host()
             body = read_body() if read_body else None
             status, payload = self.app.handle(self.command, path, body)
         except RequestError as exc:
             status, payload = exc.status, {"error": exc.message}
             self.close_connection = True  # an unread or bad body must not be read as a request
+        except TimeoutError:
+            status, payload = HTTPStatus.REQUEST_TIMEOUT, {
+                "error": f"the request was not sent within {self.server.request_timeout:g} s"}
+            self.close_connection = True
+        except Exception as exc:  # a bug: the client still gets an answer, the console the trace
+            traceback.print_exc(file=sys.stderr)
+            status, payload = HTTPStatus.INTERNAL_SERVER_ERROR, {
+                "error": f"internal error ({type(exc).__name__}): {exc}"[:500]}
+            self.close_connection = True
         if isinstance(payload, bytes):
             self._send(status, payload, "text/html; charset=utf-8")
         else:
             self._send(status, json.dumps(payload).encode("utf-8"), "application/json")
+        self._discard(self.unread)
+
+    def _check_host(self) -> None:
+        """Only requests naming this machine: a DNS-rebinding page sends its own domain."""
+        hosts = self.headers.get_all("Host") or []
+        if len(hosts) > 1:
+            raise RequestError(HTTPStatus.BAD_REQUEST, "more than one Host header")
+        if hosts and not self.server.allows_host(hosts[0]):
+            raise RequestError(HTTPStatus.FORBIDDEN, f"Host {hosts[0]!r:.80} is not this "
+                               f"explorer's address; use http://127.0.0.1:"
+                               f"{self.server.server_address[1]}/")
+
+    def _discard(self, length: int) -> None:
+        """Read and drop up to DISCARD_CAP bytes of a refused body (until the deadline)."""
+        left = min(length, DISCARD_CAP)
+        try:
+            while left > 0:
+                chunk = self.rfile.read1(min(left, 65536))
+                if not chunk:
+                    break
+                left -= len(chunk)
+        except OSError:  # TimeoutError, or the client went away: nothing more to read
+            pass
 
     def _send(self, status: int, data: bytes, kind: str) -> None:
         self.send_response(status)
@@ -156,12 +223,82 @@ class Handler(BaseHTTPRequestHandler):
         pass  # a line per drawn stroke would bury the address the user needs
 
 
-def make_server(app: ExplorerApp, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
-    """A server bound to host:port (port 0: any free one; read `server.server_address`)."""
+class _DeadlineReader(io.RawIOBase):
+    """A socket's reads, each given only the time left until the connection's deadline."""
+
+    def __init__(self, connection: socket.socket, deadline: float) -> None:
+        self.connection, self.deadline = connection, deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the request took longer than its deadline")
+        self.connection.settimeout(left)
+        return self.connection.recv_into(buffer)
+
+
+BUSY = (b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+        b"Connection: close\r\n\r\n"
+        b'{"error": "the explorer is serving as many requests as it takes; try again"}')
+
+
+class ExplorerServer(ThreadingHTTPServer):
+    """ThreadingHTTPServer with at most `workers` requests in flight (the next get a 503 at
+    once, from the accepting thread), a request deadline and a Host allow-list."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type, workers: int,
+                 request_timeout: float) -> None:
+        super().__init__(address, handler)
+        self.slots = threading.BoundedSemaphore(workers)
+        self.request_timeout = request_timeout
+        self.hosts = {*LOCAL_HOSTS, address[0].lower(), str(self.server_address[0]).lower()}
+
+    def allows_host(self, header: str) -> bool:
+        """`header` names the bound address, localhost, 127.0.0.1 or [::1] (any port); on a
+        wildcard address (0.0.0.0) also any IP address literal, which no DNS name can rebind."""
+        match = re.fullmatch(r"\[([0-9a-fA-F:.]+)\](?::[0-9]{1,5})?|([^:\[\]]+)(?::[0-9]{1,5})?",
+                             header.strip())
+        name = (match.group(1) or match.group(2)).lower() if match else None
+        if name in self.hosts:
+            return True
+        try:
+            literal = name is not None and bool(ipaddress.ip_address(name))
+        except ValueError:
+            literal = False
+        return literal and self.server_address[0] in ("0.0.0.0", "::")
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.slots.acquire(blocking=False):
+            try:
+                request.settimeout(1.0)
+                request.sendall(BUSY)
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+
+def make_server(app: ExplorerApp, host: str = "127.0.0.1", port: int = 0,
+                workers: int = MAX_WORKERS,
+                request_timeout: float = REQUEST_TIMEOUT) -> ExplorerServer:
+    """A server bound to host:port (port 0: any free one; read `server.server_address`).
+    OSError with the address when the port is taken or not a port."""
+    if not 0 <= port <= 65535:
+        raise ValueError(f"port {port} is not a TCP port (0..65535)")
     handler = type("ExplorerHandler", (Handler,), {"app": app})
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
-    return server
+    return ExplorerServer((host, port), handler, workers, request_timeout)
 
 
 def serve(model: nn.Module, test_images: np.ndarray | None = None,
