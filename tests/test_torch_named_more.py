@@ -128,7 +128,7 @@ def test_mT_swaps_the_last_two_dims():
 
 
 def test_float32_erf_is_within_its_epsilon_and_float64_is_exact():
-    from tinygrad_cnn.ops.activation_smooth import erf
+    from tinygrad_cnn.ops.activation import erf
 
     x = np.linspace(-8, 8, 20001)
     exact = np.array([math.erf(v) for v in x])

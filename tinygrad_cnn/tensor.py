@@ -15,7 +15,7 @@ import numpy as np
 
 from . import autograd, devices, engine, inplace, interop, ops, rng
 from .engine import Function, Node, VersionCounter
-from .ops._args import normalize_axis, torch_names
+from .ops._args import normalize_axis, numpy_names
 from .ops.promotion import DtypeError
 from .ops.shapes import number, sizes
 
@@ -625,64 +625,64 @@ class Tensor(Node):
         return ops.any(self, dim, keepdim)
 
     # ----- reductions, softmax and dims under PyTorch's names ---------------------------------
-    @torch_names
-    def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return ops.sum(self, axis, keepdims)
+    @numpy_names
+    def sum(self, dim: Axis = None, keepdim: bool = False) -> Tensor:
+        return ops.sum(self, dim, keepdim)
 
-    @torch_names
-    def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return ops.mean(self, axis, keepdims)
+    @numpy_names
+    def mean(self, dim: Axis = None, keepdim: bool = False) -> Tensor:
+        return ops.mean(self, dim, keepdim)
 
-    @torch_names
-    def max(self, axis: Any = None, keepdims: bool = False) -> Any:
-        """Of all elements: 0-d; along an int axis: (values, indices); of a tensor: maximum."""
-        return ops.max(self, axis, keepdims)
+    @numpy_names
+    def max(self, dim: Any = None, keepdim: bool = False) -> Any:
+        """Of all elements: 0-d; along an int dim: (values, indices); of a tensor: maximum."""
+        return ops.max(self, dim, keepdim)
 
-    @torch_names
-    def min(self, axis: Any = None, keepdims: bool = False) -> Any:
-        return ops.min(self, axis, keepdims)
+    @numpy_names
+    def min(self, dim: Any = None, keepdim: bool = False) -> Any:
+        return ops.min(self, dim, keepdim)
 
-    @torch_names
-    def amax(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return ops.amax(self, axis, keepdims)
+    @numpy_names
+    def amax(self, dim: Axis = None, keepdim: bool = False) -> Tensor:
+        return ops.amax(self, dim, keepdim)
 
-    @torch_names
-    def amin(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return ops.amin(self, axis, keepdims)
+    @numpy_names
+    def amin(self, dim: Axis = None, keepdim: bool = False) -> Tensor:
+        return ops.amin(self, dim, keepdim)
 
-    @torch_names
-    def var(self, axis: Any = None, unbiased: bool | None = None, keepdims: bool = False, *,
+    @numpy_names
+    def var(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: Any = None) -> Tensor:
-        return ops.var(self, axis, unbiased, keepdims, correction=correction)
+        return ops.var(self, dim, unbiased, keepdim, correction=correction)
 
-    @torch_names
-    def std(self, axis: Any = None, unbiased: bool | None = None, keepdims: bool = False, *,
+    @numpy_names
+    def std(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: Any = None) -> Tensor:
-        return ops.std(self, axis, unbiased, keepdims, correction=correction)
+        return ops.std(self, dim, unbiased, keepdim, correction=correction)
 
-    @torch_names
-    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
-        return ops.argmax(self, axis, keepdims)
+    @numpy_names
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        return ops.argmax(self, dim, keepdim)
 
-    @torch_names
-    def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
-        return ops.argmin(self, axis, keepdims)
+    @numpy_names
+    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        return ops.argmin(self, dim, keepdim)
 
-    @torch_names
-    def softmax(self, axis: int = -1) -> Tensor:
-        return ops.softmax(self, axis)
+    @numpy_names
+    def softmax(self, dim: int = -1) -> Tensor:
+        return ops.softmax(self, dim)
 
-    @torch_names
-    def log_softmax(self, axis: int = -1) -> Tensor:
-        return ops.log_softmax(self, axis)
+    @numpy_names
+    def log_softmax(self, dim: int = -1) -> Tensor:
+        return ops.log_softmax(self, dim)
 
-    @torch_names
-    def squeeze(self, axis: Axis = None) -> Tensor:
-        return ops.squeeze(self, axis)
+    @numpy_names
+    def squeeze(self, dim: Axis = None) -> Tensor:
+        return ops.squeeze(self, dim)
 
-    @torch_names
-    def unsqueeze(self, axis: int) -> Tensor:
-        return ops.unsqueeze(self, axis)
+    @numpy_names
+    def unsqueeze(self, dim: int) -> Tensor:
+        return ops.unsqueeze(self, dim)
 
     # ----- in-place updates (inplace.py has PyTorch's rules) ---------------------------------
 

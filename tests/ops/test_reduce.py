@@ -190,7 +190,7 @@ def test_repeated_axis_is_rejected_like_pytorch():
 @pytest.mark.parametrize("bad", ["yes", 1, None])
 def test_keepdims_must_be_a_bool(reduce, bad):
     x = Tensor([[1.0, 2.0], [3.0, 5.0]])
-    with pytest.raises(TypeError, match=f"keepdims must be True or False, got {bad!r}"):
+    with pytest.raises(TypeError, match=f"keepdim must be True or False, got {bad!r}"):
         getattr(x, reduce)(axis=0, keepdims=bad)
     out = getattr(x, reduce)(axis=0, keepdims=np.bool_(True))
     assert (out[0] if reduce in ("max", "min") else out).shape == (1, 2)

@@ -12,7 +12,7 @@ from .. import ops, rng
 from ..ops._args import as_count, as_pair
 from ..ops.conv import conv_params
 from ..ops.conv.geometry import string_padding
-from ..ops.conv_grouped import check_groups, grouped_geometry
+from ..ops.conv.grouped import check_groups, grouped_geometry
 from ..ops.pool import pool_params
 from ..tensor import Tensor
 from . import init

@@ -22,7 +22,6 @@ from ..autograd import enable_grad, toposort
 from ..fileio import atomic_write
 from ..ops import (
     activation,
-    activation_smooth,
     compare,
     copy,
     elementwise,
@@ -366,8 +365,8 @@ _OP_WRITERS = {
     compare.Clip: _op_clip, activation.ReLU: _op("Relu"), activation.Sigmoid: _op("Sigmoid"),
     activation.Tanh: _op("Tanh"), activation.LeakyReLU: _op_leaky_relu,
     activation.Softmax: _op_softmax("Softmax"), activation.LogSoftmax: _op_softmax("LogSoftmax"),
-    activation.Hardtanh: _op_hardtanh, activation_smooth.ELU: _op_elu,
-    activation_smooth.SiLU: _op_silu, MatMul: _op("MatMul"), LinearOp: _op_linear,
+    activation.Hardtanh: _op_hardtanh, activation.ELU: _op_elu,
+    activation.SiLU: _op_silu, MatMul: _op("MatMul"), LinearOp: _op_linear,
     ConvOp: _op_conv, pool.MaxPool2d: _op_max_pool, pool.AvgPool2d: _op_avg_pool,
     pool.AdaptiveAvgPool2d: _op_adaptive_avg_pool, movement.Reshape: _op_reshape,
     movement.Permute: _op_permute, movement.Expand: _op_expand,

@@ -2,16 +2,19 @@
 
 from .activation import (
     dropout,
+    elu,
+    gelu,
     hardtanh,
     leaky_relu,
     log_softmax,
     relu,
     relu6,
     sigmoid,
+    silu,
     softmax,
+    softplus,
     tanh,
 )
-from .activation_smooth import elu, gelu, silu, softplus
 from .compare import (
     bitwise_and,
     bitwise_not,
@@ -55,8 +58,24 @@ from .movement import (
 )
 from .norm import batch_norm, layer_norm, normalize
 from .pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
-from .reduce import amax, amin, argmax, argmin, max, mean, min, std, sum, var
-from .reduce_more import all, any, cumsum, logsumexp, norm, prod
+from .reduce import (
+    all,
+    amax,
+    amin,
+    any,
+    argmax,
+    argmin,
+    cumsum,
+    logsumexp,
+    max,
+    mean,
+    min,
+    norm,
+    prod,
+    std,
+    sum,
+    var,
+)
 from .rounding import ceil, floor, floor_divide, remainder, round, sign
 from .trig import cos, sin
 

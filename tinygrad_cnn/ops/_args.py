@@ -70,21 +70,22 @@ def as_pair(value: Any, name: str, minimum: int | None = None) -> tuple[int, int
 
 
 
-# PyTorch's names for NumPy's, both accepted as PyTorch accepts both: x.sum(dim=1, keepdim=True)
-TORCH_NAMES = {"dim": "axis", "keepdim": "keepdims"}
+# NumPy's names for PyTorch's, both accepted: x.sum(axis=1, keepdims=True) is x.sum(dim=1,
+# keepdim=True). PyTorch's are the parameters' names; NumPy's are aliases.
+NUMPY_NAMES = {"axis": "dim", "keepdims": "keepdim"}
 
 
-def torch_names(fn: Callable) -> Callable:
-    """Let `fn` (whose parameters are `axis` and `keepdims`) also take PyTorch's `dim=` and
-    `keepdim=`."""
+def numpy_names(fn: Callable) -> Callable:
+    """Let `fn` (whose parameters are PyTorch's `dim` and `keepdim`) also take NumPy's `axis=`
+    and `keepdims=`."""
     @functools.wraps(fn)
     def call(*args: Any, **kwargs: Any) -> Any:
         if kwargs:
-            for torch_name, name in TORCH_NAMES.items():
-                if torch_name in kwargs:
+            for alias, name in NUMPY_NAMES.items():
+                if alias in kwargs:
                     if name in kwargs:
-                        raise TypeError(f"{fn.__name__}() got both {torch_name}= and {name}=")
-                    kwargs[name] = kwargs.pop(torch_name)
+                        raise TypeError(f"{fn.__name__}() got both {name}= and {alias}=")
+                    kwargs[name] = kwargs.pop(alias)
         return fn(*args, **kwargs)
     return call
 

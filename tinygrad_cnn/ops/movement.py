@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import Function
-from ._args import Axis, normalize_axes, normalize_axis, shape_of, torch_names
+from ._args import Axis, normalize_axes, normalize_axis, numpy_names, shape_of
 from ._flops import no_flops
 from .index_rules import add_at, index_problem, plain_index, take
 from .shapes import expand_sizes, number, pad_widths, sizes
@@ -190,19 +190,19 @@ def flatten(x: Any, start_dim: int = 0, end_dim: int = -1) -> Any:
     return Reshape.apply(x, shape=shape[:start] + (-1,) + shape[end + 1 :])
 
 
-@torch_names
-def squeeze(x: Any, axis: Axis = None) -> Any:
+@numpy_names
+def squeeze(x: Any, dim: Axis = None) -> Any:
     shape = x.shape
-    axes = [i for i, s in enumerate(shape) if s == 1] if axis is None else [
-        a for a in normalize_axes(axis, shape, "squeeze") if shape[a] == 1]  # a non-1 axis: no-op
+    axes = [i for i, s in enumerate(shape) if s == 1] if dim is None else [
+        a for a in normalize_axes(dim, shape, "squeeze") if shape[a] == 1]  # a non-1 dim: no-op
     return Reshape.apply(x, shape=tuple(s for i, s in enumerate(shape) if i not in axes))
 
 
-@torch_names
-def unsqueeze(x: Any, axis: int) -> Any:
+@numpy_names
+def unsqueeze(x: Any, dim: int) -> Any:
     shape = x.shape
-    axis = normalize_axis(axis, shape, "unsqueeze", rank=len(shape) + 1)
-    return Reshape.apply(x, shape=shape[:axis] + (1,) + shape[axis:])
+    dim = normalize_axis(dim, shape, "unsqueeze", rank=len(shape) + 1)
+    return Reshape.apply(x, shape=shape[:dim] + (1,) + shape[dim:])
 
 
 def expand(x: Any, shape: Sequence[int]) -> Any:
@@ -224,29 +224,29 @@ def pad(x: Any, pad: Any, value: float = 0.0) -> Any:
 
 
 
-@torch_names
-def concatenate(tensors: Sequence[Any], axis: int = 0) -> Any:
+@numpy_names
+def concatenate(tensors: Sequence[Any], dim: int = 0) -> Any:
     if not tensors:
         raise ValueError("concatenate: needs at least one tensor")
     shapes = [shape_of(t) for t in tensors]
     if not shapes[0]:
         raise ValueError("concatenate: zero-dimensional tensors cannot be concatenated")
-    axis = normalize_axis(axis, shapes[0], "concatenate")
-    off_axis = {s[:axis] + s[axis + 1 :] for s in shapes}
+    dim = normalize_axis(dim, shapes[0], "concatenate")
+    off_axis = {s[:dim] + s[dim + 1 :] for s in shapes}
     if any(len(s) != len(shapes[0]) for s in shapes) or len(off_axis) > 1:
-        raise ValueError(f"concatenate: shapes {shapes} differ off axis {axis}")
-    return Concatenate.apply(*tensors, axis=axis)
+        raise ValueError(f"concatenate: shapes {shapes} differ off dim {dim}")
+    return Concatenate.apply(*tensors, axis=dim)
 
 
-@torch_names
-def stack(tensors: Sequence[Any], axis: int = 0) -> Any:
+@numpy_names
+def stack(tensors: Sequence[Any], dim: int = 0) -> Any:
     if not tensors:
         raise ValueError("stack: needs at least one tensor")
     shapes = [shape_of(t) for t in tensors]
-    axis = normalize_axis(axis, shapes[0], "stack", rank=len(shapes[0]) + 1)
+    dim = normalize_axis(dim, shapes[0], "stack", rank=len(shapes[0]) + 1)
     if any(s != shapes[0] for s in shapes):
         raise ValueError(f"stack: all shapes must be equal, got {shapes}")
-    return Stack.apply(*tensors, axis=axis)
+    return Stack.apply(*tensors, axis=dim)
 
 
 def getitem(x: Any, index: Any) -> Any:

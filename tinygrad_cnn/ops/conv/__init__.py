@@ -1,6 +1,7 @@
 """2-D convolution: the Conv2d op, its algorithms, and the one memory layout they return.
 
-The op and `auto`'s choice of algorithm live in `op.py`, the shape checks in `geometry.py`, the
+`conv2d` below is the entry point; the op and `auto`'s choice of algorithm live in `op.py`,
+`conv2d(groups=g)`'s op in `grouped.py`, the shape checks in `geometry.py`, the
 naive reference in `naive.py`, the im2col family (row-per-pixel `im2col`, tap-major `taps`) in
 `im2col.py` and the row-Toeplitz GEMM in `toeplitz.py`.
 
@@ -17,8 +18,32 @@ contiguous NCHW from every algorithm would cost a copy per output and gradient, 
 5%-of-a-LeNet-step bar set for paying it (docs/benchmarks.md, "One layout for conv outputs?").
 """
 
-from .geometry import ConvGeometry, conv_geometry, conv_params
-from .op import ALGORITHMS, Conv2d, choose_algorithm, conv2d, resolve_algorithm
+from __future__ import annotations
+
+from typing import Any
+
+from ...engine import Function
+from .._args import shape_of
+from ..promotion import same_dtype
+from .geometry import ConvGeometry, conv_geometry, conv_params, string_padding
+from .grouped import GroupedConv2d
+from .op import ALGORITHMS, Conv2d, choose_algorithm, resolve_algorithm
 
 __all__ = ["ALGORITHMS", "Conv2d", "ConvGeometry", "choose_algorithm", "conv2d", "conv_geometry",
            "conv_params", "resolve_algorithm"]
+
+
+def conv2d(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1, groups: int = 1, algorithm: str = "auto") -> Any:
+    """2-D cross-correlation like torch.nn.functional.conv2d, NCHW; groups > 1 runs the grouped
+    op (grouped.py)."""
+    same_dtype("conv2d", input=x, weight=weight, bias=bias)
+    if isinstance(padding, str):
+        padding = string_padding(padding, shape_of(weight)[2:], stride, dilation, "conv2d")
+    params = dict(stride=stride, padding=padding, dilation=dilation, algorithm=algorithm)
+    op: type[Function] = Conv2d
+    if groups != 1:
+        op, params["groups"] = GroupedConv2d, groups
+    if bias is None:
+        return op.apply(x, weight, **params)
+    return op.apply(x, weight, bias, **params)

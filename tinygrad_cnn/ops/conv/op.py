@@ -7,10 +7,8 @@ from typing import Any
 import numpy as np
 
 from ...engine import Function
-from .._args import shape_of
-from ..promotion import same_dtype
 from . import im2col, naive, toeplitz
-from .geometry import ConvGeometry, conv_geometry, string_padding
+from .geometry import ConvGeometry, conv_geometry
 
 # name -> (forward, backward); each keeps the layout contract of the package docstring
 ALGORITHMS = {
@@ -102,20 +100,3 @@ def resolve_algorithm(algorithm: str, geom: ConvGeometry) -> str:
         raise ValueError(f"conv2d: unknown algorithm {algorithm!r}; choose one of "
                          f"{sorted(ALGORITHMS)} or 'auto'")
     return algorithm
-
-
-def conv2d(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
-           dilation: Any = 1, groups: int = 1, algorithm: str = "auto") -> Any:
-    """2-D cross-correlation like torch.nn.functional.conv2d, NCHW; groups > 1 runs the grouped
-    op (ops/conv_grouped.py)."""
-    same_dtype("conv2d", input=x, weight=weight, bias=bias)
-    if isinstance(padding, str):
-        padding = string_padding(padding, shape_of(weight)[2:], stride, dilation, "conv2d")
-    params = dict(stride=stride, padding=padding, dilation=dilation, algorithm=algorithm)
-    op: type[Function] = Conv2d
-    if groups != 1:
-        from ..conv_grouped import GroupedConv2d  # it builds on this package: imported when used
-        op, params["groups"] = GroupedConv2d, groups
-    if bias is None:
-        return op.apply(x, weight, **params)
-    return op.apply(x, weight, bias, **params)

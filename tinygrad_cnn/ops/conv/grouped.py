@@ -8,8 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Function
-from .conv import ALGORITHMS, Conv2d, ConvGeometry, conv_geometry, resolve_algorithm
+from ...engine import Function
+from .geometry import ConvGeometry, conv_geometry
+from .op import ALGORITHMS, Conv2d, resolve_algorithm
 
 
 class GroupedConv2d(Function):
