@@ -92,7 +92,6 @@ FACTORIES = [
     ("full", lambda: Tensor.full((2, 3), 7.5), np.full((2, 3), 7.5)),
     ("eye", lambda: Tensor.eye(3), np.eye(3)),
     ("eye_rect", lambda: Tensor.eye(2, 3), np.eye(2, 3)),
-    ("arange", lambda: Tensor.arange(5), np.arange(5)),
     ("arange_step", lambda: Tensor.arange(1, 2, 0.25), np.arange(1, 2, 0.25)),
 ]
 
@@ -102,6 +101,15 @@ def test_deterministic_factories(name, make, expected):
     t = make()
     assert t.dtype == np.float32
     np.testing.assert_array_equal(t.data, expected)
+
+
+def test_arange_has_one_dtype_rule_pytorchs():
+    import tinygrad_cnn as tg
+
+    for make in (Tensor.arange, tg.arange):
+        assert make(5).dtype == np.int64 and make(5).tolist() == [0, 1, 2, 3, 4]
+        assert make(0, 1, 0.5).dtype == np.float32  # torch.arange(0, 1, 0.5): float32
+        assert make(5, dtype=np.float32).dtype == np.float32
 
 
 def test_factories_take_requires_grad_and_dtype():

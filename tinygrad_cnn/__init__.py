@@ -21,7 +21,7 @@ from .autograd import (
     set_grad_enabled,
 )
 from .devices import cuda, device
-from .dtypes import (  # noqa: A004 (PyTorch's dtype names: tg.float32, tg.long, tg.bool, ...)
+from .torch_compat.dtypes import (  # noqa: A004 (PyTorch's dtype names: tg.float32, tg.long, tg.bool, ...)
     double,
     float16,
     float32,
@@ -35,7 +35,7 @@ from .dtypes import (  # noqa: A004 (PyTorch's dtype names: tg.float32, tg.long,
     short,
     uint8,
 )
-from .factories import (
+from .torch_compat.factories import (
     arange,
     eye,
     from_numpy,
@@ -124,7 +124,7 @@ _TOOL_MODULES = ("anomaly", "explorer", "health", "onnx", "plots", "profile", "r
 
 # PyTorch's names that are Python builtins: tg.float, tg.max, ... work, but they stay out of
 # __all__, so `from tinygrad_cnn import *` leaves Python's own float, max, sum, ...
-from .dtypes import bool, float, int  # noqa: A004, E402, F401
+from .torch_compat.dtypes import bool, float, int  # noqa: A004, E402, F401
 from .ops import abs, all, any, max, min, pow, round, sum  # noqa: A004, E402, F401
 
 __all__ = [

@@ -290,7 +290,13 @@ class Tensor(Node):
 
     @staticmethod
     def arange(start: Scalar, stop: Scalar | None = None, step: Scalar = 1,
-               requires_grad: bool = False, dtype: Any = np.float32) -> Tensor:
+               requires_grad: bool = False, dtype: Any = None) -> Tensor:
+        """PyTorch's rule for the dtype: int64 when start, stop and step are all integers, else
+        float32 (torch.arange and Tensor.arange agree)."""
+        if dtype is None:
+            ints = all(isinstance(v, (np.integer, int)) and not isinstance(v, bool)
+                       for v in (start, step) + (() if stop is None else (stop,)))
+            dtype = np.int64 if ints else np.float32
         start, stop = (0, start) if stop is None else (start, stop)
         if number(step, "arange") == 0:
             raise ValueError("arange: step must be nonzero")

@@ -1,5 +1,6 @@
-"""Backprop one node at a time: an observer on a real `backward()` records, in the engine's order,
-each op's incoming gradient, the gradients it sends to its inputs and the leaves they reach."""
+"""Backprop one node at a time: a real `backward()` records, in the engine's order, each op's
+incoming gradient (the engine hands it over through `deliver`), the gradients it sends to its
+inputs (an observer) and the leaves they reach."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import nn, ops
-from ..autograd import Function, observe, toposort, unbroadcast
+from .. import engine, nn, ops
+from ..autograd import observe
+from ..engine import Function, checked_grad, toposort
 from ..naming import ModuleNames
 from ..tensor import Tensor
 from .trace import layers_of, model_input
@@ -40,17 +42,21 @@ class Step:
 
 
 class StepRecorder:
-    """An `autograd.observe` observer: the engine calls on_backward once per op, in its order,
-    with the gradients the op returned; they are reduced to each input's shape as the engine
-    does, and summed per tensor so each step also knows the gradient that reached its op."""
+    """Two hooks into one real backward: `deliver` (the engine's) receives each node's total
+    gradient before its op runs backward, and `on_backward` (an `autograd.observe` observer)
+    the gradients the op returned, reduced to each input's shape by the engine's checked_grad."""
 
     def __init__(self, root: Tensor, model: Any = None) -> None:
         self.order = toposort(root)
         self.position = {id(t): i for i, t in enumerate(self.order)}
         self.output = {id(t._ctx): t for t in self.order if t._ctx is not None}
         self.names = ModuleNames(model)
-        self.received: dict[int, np.ndarray] = {id(root): np.ones_like(root.data)}
+        self.received: dict[int, np.ndarray] = {}
         self.steps: list[Step] = []
+
+    def deliver(self, node: Tensor, grad: np.ndarray) -> None:
+        self.received[id(node)] = grad
+        engine.accumulate_into_grad(node, grad)  # the parameters get their .grad as usual
 
     def on_forward(self, ctx: Function, out: Tensor, seconds: float) -> None:
         pass
@@ -62,10 +68,8 @@ class StepRecorder:
         for index, (parent, g) in enumerate(zip(ctx.parents, grads)):
             if g is None or not ctx.needs_input_grad[index]:
                 continue
-            g = unbroadcast(np.asarray(g), parent.shape).astype(parent.dtype, copy=False)
-            key = id(parent)
-            self.received[key] = self.received[key] + g if key in self.received else g
-            sends.append(Send(index, self.position[key], self.names.param(parent) or "",
+            g = checked_grad(ctx, index, parent, g)
+            sends.append(Send(index, self.position[id(parent)], self.names.param(parent) or "",
                               parent._ctx is None, g))
         module = self.names.module(ctx.module) if ctx.module is not None else ""
         self.steps.append(Step(self.position[id(out)], ctx.name, module,
@@ -94,6 +98,6 @@ def record_backprop(model: nn.Module, image: np.ndarray, label: int, normalize: 
         raise ValueError(f"label {label} is not a class (0..{logits.shape[1] - 1})")
     loss = ops.cross_entropy(logits, Tensor(np.array([label]), dtype=None))
     recorder = StepRecorder(loss, model)
-    with observe(recorder):
-        loss.backward(retain_graph=True)  # the graph stays drawable afterwards
+    with observe(recorder):  # retain_graph: the graph stays drawable afterwards
+        engine.backward(loss, np.ones_like(loss.data), True, recorder.deliver)
     return Backprop(loss, model, recorder.steps)

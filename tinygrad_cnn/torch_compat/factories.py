@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from . import interop
-from .tensor import Tensor
+from .. import interop
+from ..tensor import Tensor
 
 
 def tensor(data: Any, dtype: Any = None, requires_grad: Any = False, device: Any = None) -> Tensor:
@@ -67,12 +67,9 @@ def eye(n: Any, m: Any = None, dtype: Any = None, requires_grad: Any = False,
 
 def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None,
            requires_grad: Any = False, device: Any = None) -> Tensor:
-    """torch.arange: int64 when start, end and step are all integers, else float32."""
+    """torch.arange: int64 when start, end and step are all integers, else float32 (the rule
+    is Tensor.arange's)."""
     _on_cpu(device)
-    if dtype is None:
-        ints = all(isinstance(v, (np.integer, int)) and not isinstance(v, bool)
-                   for v in (start, step) + (() if end is None else (end,)))
-        dtype = np.int64 if ints else np.float32
     return Tensor.arange(start, end, step, requires_grad=requires_grad, dtype=dtype)
 
 
@@ -94,5 +91,5 @@ def _sized(make: Any, size: tuple, dtype: Any, requires_grad: Any, device: Any) 
 
 def _on_cpu(where: Any) -> None:
     if where is not None:
-        from .devices import device
+        from ..devices import device
         device(where)
