@@ -33,6 +33,10 @@ def save(obj: dict[str, Any], path: str | os.PathLike) -> None:
     if is_safetensors_path(path):
         return save_safetensors(obj, path)
     if not isinstance(obj, dict):
+        if callable(getattr(obj, "state_dict", None)):  # torch.save(model, path)
+            raise TypeError(f"save: a whole {type(obj).__name__} would need pickle, which "
+                            "checkpoints here never use; save model.state_dict() and rebuild "
+                            "the model before load_state_dict, as PyTorch recommends")
         raise TypeError(f"save: expected a dict at the top level, got {type(obj).__name__}")
     arrays: dict[str, np.ndarray] = {}
     tree = _encode(obj, [], arrays)
@@ -86,14 +90,21 @@ def _store(array: np.ndarray, path: list[str], arrays: dict[str, np.ndarray],
     return {"type": "array", "key": unique}
 
 
-def load(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a checkpoint written by `save` (exact types and structure). Only regular files
+def load(path: str | os.PathLike, map_location: Any = None, *,
+         weights_only: bool | None = None) -> dict[str, Any]:
+    """Read a checkpoint written by `save` (exact types and structure). PyTorch's
+    `map_location` (the CPU) and `weights_only` are accepted: a checkpoint here is only data,
+    never pickle, whichever is asked. Only regular files
     carrying its manifest are read: a plain .npz, a .zip, a PyTorch .pt, a FIFO or a folder
     raises CheckpointError, and so does a damaged manifest, naming the file and the key. Every
     member is checked before its array exists: its .npy header's shape and dtype must account for
     exactly its inflated size, and the members together may not inflate past the limits below (a
     zip bomb). Raises FileNotFoundError for a missing file. A ".safetensors" path loads as a flat
     dict of arrays."""
+    if map_location is not None and not str(getattr(map_location, "type", map_location)
+                                            ).startswith("cpu"):
+        raise ValueError(f"load: map_location={map_location!r}: arrays load on the CPU, the "
+                         "only device here")
     if is_safetensors_path(path):
         return load_safetensors(path)
     path = os.fspath(path)
