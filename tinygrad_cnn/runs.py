@@ -1,11 +1,14 @@
-"""A training run's folder, as library calls for models/mnist.py: checked before training, one
-checkpoint per epoch that resumes exactly, JSON files, and inference in eval mode."""
+"""A training run's folder, as library calls for models/mnist.py: checked before training, locked
+while training, one checkpoint per epoch (and one on Ctrl-C) that resumes exactly, JSON files,
+outputs checked against inputs, and inference in eval mode."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +18,7 @@ import numpy as np
 
 from . import rng
 from .autograd import no_grad
-from .fileio import atomic_write
+from .fileio import atomic_write, open_regular
 from .serialization import CheckpointError, load, save
 from .tensor import Tensor
 
@@ -25,9 +28,17 @@ OUTPUTS = ("checkpoint.npz", "history.json", "health.json", "profile.json", "rep
            "wrong.png", "graph.svg", "graph.dot", "explorer.html")
 
 
+LOCK = ".lock"  # holds the training process's PID while it trains (an flock, freed on exit)
+
+
 class RunError(Exception):
     """A user's mistake about a run (its folder, flags or checkpoint); the message says what to
     do instead. Programs print it as one `error:` line."""
+
+
+class Interrupted(Exception):
+    """Training stopped on SIGINT or SIGTERM after writing a checkpoint; the message says how to
+    continue. Programs print it and exit with status 130, as a shell does for Ctrl-C."""
 
 
 class Run:
@@ -53,6 +64,32 @@ class Run:
                 raise RunError(f"{self.out / name} is a folder, where this run writes a file: "
                                "move it away or choose another --out")
 
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the folder's lock file while training: a second run into the same folder is
+        refused naming this one's process. The operating system frees the lock when the process
+        ends, however it ends; the file stays (removing it would let two runs hold two files)."""
+        try:
+            import fcntl
+        except ImportError:  # Windows: no flock, runs are not locked
+            yield
+            return
+        with open(self.out / LOCK, "a+", encoding="ascii") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                f.seek(0)
+                holder = f.read().strip() or "?"
+                raise RunError(f"{self.out} is being trained by process {holder}; wait for it "
+                               "to finish, or train into another --out") from None
+            f.truncate(0)
+            f.write(str(os.getpid()))
+            f.flush()
+            try:
+                yield
+            finally:
+                f.truncate(0)
+
     def previous(self, resume: bool, overwrite: bool) -> dict[str, Any] | None:
         """The checkpoint to resume from, or None to start afresh. Without `resume` an existing
         run is never replaced silently: that needs `overwrite`."""
@@ -72,9 +109,12 @@ class Run:
         return state
 
     def save(self, epoch: int, config: Mapping[str, Any], parts: Mapping[str, Any],
-             history: dict, kernels: list[np.ndarray], health: dict) -> None:
+             history: dict, kernels: list[np.ndarray], health: dict,
+             partial: Mapping[str, float] | None = None) -> None:
         """Checkpoint after `epoch`: `parts` maps "model", "optimizer", "scheduler" (None if
-        there is none) and "loader" to objects with state_dict(); rng state and logs too."""
+        there is none) and "loader" to objects with state_dict(); rng state and logs too.
+        `partial`: the running sums of an epoch interrupted part-way (the loader's state says
+        which batch comes next), from which --resume continues that epoch."""
         state = {key: part.state_dict() if part is not None else {} for key, part in parts.items()}
         save(state | {
             "model_name": config["model"],
@@ -84,6 +124,7 @@ class Run:
             "history": json.dumps(history),
             "kernels": {str(i): k for i, k in enumerate(kernels)},  # for the report's GIF
             "health": json.dumps(health),
+            "partial": json.dumps(dict(partial or {})),
         }, self.checkpoint)
 
     def restore(self, state: dict[str, Any], parts: Mapping[str, Any], extended: bool = False
@@ -102,17 +143,113 @@ class Run:
                     part.load_state_dict(state[key])
             rng.set_rng_state(state["rng"])
             kernels = [state["kernels"][str(i)] for i in range(len(state["kernels"]))]
-            return (int(state["epoch"]), json.loads(str(state["history"])), kernels,
-                    json.loads(str(state["health"])))
+            return (epochs_done(state, self.checkpoint), json.loads(str(state["history"])),
+                    kernels, json.loads(str(state["health"])))
         except KeyError as error:
             raise CheckpointError(f"{self.checkpoint}: no {error.args[0]!r} in the "
                                   "checkpoint; it was not written by this program") from None
+
+    def partial(self, state: Mapping[str, Any]) -> dict[str, float]:
+        """The running sums of the epoch an interrupted run stopped in ({} after a whole one)."""
+        try:
+            partial = json.loads(str(state.get("partial", "{}")))
+        except ValueError:
+            partial = None
+        if not isinstance(partial, dict):
+            raise CheckpointError(f"{self.checkpoint}: its 'partial' entry is damaged")
+        return partial
 
     def write_json(self, name: str, value: Mapping[str, Any]) -> Path:
         path = self.out / name
         with atomic_write(path, "w") as f:
             json.dump(value, f, default=str)
         return path
+
+
+def epochs_done(state: Mapping[str, Any], where: Any = "the checkpoint") -> int:
+    """The checkpoint's completed epochs: an integer from 0 to the epochs it planned."""
+    epoch = state.get("epoch")
+    planned = saved_config(state).get("epochs") if "config" in state else None
+    whole = isinstance(epoch, (int, np.integer)) and not isinstance(epoch, bool)
+    if not whole or epoch < 0 or (isinstance(planned, int) and epoch > planned):
+        raise CheckpointError(f"{where}: it claims epoch {epoch!r}, which no run reaches (0 to "
+                              f"{planned if planned is not None else 'its epochs'}); it is "
+                              "damaged or was not written by this program")
+    return int(epoch)
+
+
+@contextmanager
+def interruptible() -> Iterator[Callable[[], bool]]:
+    """Inside, SIGINT (Ctrl-C) and SIGTERM do not raise: they set a flag that the training loop
+    reads after each step (the returned function), so it can finish the step and checkpoint.
+    Outside the main thread (where signals cannot be caught) the flag never rises."""
+    asked: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    kinds = (signal.SIGINT, signal.SIGTERM)
+    previous = {kind: signal.signal(kind, lambda number, frame: asked.append(number))
+                for kind in kinds}
+    try:
+        yield lambda: bool(asked)
+    finally:
+        for kind, handler in previous.items():
+            signal.signal(kind, handler)
+
+
+def check_outputs(outputs: Mapping[str, str | None], inputs: Mapping[str, str | None],
+                  overwrite: bool) -> None:
+    """Refuse, before any work, an output (flag -> path) that is one of the command's inputs
+    (name -> file, or a folder it reads from, by resolved path), that another output also
+    names, that is a folder, or that exists without being a file this library wrote (unless
+    `overwrite`). Nothing a command was given is ever its output."""
+    given = {flag: path for flag, path in outputs.items() if path}
+    for flag, path in given.items():
+        for name, source in inputs.items():
+            if source and _same_or_inside(path, source):
+                raise RunError(f"{flag} {path} is the {name} this command reads ({source}); "
+                               "write to another path")
+        twins = [other for other, p in given.items() if other != flag and _same_or_inside(p, path)]
+        if twins:
+            raise RunError(f"{flag} and {twins[0]} both name {path}; give each its own path")
+        if os.path.isdir(path):
+            raise RunError(f"{flag} {path} is a folder; give a file path")
+        if os.path.exists(path) and not overwrite and not written_here(path):
+            raise RunError(f"{flag} {path} exists and was not written by tinygrad_cnn; choose "
+                           "another path, or replace it with --overwrite")
+
+
+def check_run_folder(out: str, data: Mapping[str, str | None]) -> None:
+    """A run's folder is none of its data folders (flag -> folder), nor inside an image folder
+    (where its files would become part of the data)."""
+    for flag, folder in data.items():
+        if folder and (_same_or_inside(out, folder) if flag != "--data" else
+                       os.path.realpath(out) == os.path.realpath(folder)):
+            raise RunError(f"--out {out} is the {flag} folder this command reads ({folder}); "
+                           "train into another --out")
+
+
+def _same_or_inside(path: str, source: str) -> bool:
+    real, base = os.path.realpath(path), os.path.realpath(source)
+    if real == base or (os.path.isdir(base) and real.startswith(base.rstrip(os.sep) + os.sep)):
+        return True
+    try:
+        return os.path.samefile(path, source)  # hard links
+    except OSError:
+        return False
+
+
+MARK = b"tinygrad_cnn"  # in the head of what we write: ONNX producer_name, safetensors metadata,
+# PNG Software text, the explorer page's generator meta tag
+
+
+def written_here(path: str) -> bool:
+    """Whether the regular file `path` carries this library's mark in its first 64 KiB."""
+    try:
+        with open_regular(path, RunError) as f:
+            return MARK in f.read(65536)
+    except (OSError, RunError):
+        return False
 
 
 def saved_config(state: Mapping[str, Any]) -> dict[str, Any]:
@@ -163,7 +300,7 @@ def resume_settings(state: Mapping[str, Any], settings: dict[str, Any], given: I
     command line, which must match the saved ones; only --epochs may grow (at least to the
     epochs done). `absent`: the value of a flag a checkpoint saved before that flag existed
     was trained with. Raises RunError naming every changed flag."""
-    saved, given, done = dict(absent or {}) | saved_config(state), set(given), int(state["epoch"])
+    saved, given, done = dict(absent or {}) | saved_config(state), set(given), epochs_done(state)
     merged, changed = dict(settings), []
     for key in run_flags:
         if key not in given:

@@ -55,7 +55,7 @@ def save_safetensors(state: dict[str, Any], path: str | os.PathLike) -> None:
         arrays[key] = np.asarray(array, order="C")  # ascontiguousarray would make 0-d 1-d
     library = _library()
     try:
-        data = library.save(arrays)
+        data = library.save(arrays, metadata={"producer": "tinygrad_cnn"})
     except Exception as error:  # the library's own error type (e.g. an unsupported dtype)
         raise TypeError(f"save: cannot write {os.fspath(path)!r} as safetensors: {error}") from None
     with atomic_write(path) as f:

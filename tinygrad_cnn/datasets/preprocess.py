@@ -216,11 +216,16 @@ def _centre_by_mass(box: np.ndarray) -> np.ndarray:
 
 def save_gray(images: np.ndarray, path: str | os.PathLike[str]) -> Path:
     """Write uint8 images (N, 28, 28) as one PNG, side by side (one image: exactly 28x28)."""
-    from PIL import Image
+    from PIL import Image, PngImagePlugin
 
     from ..fileio import atomic_write
 
-    strip = np.concatenate(list(np.asarray(images, np.uint8)), axis=1)
+    images = np.asarray(images, np.uint8)
+    if images.ndim != 3 or not len(images):
+        raise ValueError(f"save_gray: expected images (N, H, W) with N >= 1, got shape "
+                         f"{images.shape}")
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Software", "tinygrad_cnn")  # the mark the CLI knows its own outputs by
     with atomic_write(path) as f:
-        Image.fromarray(strip).save(f, format="PNG")
+        Image.fromarray(np.concatenate(list(images), axis=1)).save(f, format="PNG", pnginfo=info)
     return Path(path)
