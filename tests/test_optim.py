@@ -237,7 +237,7 @@ def test_one_cycle_cycles_adam_beta1() -> None:
     lr, momentum = one_cycle_reference(5, 20, 0.01, pct=0.25)
     assert opt.param_groups[0]["betas"] == (pytest.approx(momentum), 0.98)
     assert opt.param_groups[0]["lr"] == pytest.approx(lr)
-    with pytest.raises(ValueError, match="total_steps, or epochs and steps_per_epoch"):
+    with pytest.raises(ValueError, match=r"total_steps OR \(epochs AND steps_per_epoch\)"):
         optim.OneCycleLR(opt, max_lr=0.1)
 
 

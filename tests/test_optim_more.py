@@ -77,7 +77,7 @@ def test_bad_arguments_name_themselves():
     w = [Tensor([0.0], requires_grad=True)]
     with pytest.raises(ValueError, match="RMSprop: invalid .*alpha=1.5"):
         optim.RMSprop(w, alpha=1.5)
-    with pytest.raises(ValueError, match="factor should be < 1.0"):
+    with pytest.raises(ValueError, match=r"Factor should be < 1\.0"):
         optim.ReduceLROnPlateau(optim.SGD(w, lr=0.1), factor=2.0)
-    with pytest.raises(ValueError, match="LambdaLR: expected 1 lr_lambdas, got 2"):
+    with pytest.raises(ValueError, match="Expected 1 lr_lambdas, but got 2"):
         lr_scheduler.LambdaLR(optim.SGD(w, lr=0.1), [abs, abs])

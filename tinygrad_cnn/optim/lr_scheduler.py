@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import bisect
 import math
+import numbers
 from collections.abc import Callable
 from typing import Any
 
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _check_keys
 
 
 class _Schedule:
@@ -26,7 +27,34 @@ class _Schedule:
         return {key: value for key, value in self.__dict__.items() if key != "optimizer"}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore a state saved by `state_dict`: exactly its keys (ValueError naming a missing
+        or a foreign one, e.g. another scheduler's state), and an integer step count."""
+        _check_keys(state_dict, set(self.state_dict()), type(self).__name__)
+        if not _is_int(state_dict["last_epoch"]) or state_dict["last_epoch"] < -1:
+            raise ValueError(f"{type(self).__name__}.load_state_dict: last_epoch should be an "
+                             f"integer >= -1, got {state_dict['last_epoch']!r}")
         self.__dict__.update(state_dict)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _positive_int(owner: str, name: str, value: Any) -> int:
+    """PyTorch's check of a period: "Expected positive integer step_size, but got 0"."""
+    if not _is_int(value) or value <= 0:
+        raise ValueError(f"{owner}: Expected positive integer {name}, but got {value!r}")
+    return int(value)
+
+
+def _per_group(optimizer: Optimizer, name: str, value: Any) -> list[Any]:
+    """One value per param group: a list as long as the groups, or one value for all."""
+    groups = len(optimizer.param_groups)
+    if isinstance(value, (list, tuple)):
+        if len(value) != groups:
+            raise ValueError(f"expected {groups} values for {name}, got {len(value)}")
+        return list(value)
+    return [value] * groups
 
 
 class LRScheduler(_Schedule):
@@ -34,6 +62,11 @@ class LRScheduler(_Schedule):
     step 0 (as PyTorch); call `step()` once per epoch (or per batch for OneCycleLR)."""
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        if not _is_int(last_epoch) or last_epoch < -1:
+            raise ValueError(f"{type(self).__name__}: last_epoch should be an integer >= -1, "
+                             f"got {last_epoch!r}")
         self.optimizer = optimizer
         for group in optimizer.param_groups:
             if last_epoch == -1:
@@ -60,7 +93,7 @@ class StepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
                  last_epoch: int = -1) -> None:
-        self.step_size, self.gamma = step_size, gamma
+        self.step_size, self.gamma = _positive_int("StepLR", "step_size", step_size), gamma
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -72,6 +105,9 @@ class MultiStepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, milestones: list[int], gamma: float = 0.1,
                  last_epoch: int = -1) -> None:
+        if not all(_is_int(m) and m >= 0 for m in milestones):
+            raise ValueError(f"MultiStepLR: milestones should be integers >= 0, got "
+                             f"{list(milestones)}")
         self.milestones, self.gamma = sorted(milestones), gamma
         super().__init__(optimizer, last_epoch)
 
@@ -101,8 +137,10 @@ class LambdaLR(LRScheduler):
         self.lr_lambdas = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else (
             [lr_lambda] * groups)
         if len(self.lr_lambdas) != groups:
-            raise ValueError(f"LambdaLR: expected {groups} lr_lambdas, got "
-                             f"{len(self.lr_lambdas)}")
+            raise ValueError(f"Expected {groups} lr_lambdas, but got {len(self.lr_lambdas)}")
+        if not all(callable(fn) for fn in self.lr_lambdas):
+            raise TypeError("LambdaLR: lr_lambda should be a function of the epoch (or a list "
+                            "of them, one per param group)")
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -118,7 +156,8 @@ class CosineAnnealingLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,  # noqa: N803
                  last_epoch: int = -1) -> None:
-        self.T_max, self.eta_min = T_max, eta_min
+        self.T_max = _positive_int("CosineAnnealingLR", "T_max", T_max)
+        self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -141,15 +180,16 @@ class OneCycleLR(LRScheduler):
                  three_phase: bool = False, last_epoch: int = -1) -> None:
         if total_steps is None:
             if epochs is None or steps_per_epoch is None:
-                raise ValueError("OneCycleLR needs total_steps, or epochs and steps_per_epoch")
-            total_steps = epochs * steps_per_epoch
-        if total_steps <= 0:
-            raise ValueError(f"OneCycleLR: total_steps must be positive, got {total_steps}")
-        if not 0 <= pct_start <= 1:
-            raise ValueError(f"OneCycleLR: pct_start must be in [0, 1], got {pct_start}")
+                raise ValueError("You must define either total_steps OR (epochs AND "
+                                 "steps_per_epoch)")
+            total_steps = (_positive_int("OneCycleLR", "epochs", epochs)
+                           * _positive_int("OneCycleLR", "steps_per_epoch", steps_per_epoch))
+        _positive_int("OneCycleLR", "total_steps", total_steps)
+        if not (isinstance(pct_start, numbers.Real) and 0 <= pct_start <= 1):
+            raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
         if anneal_strategy not in ("cos", "linear"):
-            raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', "
-                             f"got {anneal_strategy!r}")
+            raise ValueError(f"anneal_strategy must be one of 'cos' or 'linear', instead got "
+                             f"{anneal_strategy}")
         self.total_steps, self.anneal_strategy = total_steps, anneal_strategy
         self.cycle_momentum = cycle_momentum
         self.use_beta1 = "betas" in optimizer.defaults
@@ -171,7 +211,7 @@ class OneCycleLR(LRScheduler):
                 [total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum"],
             ]
         groups = optimizer.param_groups
-        max_lrs = max_lr if isinstance(max_lr, (list, tuple)) else [max_lr] * len(groups)
+        max_lrs = _per_group(optimizer, "max_lr", max_lr)
         for group, top in zip(groups, max_lrs):
             if last_epoch == -1:
                 group.update(initial_lr=top / div_factor, max_lr=top,
@@ -220,13 +260,19 @@ class ReduceLROnPlateau(_Schedule):
                  patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
                  cooldown: int = 0, min_lr: float | list[float] = 0.0, eps: float = 1e-8) -> None:
         if factor >= 1.0:
-            raise ValueError("ReduceLROnPlateau: factor should be < 1.0")
-        if mode not in ("min", "max") or threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max' and threshold_mode "
-                             f"'rel' or 'abs', got {mode!r}, {threshold_mode!r}")
+            raise ValueError("Factor should be < 1.0.")
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode {mode} is unknown!")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"threshold mode {threshold_mode} is unknown!")
+        if not _is_int(patience) or patience < 0 or not _is_int(cooldown) or cooldown < 0:
+            raise ValueError(f"ReduceLROnPlateau: patience and cooldown should be integers >= 0, "
+                             f"got {patience!r} and {cooldown!r}")
         groups = optimizer.param_groups
         self.optimizer = optimizer
-        self.min_lrs = list(min_lr) if isinstance(min_lr, (list, tuple)) else [min_lr] * len(groups)
+        if isinstance(min_lr, (list, tuple)) and len(min_lr) != len(groups):
+            raise ValueError(f"expected {len(groups)} min_lrs, got {len(min_lr)}")
+        self.min_lrs = _per_group(optimizer, "min_lr", min_lr)
         self.mode, self.factor, self.patience, self.threshold = mode, factor, patience, threshold
         self.threshold_mode, self.cooldown, self.eps = threshold_mode, cooldown, eps
         self.best = math.inf if mode == "min" else -math.inf

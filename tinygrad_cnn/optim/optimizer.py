@@ -18,9 +18,12 @@ class Optimizer:
     place from its `.grad`, skipping parameters without one; it never touches `.grad`."""
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
-        params = list(params)
+        if isinstance(params, Tensor):
+            raise TypeError("params argument given to the optimizer should be an iterable of "
+                            f"Tensors or dicts, but got {type(params).__name__}")
+        params = _ordered(params)
         if not params:
-            raise ValueError(f"{type(self).__name__} got an empty parameter list")
+            raise ValueError("optimizer got an empty parameter list")
         groups = params if isinstance(params[0], dict) else [{"params": params}]
         self.defaults = defaults
         self.param_groups: list[dict[str, Any]] = []
@@ -29,12 +32,17 @@ class Optimizer:
             self.add_param_group(group)
 
     def add_param_group(self, group: dict[str, Any]) -> None:
+        if not isinstance(group, dict) or "params" not in group:
+            raise TypeError(f"a param group must be a dict with a 'params' entry, got "
+                            f"{group!r:.80}")
         params = group["params"]
-        params = [params] if isinstance(params, Tensor) else list(params)
+        params = [params] if isinstance(params, Tensor) else _ordered(params)
         for p in params:
             if not isinstance(p, Tensor) or not p.requires_grad:
                 raise TypeError(f"{type(self).__name__} can only optimize tensors that require "
                                 f"grad, got {type(p).__name__}")
+            if not p.is_leaf:
+                raise ValueError("can't optimize a non-leaf Tensor")
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in seen for p in params):
             raise ValueError("a parameter appears in more than one parameter group")
@@ -87,19 +95,32 @@ class Optimizer:
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore hyper-parameters and buffers saved by `state_dict` (the same parameters, in
-        the same order, must have been passed to this optimizer)."""
+        the same order, must have been passed to this optimizer). A dict of another shape (a
+        missing or foreign key, a state for a parameter it does not have) raises ValueError
+        naming the key, and leaves this optimizer as it was."""
+        _check_keys(state_dict, {"state", "param_groups"}, type(self).__name__)
         groups = state_dict["param_groups"]
+        if not isinstance(groups, (list, tuple)) or not all(
+                isinstance(g, dict) and isinstance(g.get("params"), (list, tuple)) for g in groups):
+            raise ValueError("loaded state dict's 'param_groups' should be a list of dicts with "
+                             "'params'")
         if len(groups) != len(self.param_groups):
-            raise ValueError(f"loaded state dict has {len(groups)} parameter groups, this "
-                             f"optimizer has {len(self.param_groups)}")
+            raise ValueError(f"loaded state dict has a different number of parameter groups "
+                             f"({len(groups)}, this optimizer has {len(self.param_groups)})")
         params = []
         for saved, group in zip(groups, self.param_groups):
             if len(saved["params"]) != len(group["params"]):
-                raise ValueError(f"loaded parameter group has {len(saved['params'])} parameters, "
-                                 f"this optimizer's has {len(group['params'])}")
+                raise ValueError("loaded state dict contains a parameter group that doesn't "
+                                 f"match the size of optimizer's group ({len(saved['params'])} "
+                                 f"parameters, this optimizer's has {len(group['params'])})")
             params.extend(group["params"])
+        if not isinstance(state_dict["state"], dict):
+            raise ValueError("loaded state dict's 'state' should be a dict")
         new_state: dict[int, dict[str, Any]] = {}
         for key, values in state_dict["state"].items():
+            if not (str(key).isdigit() and int(key) < len(params) and isinstance(values, dict)):
+                raise ValueError(f"loaded state dict has state for parameter {key!r}; this "
+                                 f"optimizer numbers its parameters 0..{len(params) - 1}")
             p = params[int(key)]
             restored = {}
             for name, value in values.items():
@@ -123,6 +144,33 @@ class Optimizer:
             lines.append(f"Parameter Group {i}")
             lines += [f"    {k}: {v}" for k, v in group.items() if k != "params"]
         return "\n".join(lines) + "\n)"
+
+
+def _ordered(params: Iterable[Any]) -> list[Any]:
+    """The parameters as a list; a set is refused (its order changes between runs)."""
+    if isinstance(params, (set, frozenset)):
+        raise TypeError("optimizer parameters need to be organized in ordered collections, but "
+                        "the ordering of tensors in sets will change between runs. Please use a "
+                        "list instead.")
+    try:
+        return list(params)
+    except TypeError:
+        raise TypeError("params argument given to the optimizer should be an iterable of "
+                        f"Tensors or dicts, but got {type(params).__name__}") from None
+
+
+def _check_keys(state_dict: Any, expected: set[str], owner: str) -> None:
+    """A loaded state dict has exactly the `expected` keys (ValueError naming the others)."""
+    if not isinstance(state_dict, dict):
+        raise TypeError(f"{owner}.load_state_dict expects a dict, got {type(state_dict).__name__}")
+    missing, unexpected = sorted(expected - set(state_dict)), sorted(set(state_dict) - expected)
+    problems = []
+    if missing:
+        problems.append(f"Missing key(s): {', '.join(map(repr, missing))}")
+    if unexpected:
+        problems.append(f"Unexpected key(s): {', '.join(map(repr, unexpected))}")
+    if problems:
+        raise ValueError(f"Error(s) in loading state_dict for {owner}: {'; '.join(problems)}")
 
 
 class SGD(Optimizer):

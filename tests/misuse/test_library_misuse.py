@@ -1,0 +1,93 @@
+"""Misuse corpus, the library's API (issue 20): what raised a raw NumPy or Python traceback, or was
+taken silently where PyTorch refuses, now raises at construction or call time, in PyTorch's
+words where it has them, naming the argument or key. One case each."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tinygrad_cnn import nn, optim
+from tinygrad_cnn.tensor import Tensor
+
+
+def params() -> list[Tensor]:
+    return [nn.Parameter(np.ones((2, 2), np.float32)), nn.Parameter(np.zeros(2, np.float32))]
+
+
+# ----------------------------------------------------------------------------- optimizers
+
+def test_an_optimizer_refuses_a_set_of_parameters() -> None:
+    with pytest.raises(TypeError, match="ordering of tensors in sets will change between runs"):
+        optim.SGD(set(params()), lr=0.1)
+
+
+def test_an_optimizer_refuses_a_non_leaf_tensor() -> None:
+    w = nn.Parameter(np.ones(2, np.float32))
+    with pytest.raises(ValueError, match="can't optimize a non-leaf Tensor"):
+        optim.Adam([w * 2], lr=0.1)
+
+
+def test_an_optimizer_refuses_one_bare_tensor() -> None:
+    with pytest.raises(TypeError, match="should be an iterable of Tensors or dicts, but got "
+                                        "Parameter"):
+        optim.SGD(nn.Parameter(np.ones(2, np.float32)), lr=0.1)
+
+
+def test_a_param_group_without_params() -> None:
+    with pytest.raises(TypeError, match="a param group must be a dict with a 'params' entry"):
+        optim.SGD([{"lr": 0.1}], lr=0.1)
+
+
+@pytest.mark.parametrize("state, message", [
+    ({"state": {}}, r"Missing key\(s\): 'param_groups'"),
+    ({"state": {}, "param_groups": [], "extra": 1}, r"Unexpected key\(s\): 'extra'"),
+    ({"state": {"7": {"momentum_buffer": np.ones(2)}}, "param_groups": "GROUPS"},
+     "state for parameter '7'; this optimizer numbers its parameters 0..1"),
+    ({"state": {"x": {}}, "param_groups": "GROUPS"}, "state for parameter 'x'"),
+    ({"state": {}, "param_groups": [{"lr": 0.1}]}, "should be a list of dicts with 'params'"),
+    ({"state": {}, "param_groups": "TWO"}, "a different number of parameter groups"),
+])
+def test_optimizer_load_state_dict_of_another_shape(state, message) -> None:
+    opt = optim.SGD(params(), lr=0.1, momentum=0.9)
+    saved = opt.state_dict()
+    if state.get("param_groups") == "GROUPS":
+        state["param_groups"] = saved["param_groups"]
+    elif state.get("param_groups") == "TWO":
+        state["param_groups"] = saved["param_groups"] * 2
+    with pytest.raises(ValueError, match=message):
+        opt.load_state_dict(state)
+    assert opt.state_dict()["param_groups"] == saved["param_groups"]  # untouched
+
+
+# ----------------------------------------------------------------------------- schedulers
+
+@pytest.mark.parametrize("make, message", [
+    (lambda o: optim.StepLR(o, step_size=0), "Expected positive integer step_size, but got 0"),
+    (lambda o: optim.StepLR(o, step_size=-2), "Expected positive integer step_size, but got -2"),
+    (lambda o: optim.StepLR(o, step_size=1.5), "Expected positive integer step_size, but got 1.5"),
+    (lambda o: optim.CosineAnnealingLR(o, T_max=0), "Expected positive integer T_max"),
+    (lambda o: optim.OneCycleLR(o, 0.1, total_steps=2.5), "positive integer total_steps"),
+    (lambda o: optim.OneCycleLR(o, 0.1, epochs=0, steps_per_epoch=3), "positive integer epochs"),
+    (lambda o: optim.OneCycleLR(o, [0.1, 0.2], total_steps=4), "expected 1 values for max_lr"),
+    (lambda o: optim.MultiStepLR(o, [2, 1.5]), r"milestones should be integers >= 0"),
+    (lambda o: optim.ReduceLROnPlateau(o, min_lr=[0, 0]), "expected 1 min_lrs, got 2"),
+    (lambda o: optim.ReduceLROnPlateau(o, patience=-1), "patience and cooldown should be"),
+    (lambda o: optim.LambdaLR(o, [lambda e: 1.0] * 3), "Expected 1 lr_lambdas, but got 3"),
+    (lambda o: optim.ExponentialLR(o, 0.9, last_epoch=-5), "last_epoch should be an integer"),
+])
+def test_schedulers_refuse_bad_periods_and_per_group_lists(make, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        make(optim.SGD(params(), lr=0.1, momentum=0.9))
+
+
+def test_scheduler_load_state_dict_with_missing_or_foreign_keys() -> None:
+    opt = optim.SGD(params(), lr=0.1)
+    step = optim.StepLR(opt, step_size=2)
+    cosine_state = optim.CosineAnnealingLR(optim.SGD(params(), lr=0.1), T_max=3).state_dict()
+    with pytest.raises(ValueError, match=r"StepLR: Missing key\(s\): 'gamma', 'step_size'; "
+                                         r"Unexpected key\(s\): 'T_max', 'eta_min'"):
+        step.load_state_dict(cosine_state)
+    with pytest.raises(ValueError, match="last_epoch should be an integer >= -1, got 'x'"):
+        step.load_state_dict({**step.state_dict(), "last_epoch": "x"})
+    assert step.step_size == 2
