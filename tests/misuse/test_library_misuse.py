@@ -91,3 +91,26 @@ def test_scheduler_load_state_dict_with_missing_or_foreign_keys() -> None:
     with pytest.raises(ValueError, match="last_epoch should be an integer >= -1, got 'x'"):
         step.load_state_dict({**step.state_dict(), "last_epoch": "x"})
     assert step.step_size == 2
+
+
+# ----------------------------------------------------------------------------- forward hooks
+
+def test_a_forward_hooks_return_value_replaces_the_output_as_in_pytorch() -> None:
+    layer = nn.Linear(2, 2)
+    layer.register_forward_hook(lambda module, inputs, out: out * 2)
+    x = Tensor(np.ones((1, 2), np.float32))
+    expected = 2 * (x.data @ layer.weight.data.T + layer.bias.data)
+    np.testing.assert_allclose(layer(x).data, expected, rtol=1e-6)
+
+
+def test_a_forward_hook_returning_junk_names_itself() -> None:
+    def junk(module, inputs, out):
+        return "not a tensor"
+
+    model = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
+    model[0].register_forward_hook(junk)
+    with pytest.raises(TypeError, match="forward hook 'junk' of Linear returned str; a forward "
+                                        "hook returns None"):
+        model(Tensor(np.ones((1, 2), np.float32)))
+    with pytest.raises(TypeError, match="the hook must be callable, got int"):
+        model.register_forward_hook(3)

@@ -1,4 +1,5 @@
-"""Module (parameters, buffers, submodules, state dicts, train/eval, hooks) and Parameter."""
+"""Module (parameters, buffers, submodules, state dicts, forward hooks, train/eval and the other
+whole-module operations under PyTorch's names) and Parameter."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .. import devices
 from ..autograd import module_scope
 from ..tensor import Tensor
-from .module_modes import ModuleModes
 
-Hook = Callable[["Module", tuple, Any], None]
+Hook = Callable[["Module", tuple, Any], Any]
 
 
 class Parameter(Tensor):
@@ -44,7 +45,7 @@ class HookHandle:
             self.hooks.remove(self.hook)
 
 
-class Module(ModuleModes):
+class Module:
     """Base class of layers and models. Parameters, buffers and submodules are found from the
     attributes (and from lists/tuples held in attributes), in the order they were assigned;
     names are dotted paths like PyTorch's (`features.0.weight`, `bn.running_mean`)."""
@@ -63,18 +64,107 @@ class Module(ModuleModes):
         # every op recorded inside knows which layer made it (profiler, graph viewer)
         with module_scope(self):
             out = self.forward(*args, **kwargs)
-        hooks = self.__dict__.get("_forward_hooks")
-        if hooks:
-            for hook in list(hooks):
-                hook(self, args, out)
+        for hook in list(self.__dict__.get("_forward_hooks", ())):
+            result = hook(self, args, out)
+            if result is not None:  # PyTorch's rule: a returned value replaces the output
+                out = _hook_output(self, hook, out, result)
         return out
 
     def register_forward_hook(self, hook: Hook) -> HookHandle:
-        """Call `hook(module, inputs, output)` after every forward; returns a removable handle."""
+        """Call `hook(module, inputs, output)` after every forward; a value it returns (not None)
+        replaces the output, as in PyTorch. Returns a removable handle."""
+        if not callable(hook):
+            raise TypeError(f"register_forward_hook: the hook must be callable, got "
+                            f"{type(hook).__name__}")
         hooks = self.__dict__.setdefault("_forward_hooks", [])
         hooks.append(hook)
         return HookHandle(hooks, hook)
 
+    def train(self, mode: bool = True) -> Module:
+        """Set training mode on this module and every submodule (Dropout, BatchNorm read it)."""
+        for module in self.modules():
+            module.training = mode
+        return self
+
+    def eval(self) -> Module:
+        return self.train(False)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Drop every parameter's gradient (backward() accumulates into .grad)."""
+        for param in self.parameters():
+            if set_to_none or param.grad is None:
+                param.grad = None
+            else:
+                param.grad = Tensor(np.zeros_like(param.data), dtype=None)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        for param in self.parameters():
+            param.requires_grad = requires_grad
+        return self
+
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """PyTorch's Module.to: a device ("cpu") leaves the module as it is; a float dtype casts
+        every floating parameter, buffer and gradient in place (the same Parameter objects)."""
+        dtype = devices.dtype_asked(args, kwargs, "to")
+        if dtype is None:
+            return self
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError("nn.Module.to only accepts floating point dtypes, but got desired "
+                            f"dtype={dtype}")
+        for tensor in [*self.parameters(), *self.buffers()]:
+            for t in (tensor, tensor.grad):
+                if t is not None and t.dtype.kind == "f":
+                    t.data = t.data.astype(dtype)
+        return self
+
+    def cpu(self) -> Module:
+        return self
+
+    def float(self) -> Module:
+        return self.to(np.float32)
+
+    def double(self) -> Module:
+        return self.to(np.float64)
+
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
+        """Call fn on every submodule, children before parents (as PyTorch), then on self."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    def half(self) -> Module:
+        return self.to(np.float16)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Attach `module` as the child `name` (the same as setting the attribute)."""
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"add_module: a module name is a non-empty string without '.', got "
+                           f"{name!r}")
+        setattr(self, name, module)
+
+    register_module = add_module
+
+    def register_parameter(self, name: str, param: Any) -> None:
+        """Attach `param` (a Parameter, or None) as `name`."""
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter: cannot assign {type(param).__name__} as "
+                            f"parameter {name!r} (nn.Parameter or None required)")
+        setattr(self, name, param)
+
+    def get_submodule(self, target: str) -> Module:
+        """The submodule at the dotted path `target` ("" is this module)."""
+        module: Any = self
+        for part in target.split(".") if target else ():
+            children = dict(module.named_children())
+            if part not in children:
+                raise AttributeError(f"{type(module).__name__} has no submodule {part!r} (looking "
+                                     f"for {target!r})")
+            module = children[part]
+        return module
+
+    # ----- discovery: parameters, buffers and submodules, from the attributes -------------------
     def register_buffer(self, name: str, value: Any, persistent: bool = True) -> None:
         """Keep a non-trainable array (e.g. running statistics) as `name`: in the state dict
         unless `persistent=False`. Arrays are wrapped in a Tensor without a copy."""
@@ -216,6 +306,16 @@ class Module(ModuleModes):
             body = repr(child).replace("\n", "\n  ")
             lines.append(f"  ({name}): {body}")
         return "\n".join(lines) + "\n)"
+
+
+def _hook_output(module: Module, hook: Hook, out: Any, result: Any) -> Any:
+    """A forward hook's replacement output: of the output's kind (a Tensor for a Tensor), so a
+    hook returning something else fails here, naming itself, and not in the next layer."""
+    if isinstance(out, Tensor) and not isinstance(result, Tensor):
+        raise TypeError(f"forward hook {getattr(hook, '__name__', hook)!r} of "
+                        f"{type(module).__name__} returned {type(result).__name__}; a forward "
+                        "hook returns None (keep the output) or a Tensor that replaces it")
+    return result
 
 
 def _join(prefix: str, name: str) -> str:
