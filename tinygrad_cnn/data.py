@@ -9,6 +9,8 @@ Order matters: shift uint8 images first (zero fill = black background), then `No
 from __future__ import annotations
 
 import math
+import numbers
+import operator
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -182,8 +184,13 @@ class DataLoader:
             self.num_samples = len(self.images)
         if batch_size is None:  # PyTorch's default for datasets; ours for image arrays
             batch_size = 1 if self.dataset is not None else 128
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or \
+                batch_size < 1:
+            raise ValueError("batch_size should be a positive integer value, but got "
+                             f"batch_size={batch_size}")
+        if not isinstance(num_workers, numbers.Integral) or num_workers < 0:
+            raise ValueError("num_workers option should be non-negative; use num_workers=0 to "
+                             "disable multiprocessing.")
         if seed is None:
             seed = int(global_rng.generator().integers(2**63))
         if not 0 <= seed < 2**63:
@@ -246,9 +253,23 @@ class DataLoader:
                 "shuffle": int(self.shuffle), "drop_last": int(self.drop_last)}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Resume from `state_dict()` output (values may be 0-d arrays read back from an .npz)."""
-        state = {key: int(value) for key, value in state.items()}
+        """Resume from `state_dict()` output (values may be 0-d arrays read back from an .npz).
+        A state missing a key, holding a non-integer, or a position past the epoch's end
+        raises ValueError naming it, and leaves the loader as it was."""
         mine = self.state_dict()
+        missing = sorted(set(mine) - set(state))
+        if missing:
+            raise ValueError(f"DataLoader.load_state_dict: the state has no {', '.join(missing)} "
+                             f"(it needs {', '.join(mine)})")
+        try:
+            state = {key: operator.index(np.asarray(state[key])[()]) for key in mine}
+        except TypeError:
+            raise ValueError(f"DataLoader.load_state_dict: every value should be an integer, got "
+                             f"{dict(state)!r:.200}") from None
+        if state["epoch"] < 0 or not 0 <= state["batch"] <= len(self):
+            raise ValueError(f"DataLoader.load_state_dict: epoch {state['epoch']}, batch "
+                             f"{state['batch']} is no position of a loader with {len(self)} "
+                             "batches per epoch")
         for key in ("num_samples", "batch_size", "shuffle", "drop_last"):
             if state[key] != mine[key]:
                 raise ValueError(f"state is for a loader with {key}={state[key]}, this one has "

@@ -25,6 +25,14 @@ class Dataset:
         raise NotImplementedError(f"{type(self).__name__} must define __len__")
 
 
+def _check_index(index: Any, size: int) -> Any:
+    """An integer index must lie in -size..size-1 (PyTorch's IndexError wording); slices and
+    index arrays pass to NumPy, which checks them."""
+    if isinstance(index, numbers.Integral) and not -size <= index < size:
+        raise IndexError(f"index {index} is out of bounds for dimension 0 with size {size}")
+    return index
+
+
 class TensorDataset(Dataset):
     """Sample i is (t[i] for t in tensors); every tensor has the same first dimension."""
 
@@ -39,6 +47,7 @@ class TensorDataset(Dataset):
                              f"the same first dimension, got shapes {shapes}")
 
     def __getitem__(self, index: Any) -> tuple[Tensor, ...]:
+        _check_index(index, len(self))
         return tuple(Tensor(a[index], dtype=None) for a in self.arrays)
 
     def __len__(self) -> int:
@@ -57,7 +66,7 @@ class Subset(Dataset):
         self.dataset, self.indices = dataset, [int(i) for i in indices]
 
     def __getitem__(self, index: int) -> Any:
-        return self.dataset[self.indices[index]]
+        return self.dataset[self.indices[_check_index(index, len(self))]]
 
     def __len__(self) -> int:
         return len(self.indices)

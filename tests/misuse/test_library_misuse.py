@@ -114,3 +114,51 @@ def test_a_forward_hook_returning_junk_names_itself() -> None:
         model(Tensor(np.ones((1, 2), np.float32)))
     with pytest.raises(TypeError, match="the hook must be callable, got int"):
         model.register_forward_hook(3)
+
+
+# ----------------------------------------------------------------------------- containers, data
+
+def test_a_container_index_out_of_range_says_so() -> None:
+    model = nn.Sequential(nn.ReLU(), nn.Tanh())
+    with pytest.raises(IndexError, match="index 2 is out of range"):
+        model[2]
+    with pytest.raises(IndexError, match="index -3 is out of range"):
+        nn.ModuleList([nn.ReLU()] * 2)[-3]
+    assert isinstance(model[-1], nn.Tanh)
+
+
+def test_a_dataset_index_out_of_range_uses_pytorchs_words() -> None:
+    from tinygrad_cnn.data import Subset, TensorDataset
+
+    data = TensorDataset(np.zeros((4, 2)), np.arange(4))
+    with pytest.raises(IndexError, match="index 4 is out of bounds for dimension 0 with size 4"):
+        data[4]
+    with pytest.raises(IndexError, match="index 2 is out of bounds for dimension 0 with size 2"):
+        Subset(data, [0, 3])[2]
+    assert int(Subset(data, [0, 3])[-1][1].item()) == 3
+
+
+@pytest.mark.parametrize("size", [2.5, 0, -1, True, "8"])
+def test_dataloader_batch_size_must_be_a_positive_integer(size) -> None:
+    from tinygrad_cnn.data import DataLoader
+
+    with pytest.raises(ValueError, match=f"batch_size should be a positive integer value, but "
+                                         f"got batch_size={size}"):
+        DataLoader(np.zeros((4, 1, 2, 2), np.float32), np.arange(4), batch_size=size)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda s: s.pop("batch"), "the state has no batch"),
+    (lambda s: s.update(epoch="one"), "every value should be an integer"),
+    (lambda s: s.update(batch=99), "epoch 0, batch 99 is no position of a loader with 2"),
+    (lambda s: s.update(epoch=-1), "epoch -1, batch 0 is no position"),
+])
+def test_dataloader_refuses_an_incomplete_state(change, message) -> None:
+    from tinygrad_cnn.data import DataLoader
+
+    loader = DataLoader(np.zeros((4, 1, 2, 2), np.float32), np.arange(4), batch_size=2)
+    state = loader.state_dict()
+    change(state)
+    with pytest.raises(ValueError, match=message):
+        loader.load_state_dict(state)
+    assert loader.state_dict()["batch"] == 0

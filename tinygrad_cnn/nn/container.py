@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -35,7 +36,7 @@ class _IndexedModules(Module):
             sliced = type(self).__new__(type(self))
             _IndexedModules.__init__(sliced, self._list()[index])
             return sliced
-        return self._list()[index]
+        return self._list()[_checked_index(index, len(self))]
 
     def __len__(self) -> int:
         return len(self._members()[2])
@@ -125,3 +126,11 @@ class Identity(Module):
 
     def forward(self, x: Any) -> Any:
         return x
+
+
+def _checked_index(index: Any, size: int) -> int:
+    """An int index within -size..size-1 (PyTorch's IndexError "index 5 is out of range")."""
+    index = operator.index(index)  # a float or a str: TypeError, as for a list
+    if not -size <= index < size:
+        raise IndexError(f"index {index} is out of range")
+    return index
