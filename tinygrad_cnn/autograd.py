@@ -62,13 +62,17 @@ def run_hooks(node: Tensor, grad: np.ndarray) -> np.ndarray:
     """Call node's hooks in order on its gradient (a Tensor); a hook that returns a value
     replaces the gradient for what follows: later hooks, .grad, and the graph below."""
     for hook in node._hooks:
-        result = hook(node._from_op(grad, None))
+        graph = isinstance(grad, engine.Node)  # create_graph: the gradient is a graph node
+        result = hook(grad if graph else node._from_op(grad, None))
         if result is not None:
-            array = np.asarray(getattr(result, "data", result), dtype=node.dtype)
-            if array.shape != node.shape:
+            if np.shape(getattr(result, "data", result)) != node.shape:
                 raise RuntimeError(f"hook {getattr(hook, '__name__', hook)!r} returned a gradient "
-                                   f"of shape {array.shape} for a tensor of shape {node.shape}")
-            grad = array
+                                   f"of shape {np.shape(getattr(result, 'data', result))} for a "
+                                   f"tensor of shape {node.shape}")
+            if graph and isinstance(result, engine.Node):
+                grad = result
+            else:
+                grad = np.asarray(getattr(result, "data", result), dtype=node.dtype)
     return grad
 
 
@@ -92,11 +96,8 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
          grad_outputs: Any = None, retain_graph: bool | None = None, create_graph: bool = False,
          allow_unused: bool | None = None, materialize_grads: bool = False) -> tuple:
     """d sum(outputs * grad_outputs) / d input for each input, as a tuple of Tensors; no
-    `.grad` changes. Like torch.autograd.grad; higher-order gradients (create_graph) are not
-    supported, since each op's backward is NumPy code."""
-    if create_graph:
-        raise NotImplementedError("autograd.grad(create_graph=True): higher-order gradients are "
-                                  "not supported (each op's backward is NumPy, not recorded)")
+    `.grad` changes. Like torch.autograd.grad; with `create_graph=True` the results are
+    recorded, so they can be differentiated again (retain_graph then defaults to True)."""
     outputs = [outputs] if hasattr(outputs, "_requires_grad") else list(outputs)
     inputs = [inputs] if hasattr(inputs, "_requires_grad") else list(inputs)
     seeds = grad_outputs if isinstance(grad_outputs, (list, tuple)) else [grad_outputs] * len(
@@ -110,12 +111,18 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
         if not out.requires_grad:
             raise RuntimeError(f"grad: output {n} (shape {out.shape}) does not require grad")
     root, seed = _one_root(outputs, seeds)
+    create_graph = bool(create_graph)
+    retain_graph = create_graph if retain_graph is None else bool(retain_graph)
     capture = Capture(inputs)
-    engine.backward(root, seed, bool(retain_graph), capture)
+    engine.backward(root, root._from_op(seed, None) if create_graph else seed, retain_graph,
+                    capture, create_graph)
     result = []
     for i, t in enumerate(inputs):
-        if capture.of(t) is not None:
-            result.append(t._from_op(capture.of(t).copy(), None))
+        found = capture.of(t)
+        if isinstance(found, engine.Node):
+            result.append(found)
+        elif found is not None:
+            result.append(t._from_op(np.array(found), None))
         elif materialize_grads:
             result.append(t._from_op(np.zeros_like(t.data), None))
         elif allow_unused:

@@ -89,9 +89,13 @@ class Node:
         """A non-Tensor op input (a number, an array) as a node. Tensor defines it."""
         raise NotImplementedError
 
-    def _accumulate_grad(self, grad: np.ndarray) -> None:
-        """`.grad += grad`, into a new array (grad has this node's shape and dtype already)."""
-        if self.grad is None:
+    def _accumulate_grad(self, grad: Any) -> None:
+        """`.grad += grad`, into a new array (grad has this node's shape and dtype already); a
+        gradient that is itself a graph node (create_graph) is kept as one, so it can be
+        differentiated again."""
+        if isinstance(grad, Node):
+            self.grad = grad if self.grad is None else self.grad + grad
+        elif self.grad is None:
             # copy: the same array may be handed to several inputs (x + y) or kept by an op
             self.grad = self._from_op(grad.copy(), None)
         else:
@@ -116,6 +120,12 @@ class Function:
 
     An instance is the op's context (`ctx`): it holds the parents, saved arrays, hyper-parameters
     set by forward, and `needs_input_grad`.
+
+    Backward is a graph too: an op with `graph_backward = True` writes its backward so that the
+    same formula runs on graph nodes (operators, methods Tensor and ndarray share, and the names
+    of ops/_math.py), and saves its inputs and output as the very arrays forward received and
+    returned. Under `backward(create_graph=True)` the engine hands it a node for `grad_out` and
+    nodes for what it saved, with recording on, so the gradient can be differentiated again.
     """
 
     rule: str | None = None  # the derivative rule the graph viewer prints (__init_subclass__)
@@ -130,7 +140,9 @@ class Function:
     versions: tuple[int, ...] = ()
     needs_input_grad: tuple[bool, ...]
     module: Any = None
+    graph_backward = False  # True: backward also runs on graph nodes (create_graph)
     _saved: tuple[np.ndarray, ...] | None = ()
+    _saved_nodes: tuple | None = None  # what saved_tensors gives during a graph backward
 
     @staticmethod
     def forward(ctx: Function, *args: Any, **params: Any) -> np.ndarray:
@@ -145,6 +157,8 @@ class Function:
 
     @property
     def saved_tensors(self) -> tuple[np.ndarray, ...]:
+        if self._saved_nodes is not None:
+            return self._saved_nodes
         if self._saved is None:
             raise RuntimeError(
                 f"Trying to backward through the graph of {self.name} a second time: its saved "
@@ -173,6 +187,13 @@ class Function:
         `self.parents` and `out`; None when unknown. The profiler reads it."""
         return None
 
+    @property
+    def next_functions(self) -> tuple[tuple[Any, int], ...]:
+        """PyTorch's view of the graph backwards: per input, (the op that made it, 0), or
+        (AccumulateGrad, 0) for a leaf that requires grad, or (None, 0) for a constant."""
+        return tuple([(p._ctx if p._ctx is not None else
+                       AccumulateGrad(p) if p._requires_grad else None, 0) for p in self.parents])
+
     def backward_flops(self, forward_flops: int, input_grads: tuple) -> int:
         """Estimated FLOPs of the backward: the forward's once per input given a gradient."""
         return forward_flops * sum(g is not None for g in input_grads)
@@ -196,6 +217,8 @@ class Function:
         else:
             data = cls.forward(ctx, *arrays, **params)
         out = ref._from_op(data, ctx if record else None, parents[0] if cls.is_view else None)
+        if out.data is not data and ctx._saved:  # a NumPy scalar became an array: saved as such
+            ctx._saved = tuple([out.data if a is data else a for a in ctx._saved])
         if record or observers:  # observers see inputs and module of unrecorded ops too
             ctx.parents = parents
             ctx.module = _state.module_stack[-1] if _state.module_stack else None
@@ -204,6 +227,18 @@ class Function:
         for observer in observers:
             observer.on_forward(ctx, out, seconds)
         return out
+
+
+class AccumulateGrad:
+    """Where a leaf's gradient ends up (its `.grad`): the end of `next_functions` chains."""
+
+    next_functions: tuple = ()
+
+    def __init__(self, variable: Node) -> None:
+        self.variable = variable
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {id(self):#x}>"
 
 
 def _first_node(op: type[Function], inputs: tuple) -> Node:
@@ -243,16 +278,24 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:
     """Sum `grad` over the axes that broadcasting expanded so it has `shape`; None if it can't."""
     if grad.shape == shape:
         return grad
-    extra = grad.ndim - len(shape)
+    axes = _broadcast_axes(grad.shape, shape)
+    if axes is None:
+        return None
+    return grad.sum(axis=axes, keepdims=True).reshape(shape)
+
+
+def _broadcast_axes(grad_shape: tuple[int, ...], shape: tuple[int, ...]) -> tuple | None:
+    """The axes of `grad_shape` that broadcasting added or stretched from `shape`."""
+    extra = len(grad_shape) - len(shape)
     if extra < 0:
         return None
     axes = list(range(extra))
     for i, size in enumerate(shape):
-        if size == 1 and grad.shape[extra + i] != 1:
+        if size == 1 and grad_shape[extra + i] != 1:
             axes.append(extra + i)
-        elif size != grad.shape[extra + i]:
+        elif size != grad_shape[extra + i]:
             return None
-    return grad.sum(axis=tuple(axes), keepdims=True).reshape(shape)
+    return tuple(axes)
 
 
 def checked_grad(ctx: Function, index: int, parent: Node, grad: Any) -> np.ndarray:
@@ -260,6 +303,8 @@ def checked_grad(ctx: Function, index: int, parent: Node, grad: Any) -> np.ndarr
     data = parent.data
     if type(grad) is np.ndarray and grad.shape == data.shape and grad.dtype == data.dtype:
         return grad  # the common case: nothing to reduce, cast or convert
+    if isinstance(grad, Node):
+        return _checked_node_grad(ctx, index, parent, grad)
     grad = np.asarray(grad)
     reduced = unbroadcast(grad, data.shape)
     if reduced is None:
@@ -272,20 +317,35 @@ def checked_grad(ctx: Function, index: int, parent: Node, grad: Any) -> np.ndarr
     return reduced
 
 
+def _checked_node_grad(ctx: Function, index: int, parent: Node, grad: Node) -> Node:
+    """checked_grad for a gradient that is a graph node (create_graph): the same reduction and
+    cast, recorded as ops (the node's own sum, reshape and to)."""
+    shape, dtype = parent.data.shape, parent.data.dtype
+    if grad.data.shape != shape:
+        axes = _broadcast_axes(grad.data.shape, shape)
+        if axes is None:
+            raise RuntimeError(f"{ctx.name}.backward returned a gradient of shape "
+                               f"{grad.data.shape} for input {index}, which has shape {shape}")
+        grad = grad.sum(axis=axes, keepdims=True).reshape(shape)
+    return grad if grad.data.dtype == dtype else grad.to(dtype)
+
+
 # ----- backward ----------------------------------------------------------------------------------
-def accumulate_into_grad(node: Node, grad: np.ndarray) -> None:
+def accumulate_into_grad(node: Node, grad: Any) -> None:
     """Where backward puts a node's gradient by default: `.grad`, on leaves that require grad
     and on tensors that asked for it (retain_grad)."""
     if node._retains_grad:
         node._accumulate_grad(grad)
 
 
-def backward(root: Node, grad: np.ndarray, retain_graph: bool = False,
-             deliver: Callable[[Node, np.ndarray], None] = accumulate_into_grad) -> None:
+def backward(root: Node, grad: Any, retain_graph: bool = False,
+             deliver: Callable[[Node, Any], None] = accumulate_into_grad,
+             create_graph: bool = False) -> None:
     """Reverse-mode autodiff: push `grad` (d root / d root) back through the recorded graph, in
     reverse topological order, and hand each node its total gradient d root / d node
-    (`deliver`; by default leaves accumulate it into `.grad`)."""
-    grads: dict[int, np.ndarray] = {id(root): grad}
+    (`deliver`; by default leaves accumulate it into `.grad`). With `create_graph` the
+    gradients are graph nodes and every op's backward is recorded (`_graph_backward`)."""
+    grads: dict[int, Any] = {id(root): grad}
     read_late: set[int] = set()
     for node in reversed(toposort(root)):
         grad_out = grads.pop(id(node), None)
@@ -299,7 +359,10 @@ def backward(root: Node, grad: np.ndarray, retain_graph: bool = False,
             continue  # a leaf: no op to go back through
         if ctx._saved:
             node._check_saved(ctx)
-        input_grads = _call_backward(ctx, grad_out)
+        if create_graph:
+            input_grads = _graph_backward(ctx, node, grad_out)
+        else:
+            input_grads = _call_backward(ctx, grad_out)
         for index, (parent, g) in enumerate(zip(ctx.parents, input_grads)):
             if g is None or not ctx.needs_input_grad[index]:
                 continue
@@ -318,7 +381,7 @@ def backward(root: Node, grad: np.ndarray, retain_graph: bool = False,
             ctx._saved = None  # free what forward kept for this backward
 
 
-def _call_backward(ctx: Function, grad_out: np.ndarray) -> tuple:
+def _call_backward(ctx: Function, grad_out: Any) -> tuple:
     """ctx.backward(grad_out) as a tuple of one gradient per input, timed for observers."""
     observers = _state.observers
     if observers:
@@ -326,7 +389,7 @@ def _call_backward(ctx: Function, grad_out: np.ndarray) -> tuple:
         input_grads = ctx.backward(ctx, grad_out)
         seconds = perf_counter() - start
         for observer in observers:
-            observer.on_backward(ctx, input_grads, seconds)
+            observer.on_backward(ctx, _arrays(input_grads), seconds)
     else:
         input_grads = ctx.backward(ctx, grad_out)
     if not isinstance(input_grads, tuple):
@@ -335,3 +398,58 @@ def _call_backward(ctx: Function, grad_out: np.ndarray) -> tuple:
         raise RuntimeError(f"{ctx.name}.backward returned {len(input_grads)} gradients for "
                            f"{len(ctx.parents)} inputs")
     return input_grads
+
+
+def _arrays(grads: Any) -> Any:
+    """Observers see arrays, also when backward built graph nodes."""
+    if isinstance(grads, tuple):
+        return tuple([g.data if isinstance(g, Node) else g for g in grads])
+    return grads.data if isinstance(grads, Node) else grads
+
+
+# ----- create_graph: the backward pass recorded as a graph --------------------------------------
+def _graph_backward(ctx: Function, out: Node, grad_out: Node) -> tuple:
+    """ctx's backward on graph nodes, recorded: what it saved comes back as the nodes it came
+    from (an input, the output, or a constant for anything else, such as a mask). An op whose
+    backward is NumPy only still gives first-order gradients, which refuse a second backward."""
+    recording = _state.grad_enabled
+    _state.grad_enabled = True
+    try:
+        if not ctx.graph_backward:
+            arrays = _call_backward(ctx, grad_out.data)
+            return tuple([None if g is None else FirstOrderOnly.apply(
+                grad_out, *ctx.parents, value=g, op=ctx.name) for g in arrays])
+        if ctx._saved:
+            ctx._saved_nodes = tuple([_saved_node(a, ctx, out) for a in ctx.saved_tensors])
+        return _call_backward(ctx, grad_out)
+    finally:
+        _state.grad_enabled = recording
+        ctx._saved_nodes = None
+
+
+def _saved_node(array: Any, ctx: Function, out: Node) -> Any:
+    if not isinstance(array, np.ndarray):
+        return array
+    for parent in ctx.parents:
+        if array is parent.data:
+            return parent
+    if array is out.data:
+        return out
+    return out._from_op(array, None)  # not an input or the output: a constant (masks, indices)
+
+
+class FirstOrderOnly(Function):
+    """out = the gradient an op's NumPy backward computed;  its own gradient: an error.
+    What create_graph records for an op whose backward is not written in graph ops."""
+
+    @staticmethod
+    def forward(ctx: Function, *arrays: np.ndarray, value: np.ndarray, op: str) -> np.ndarray:
+        ctx.op = op
+        return np.asarray(value)
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: Any) -> tuple:
+        raise RuntimeError(
+            f"{ctx.op}'s backward is NumPy code outside the graph: its gradient has no gradient "
+            "of its own (no second order). Write the backward in ops (graph_backward = True) to "
+            "differentiate it again.")

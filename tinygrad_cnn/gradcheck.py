@@ -1,4 +1,5 @@
-"""gradcheck: compare backward() with float64 central differences and explain any mismatch."""
+"""gradcheck: compare backward() with float64 central differences and explain any mismatch;
+gradgradcheck: the same for the gradient itself (backward with create_graph=True)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from . import autograd
 from .tensor import Tensor
 
 
@@ -45,6 +47,42 @@ def gradcheck(
         numeric = _central_differences(fn, values, index, probe, eps)
         _compare(index, analytic, numeric, atol, rtol)
     return True
+
+
+def gradgradcheck(
+    fn: Callable[..., Tensor],
+    inputs: Sequence[Any],
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    seed: int = 0,
+) -> bool:
+    """PyTorch's gradgradcheck: the first-order gradients of `fn` (autograd.grad with
+    create_graph=True, for a fixed random grad_output) are themselves a function of the inputs;
+    gradcheck checks it against float64 central differences, i.e. the second derivatives.
+    Returns True or raises GradcheckError as gradcheck does."""
+    tensors = [x if isinstance(x, Tensor) else Tensor(x, dtype=np.float64) for x in inputs]
+    check = [t.requires_grad for t in tensors] if any(t.requires_grad for t in tensors) else [
+        np.issubdtype(t.dtype, np.floating) for t in tensors]
+    values = [np.array(t.data, dtype=np.float64 if c else t.dtype) for t, c in zip(tensors, check)]
+    rng = np.random.default_rng(seed + 1)
+    grad_out = rng.uniform(0.5, 1.5, _probe(fn, values, seed).shape)
+    weights = [rng.uniform(0.5, 1.5, v.shape) for v in values]
+
+    def first_order(*leaves: Tensor) -> Tensor:
+        leaves = [leaf if leaf.requires_grad or not c else leaf.detach().requires_grad_()
+                  for leaf, c in zip(leaves, check)]
+        wanted = [leaf for leaf, c in zip(leaves, check) if c]
+        grads = autograd.grad(fn(*leaves), wanted, grad_outputs=Tensor(grad_out, dtype=None),
+                              create_graph=True, allow_unused=True)
+        total = sum((leaf * 0.0).sum() for leaf in wanted)  # a path to every input
+        for g, w in zip(grads, [w for w, c in zip(weights, check) if c]):
+            if g is not None:
+                total = total + (g * Tensor(w, dtype=None)).sum()
+        return total
+
+    return gradcheck(first_order, [Tensor(v, requires_grad=c, dtype=None)
+                                   for v, c in zip(values, check)], eps, atol, rtol, seed)
 
 
 def _probe(fn: Callable, values: list[np.ndarray], seed: int) -> np.ndarray:

@@ -180,17 +180,20 @@ class Tensor(Node):
     def backward(self, gradient: Any = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs: Any = None) -> None:
         """Accumulate d self / d leaf into `.grad` of every leaf that requires grad (only into
-        `inputs`, when given), PyTorch's backward. The walk is engine.backward."""
-        if create_graph:
-            raise NotImplementedError("backward(create_graph=True): higher-order gradients are "
-                                      "not supported (each op's backward is NumPy, not recorded)")
+        `inputs`, when given), PyTorch's backward. The walk is engine.backward. With
+        `create_graph=True` the gradients are themselves recorded (`.grad` has a graph), so they
+        can be differentiated again; retain_graph then defaults to True, as PyTorch."""
         if not self._requires_grad:
             raise RuntimeError(
                 "backward() on a tensor that does not require grad: no input of the graph "
                 "that made it has requires_grad=True (or it was made under no_grad())")
         seed = self._seed(gradient, "backward(gradient=...)")
+        create_graph = bool(create_graph)
+        if create_graph:
+            seed = Tensor._from_op(seed, None)
+        retain_graph = create_graph if retain_graph is None else bool(retain_graph)
         if inputs is None:
-            engine.backward(self, seed, bool(retain_graph))
+            engine.backward(self, seed, retain_graph, create_graph=create_graph)
             return
         inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
         for i, t in enumerate(inputs):
@@ -198,7 +201,7 @@ class Tensor(Node):
                 raise RuntimeError(f"backward(inputs=...): input {i} (shape {t.shape}) does not "
                                    "require grad")
         capture = autograd.Capture(inputs)
-        engine.backward(self, seed, bool(retain_graph), capture)
+        engine.backward(self, seed, retain_graph, capture, create_graph)
         for t in inputs:
             if capture.of(t) is not None:
                 t._accumulate_grad(capture.of(t))

@@ -13,6 +13,7 @@ from ..engine import Function, Node
 from ._args import array_of, dtype_of
 from ._flops import per_element
 from ._ieee import quiet_math
+from ._math import math_of
 from .promotion import DEFAULT, Cast, DtypeError, promote, result_type
 
 
@@ -21,6 +22,7 @@ class Add(Function):
     Shapes: x, y and out broadcast (NumPy rules); grads have out's shape, the engine reduces them.
     """
     flops = per_element
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -36,6 +38,7 @@ class Sub(Function):
     Shapes: x, y and out broadcast (NumPy rules); grads have out's shape, the engine reduces them.
     """
     flops = per_element
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -51,6 +54,7 @@ class Mul(Function):
     Shapes: x, y and out broadcast (NumPy rules); grads have out's shape, the engine reduces them.
     """
     flops = per_element
+    graph_backward = True
     reads_saved = ((1,), (0,))  # y for grad_x, x for grad_y
 
     @staticmethod
@@ -71,6 +75,7 @@ class Div(Function):
     Shapes: x, y and out broadcast (NumPy rules); grads have out's shape, the engine reduces them.
     """
     flops = per_element
+    graph_backward = True
     reads_saved = ((1,), (0, 1))
 
     @staticmethod
@@ -94,6 +99,7 @@ class Pow(Function):
     rule = ("grad_x = g * y * x**(y-1) (0 where y = 0), grad_y = g * out * log(x) (0 where x = 0 "
             "and y >= 0), as PyTorch")
     flops = per_element
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -107,11 +113,12 @@ class Pow(Function):
         out = ctx.saved_tensors[2]
         need_x, need_y = ctx.needs_input_grad
         grad_x = grad_y = None
+        xp = math_of(grad_out)
         # 0 * inf and log(0) are masked out by the np.where (and quiet_math keeps them silent)
         if need_x:  # as PyTorch: d/dx x**0 is 0, also at x = 0
-            grad_x = np.where(y == 0, 0, grad_out * y * x ** (y - 1))
+            grad_x = xp.where(y == 0, 0, grad_out * y * x ** (y - 1))
         if need_y:  # and d/dy 0**y is 0 for y >= 0
-            grad_y = np.where((x == 0) & (y >= 0), 0, grad_out * out * np.log(x))
+            grad_y = xp.where((x == 0) & (y >= 0), 0, grad_out * out * xp.log(x))
         return grad_x, grad_y
 
 
@@ -120,6 +127,7 @@ class Neg(Function):
     Shapes: out, g and grad_x all have x's shape.
     """
     flops = per_element
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
@@ -136,6 +144,7 @@ class Exp(Function):
     Shapes: out, g and grad_x all have x's shape.
     """
     flops = per_element
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
@@ -154,6 +163,7 @@ class Log(Function):
     Shapes: out, g and grad_x all have x's shape.
     """
     flops = per_element
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
@@ -171,6 +181,7 @@ class Sqrt(Function):
     Shapes: out, g and grad_x all have x's shape.
     """
     flops = per_element
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
@@ -188,6 +199,7 @@ class Abs(Function):
     Shapes: out, g and grad_x all have x's shape.
     """
     flops = per_element
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
@@ -196,7 +208,7 @@ class Abs(Function):
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
-        return grad_out * np.sign(ctx.saved_tensors[0])
+        return grad_out * math_of(grad_out).sign(ctx.saved_tensors[0])
 
 
 _NUMBERS = (float, int)  # Python numbers a float Tensor takes in its own dtype (not bool)

@@ -14,13 +14,15 @@ from . import compare, copy, movement
 from ._args import Axis, as_flag, dtype_of, normalize_axes, normalize_axis, numpy_names, shape_of
 from ._flops import per_input_element
 from ._ieee import quiet_math
+from ._math import math_of
 from .elementwise import as_floating
 from .promotion import DtypeError
 
 
 def _expand(grad_out: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
-    """Re-insert the reduced axes (size 1) so grad_out broadcasts against the input."""
-    return grad_out if keepdims else np.expand_dims(grad_out, axes)
+    """Re-insert the reduced axes (size 1) so grad_out broadcasts against the input (an array
+    or, under create_graph, a graph node)."""
+    return grad_out if keepdims else math_of(grad_out).expand_dims(grad_out, axes)
 
 
 class Sum(Function):
@@ -28,6 +30,7 @@ class Sum(Function):
     Shapes: out is x's shape without the axes (size 1 with keepdims); grad_x has x's shape.
     """
     flops = per_input_element
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, axes: tuple = (), keepdims: bool = False):
@@ -36,7 +39,8 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
-        return np.broadcast_to(_expand(grad_out, ctx.axes, ctx.keepdims), ctx.shape)
+        grad = _expand(grad_out, ctx.axes, ctx.keepdims)
+        return math_of(grad_out).broadcast_to(grad, ctx.shape)
 
 
 class Mean(Function):
@@ -44,6 +48,7 @@ class Mean(Function):
     Shapes: out is x's shape without the axes (size 1 with keepdims); grad_x has x's shape.
     """
     flops = per_input_element
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, axes: tuple = (), keepdims: bool = False):
@@ -55,7 +60,7 @@ class Mean(Function):
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
         grad = _expand(grad_out, ctx.axes, ctx.keepdims) / ctx.count
-        return np.broadcast_to(grad, ctx.shape)
+        return math_of(grad_out).broadcast_to(grad, ctx.shape)
 
 
 class Max(Function):
