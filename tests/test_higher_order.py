@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import tinygrad_cnn as tg
-from tinygrad_cnn import Tensor, autograd, gradgradcheck
+from tinygrad_cnn import Tensor, autograd
+from tinygrad_cnn.gradcheck import gradgradcheck
 
 
 def test_second_derivative_of_a_cube_by_grad_twice():
