@@ -129,6 +129,10 @@ def plot_kernels(weight: np.ndarray, path: str | Path, title: str | None = None)
     """Conv weights (C_out, C_in, KH, KW) as an image grid, one tile per (out, in) pair (one per
     output channel when C_in = 1), on a colour scale symmetric about zero. `title` names the
     layer and epoch, e.g. "conv1, epoch 3". Returns `path`."""
+    weight = np.asarray(weight)
+    if weight.ndim != 4 or not weight.size:
+        raise ValueError(f"plot_kernels: expected conv weights (C_out, C_in, KH, KW) with at "
+                         f"least one kernel, got shape {weight.shape}")
     return _save(_kernel_figure(weight, title, _vmax(weight)), path)
 
 
@@ -235,6 +239,9 @@ def plot_confusion_matrix(
 ) -> Path:
     """The confusion matrix with the count in every cell, coloured by the share of the true class,
     and each class's accuracy on the right. Returns `path`."""
+    if len(labels) == 0 or len(labels) != len(predictions):
+        raise ValueError(f"plot_confusion_matrix: expected as many predictions as labels (at "
+                         f"least one), got {len(labels)} labels and {len(predictions)} predictions")
     if num_classes is None:
         largest = max(np.max(labels), np.max(predictions))
         num_classes = len(class_names) if class_names else int(largest) + 1

@@ -90,6 +90,11 @@ def draw_graph(
 
     Write it with `render_graph(dot, "graph.svg")`; in Jupyter the returned Digraph shows itself.
     """
+    if not isinstance(root, Tensor):
+        raise TypeError(f"draw_graph draws the graph recorded behind a Tensor (e.g. a loss), got "
+                        f"{type(root).__name__}; compute it from tensors with requires_grad=True")
+    if rankdir not in ("TB", "LR", "BT", "RL"):
+        raise ValueError(f"draw_graph: rankdir must be 'TB', 'LR', 'BT' or 'RL', got {rankdir!r}")
     nodes = toposort(root)
     nodes, boundary, cut = _nearest(nodes, max_nodes)
     names = Names(model)

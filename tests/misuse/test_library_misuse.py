@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import tinygrad_cnn as tg
 from tinygrad_cnn import nn, optim
 from tinygrad_cnn.tensor import Tensor
 
@@ -162,3 +163,57 @@ def test_dataloader_refuses_an_incomplete_state(change, message) -> None:
     with pytest.raises(ValueError, match=message):
         loader.load_state_dict(state)
     assert loader.state_dict()["batch"] == 0
+
+
+# ----------------------------------------------------------------------------- files and tools
+
+@pytest.mark.parametrize("dims, words", [
+    ([1] * 100, r"declares shape .*\(100 dimensions\); at most 16 dimensions"),
+    ([0, 2**32 - 1, 2**32 - 1], r"declares shape \(0, 4294967295, 4294967295\)"),
+])
+def test_idx_headers_with_huge_dims_are_refused_naming_the_file(tmp_path, dims, words) -> None:
+    import struct
+
+    from tinygrad_cnn.datasets import IDXError, read_idx
+
+    path = tmp_path / "huge-idx3-ubyte"
+    path.write_bytes(bytes([0, 0, 8, len(dims)]) + struct.pack(f">{len(dims)}I", *dims) + b"x")
+    with pytest.raises(IDXError, match=rf"huge-idx3-ubyte: the header {words}"):
+        read_idx(path)
+
+
+def test_draw_graph_of_an_ndarray_says_what_it_draws() -> None:
+    pytest.importorskip("graphviz")
+    from tinygrad_cnn.viz import draw_graph
+
+    with pytest.raises(TypeError, match="draws the graph recorded behind a Tensor .* got ndarray"):
+        draw_graph(np.ones(3))
+
+
+@pytest.mark.parametrize("export, message", [
+    ("gray", r"save_gray: expected images \(N, H, W\) with N >= 1, got shape \(0, 28, 28\)"),
+    ("kernels", r"plot_kernels: expected conv weights .* got shape \(0, 1, 3, 3\)"),
+    ("confusion", "plot_confusion_matrix: expected as many predictions as labels"),
+])
+def test_empty_image_exports_say_what_is_missing(tmp_path, export, message) -> None:
+    pytest.importorskip("matplotlib")
+    from tinygrad_cnn import plots
+    from tinygrad_cnn.datasets.preprocess import save_gray
+
+    calls = {"gray": lambda: save_gray(np.zeros((0, 28, 28)), tmp_path / "x.png"),
+             "kernels": lambda: plots.plot_kernels(np.zeros((0, 1, 3, 3)), tmp_path / "x.png"),
+             "confusion": lambda: plots.plot_confusion_matrix(np.zeros(0, int), np.zeros(0, int),
+                                                              tmp_path / "x.png")}
+    with pytest.raises(ValueError, match=message):
+        calls[export]()
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_a_checkpoint_claiming_epoch_minus_3_does_not_resume(tmp_path) -> None:
+    from tinygrad_cnn import runs
+
+    state = {"epoch": -3, "config": '{"epochs": 5}', "model_name": "seed"}
+    with pytest.raises(tg.CheckpointError, match="it claims epoch -3, which no run reaches"):
+        runs.resume_settings(state, {"epochs": 5}, set(), ["epochs"])
+    with pytest.raises(tg.CheckpointError, match="it claims epoch 9"):
+        runs.epochs_done({**state, "epoch": 9})

@@ -12,6 +12,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from ..fileio import open_regular
 from .cache import atomic_open
 from .checks import check_images, check_labels
 from .errors import IDXError
@@ -28,6 +29,8 @@ TYPE_CODES: dict[int, np.dtype] = {
     0x0E: np.dtype(">f8"),
 }
 GZIP_MAGIC = b"\x1f\x8b"
+MAX_DIMS = 16  # datasets use 1 to 4; NumPy allows 64
+MAX_BYTES = 2**48  # what any shape may claim (the product of its non-zero dimensions)
 
 
 def read_idx(path: PathLike) -> np.ndarray:
@@ -37,7 +40,7 @@ def read_idx(path: PathLike) -> np.ndarray:
     byte that detects trailing data), so a small file claiming little cannot fill memory."""
     path = Path(path)
     try:
-        raw = open(path, "rb")  # noqa: SIM115  (closed by the with below)
+        raw = open_regular(path, IDXError)  # a FIFO or a folder fails here, without blocking
     except OSError as exc:
         raise IDXError(f"{path}: cannot read ({exc.strerror or exc})") from None
     with raw:
@@ -114,6 +117,11 @@ def _parse_header(head: bytes | bytearray, name: str) -> tuple[np.dtype, tuple[i
         raise IDXError(f"{name}: truncated header: {ndim} dimensions need {header} bytes, "
                        f"found {len(head)}")
     shape = tuple(int(d) for d in np.frombuffer(bytes(head[4:header]), ">u4"))
+    claimed = math.prod(d for d in shape if d) * TYPE_CODES[code].itemsize
+    if ndim > MAX_DIMS or claimed > MAX_BYTES:
+        raise IDXError(f"{name}: the header declares shape {shape[:MAX_DIMS]}"
+                       f"{'...' if ndim > MAX_DIMS else ''} ({ndim} dimensions); at most "
+                       f"{MAX_DIMS} dimensions and {MAX_BYTES:,} bytes are read")
     return TYPE_CODES[code], shape, header
 
 
