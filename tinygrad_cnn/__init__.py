@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from . import memory, nn, ops, optim
+from . import memory, nn, ops, optim, utils
 from .autograd import (
     Function,
     enable_grad,
@@ -21,6 +21,59 @@ from .autograd import (
     set_grad_enabled,
 )
 from .devices import cuda, device
+from .gradcheck import (  # NumPy only; gradcheck's name is also its module's
+    GradcheckError,
+    gradcheck,
+    gradgradcheck,
+)
+from .nn import summary
+from .ops import (  # noqa: A004 (torch.sum, torch.max, ...: PyTorch's functions, as ops)
+    amax,
+    amin,
+    argmax,
+    argmin,
+    cat,
+    ceil,
+    chunk,
+    concatenate,
+    cumsum,
+    eq,
+    flatten,
+    flip,
+    floor,
+    gather,
+    ge,
+    gt,
+    index_select,
+    le,
+    log_softmax,
+    logsumexp,
+    lt,
+    masked_fill,
+    mean,
+    narrow,
+    ne,
+    norm,
+    permute,
+    prod,
+    relu,
+    reshape,
+    sign,
+    softmax,
+    split,
+    squeeze,
+    stack,
+    std,
+    transpose,
+    unsqueeze,
+    var,
+    where,
+)
+from .ops import clip as clamp
+from .rng import manual_seed
+from .serialization import CheckpointError, load, save
+from .tensor import Tensor
+from .torch_compat.devices import accelerator, backends, get_default_device, set_default_device
 from .torch_compat.dtypes import (  # noqa: A004 (PyTorch's dtype names: tg.float32, tg.long, tg.bool, ...)
     double,
     float16,
@@ -37,80 +90,42 @@ from .torch_compat.dtypes import (  # noqa: A004 (PyTorch's dtype names: tg.floa
 )
 from .torch_compat.factories import (
     arange,
+    empty,
+    empty_like,
     eye,
     from_numpy,
     full,
+    full_like,
+    linspace,
+    logspace,
     ones,
     ones_like,
     rand,
+    rand_like,
     randn,
+    randn_like,
     tensor,
     zeros,
     zeros_like,
 )
-from .gradcheck import GradcheckError, gradcheck  # NumPy only; its name is also its module's
-from .nn import summary
-from .ops import (  # noqa: A004 (torch.sum, torch.max, ...: PyTorch's functions, as ops)
+from .torch_compat.functions import (
     add,
-    amax,
-    amin,
-    argmax,
-    argmin,
-    cat,
-    ceil,
-    chunk,
-    concatenate,
     cos,
-    cumsum,
     div,
-    eq,
     exp,
-    flatten,
-    flip,
-    floor,
-    gather,
-    ge,
-    gt,
-    index_select,
-    le,
     log,
-    log_softmax,
-    logsumexp,
-    lt,
-    masked_fill,
     matmul,
     maximum,
-    mean,
     minimum,
+    mm,
     mul,
-    narrow,
-    ne,
     neg,
-    norm,
-    permute,
-    prod,
-    relu,
-    reshape,
     sigmoid,
-    sign,
     sin,
-    softmax,
-    split,
     sqrt,
-    squeeze,
-    stack,
-    std,
     sub,
     tanh,
-    transpose,
-    unsqueeze,
-    var,
-    where,
 )
-from .ops import clip as clamp
-from .rng import manual_seed
-from .serialization import CheckpointError, load, save
-from .tensor import Tensor
 
 # tool name -> the module that defines it, imported on first access
 _TOOLS = {
@@ -124,22 +139,26 @@ _TOOL_MODULES = ("anomaly", "explorer", "health", "onnx", "plots", "profile", "r
 
 # PyTorch's names that are Python builtins: tg.float, tg.max, ... work, but they stay out of
 # __all__, so `from tinygrad_cnn import *` leaves Python's own float, max, sum, ...
+from .ops import all, any, max, min, round, sum  # noqa: A004, E402, F401
 from .torch_compat.dtypes import bool, float, int  # noqa: A004, E402, F401
-from .ops import abs, all, any, max, min, pow, round, sum  # noqa: A004, E402, F401
+from .torch_compat.functions import abs, pow  # noqa: A004, E402, F401
 
 __all__ = [
     "AnomalyError", "CheckpointError", "Function", "GradcheckError", "HealthMonitor", "Profiler",
-    "Tensor", "add", "amax", "amin", "arange", "argmax", "argmin", "cat", "ceil", "chunk", "clamp",
-    "concatenate", "cos", "cuda", "cumsum", "detect_anomaly", "device", "div", "double",
-    "draw_graph", "enable_grad", "eq", "exp", "explore", "eye", "flatten", "flip", "float16",
-    "float32", "float64", "floor", "from_numpy", "full", "gather", "ge", "gradcheck", "gt", "half",
+    "Tensor", "accelerator", "add", "amax", "amin", "arange", "argmax", "argmin", "backends",
+    "cat", "ceil", "chunk", "clamp", "concatenate", "cos", "cuda", "cumsum", "detect_anomaly",
+    "device", "div", "double", "draw_graph", "empty", "empty_like", "enable_grad", "eq", "exp",
+    "explore", "eye", "flatten", "flip", "float16", "float32", "float64", "floor", "from_numpy",
+    "full", "full_like", "gather", "ge", "get_default_device", "gradcheck", "gt", "half",
+    "gradgradcheck",
     "index_select", "inference_mode", "int16", "int32", "int64", "int8", "is_grad_enabled", "le",
-    "load", "log", "log_softmax", "logsumexp", "long", "lt", "manual_seed", "masked_fill",
-    "matmul", "maximum", "mean", "minimum", "mul", "narrow", "ne", "neg", "nn", "no_grad", "norm",
-    "ones", "ones_like", "ops", "optim", "permute", "prod", "rand", "randn", "relu",
-    "render_graph", "reshape", "save", "set_grad_enabled", "short", "sigmoid", "sign", "sin",
-    "softmax", "split", "sqrt", "squeeze", "stack", "std", "sub", "summary", "tanh", "tensor",
-    "transpose", "uint8", "unsqueeze", "var", "where", "zeros", "zeros_like",
+    "linspace", "load", "log", "log_softmax", "logspace", "logsumexp", "long", "lt", "manual_seed",
+    "masked_fill", "matmul", "maximum", "mean", "minimum", "mm", "mul", "narrow", "ne", "neg",
+    "nn", "no_grad", "norm", "ones", "ones_like", "ops", "optim", "permute", "prod", "rand",
+    "rand_like", "randn", "randn_like", "relu", "render_graph", "reshape", "save",
+    "set_default_device", "set_grad_enabled", "short", "sigmoid", "sign", "sin", "softmax",
+    "split", "sqrt", "squeeze", "stack", "std", "sub", "summary", "tanh", "tensor", "transpose",
+    "uint8", "unsqueeze", "utils", "var", "where", "zeros", "zeros_like",
 ]
 __version__ = "0.1.0"
 

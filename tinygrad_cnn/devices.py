@@ -11,32 +11,46 @@ _TYPES = ("cpu", "cuda", "mps", "xpu", "xla", "meta", "hip", "vulkan", "ipu", "h
 
 
 class device:  # noqa: N801 (PyTorch's name: tg.device("cpu"))
-    """`device("cpu")`, `device("cpu:0")` or `device("cpu", 0)`: the only device there is."""
-
-    type = "cpu"
-    index = None
+    """`device("cpu")`, `device("cuda")`, `device("cuda", 0)`, `device("cuda:1")`: an object
+    naming a device, as PyTorch builds one; tensors live on the CPU only, so moving data to any
+    other device (`.to(device)`, `device=` on a factory) raises, naming it (`check`)."""
 
     def __init__(self, spec: Any = "cpu", index: int | None = None) -> None:
         if isinstance(spec, device):
-            return
-        name = spec.split(":")[0] if isinstance(spec, str) else None
-        if name != "cpu":
-            raise RuntimeError(f"tinygrad_cnn runs on the CPU only (NumPy arrays); got device "
-                               f"{spec!r}{'' if index is None else f', {index}'}. Use 'cpu', "
-                               "or leave out the .to(device) call")
+            spec, index = spec.type, spec.index if index is None else index
+        if not isinstance(spec, str) or spec.split(":")[0] not in _TYPES:
+            raise RuntimeError(f"Expected one of {', '.join(_TYPES)} device type at start of "
+                               f"device string: {spec!r}")
+        name, _, number = spec.partition(":")
+        self.type = name
+        self.index = int(number) if number else index
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, device) or (isinstance(other, str) and other.split(":")[0]
-                                             == "cpu")
+        if isinstance(other, str):
+            other = device(other) if is_device(other) else None
+        # cpu and cpu:0 are one device here (lenient: PyTorch tells them apart)
+        return isinstance(other, device) and other.type == self.type and (
+            other.index is None or self.index is None or other.index == self.index)
 
     def __hash__(self) -> int:
-        return hash("cpu")
+        return hash(self.type)
 
     def __str__(self) -> str:
-        return "cpu"
+        return self.type if self.index is None else f"{self.type}:{self.index}"
 
     def __repr__(self) -> str:
-        return "device(type='cpu')"
+        index = "" if self.index is None else f", index={self.index}"
+        return f"device(type='{self.type}'{index})"
+
+
+def check(where: Any) -> None:
+    """Refuse to put data on a device other than the CPU (a str or a device)."""
+    if where is None:
+        return
+    if device(where).type != "cpu":
+        raise RuntimeError(f"tinygrad_cnn runs on the CPU only (NumPy arrays); cannot move data "
+                           f"to {str(device(where))!r}. Use 'cpu' (torch.cuda.is_available() and "
+                           "torch.accelerator.is_available() are False here)")
 
 
 CPU = device()
@@ -57,11 +71,10 @@ def dtype_asked(args: tuple, kwargs: dict, who: str) -> Any:
     if len(args) > 2:
         raise TypeError(f"{who}() takes a device, a dtype or both, got {len(args)} arguments")
     dtype = kwargs.get("dtype")
-    if kwargs.get("device") is not None:
-        device(kwargs["device"])
+    check(kwargs.get("device"))
     for arg in args:
         if is_device(arg):
-            device(arg)  # raises for anything but the CPU
+            check(arg)
         elif hasattr(arg, "_requires_grad"):  # to(other): other's dtype (and device)
             dtype = arg.dtype
         else:
@@ -79,3 +92,9 @@ class cuda:  # noqa: N801 (PyTorch's `torch.cuda.is_available()`)
     @staticmethod
     def device_count() -> int:
         return 0
+
+    @staticmethod
+    def manual_seed(seed: int) -> None:
+        """Nothing to seed without CUDA (PyTorch ignores it then too)."""
+
+    manual_seed_all = manual_seed

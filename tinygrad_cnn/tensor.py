@@ -129,8 +129,54 @@ class Tensor(Node):
 
     @property
     def grad_fn(self) -> Function | None:
-        """The op (its context) that produced this tensor, or None for a leaf."""
+        """The op (its context) that produced this tensor, or None for a leaf; its
+        `next_functions` lead back through the graph, as PyTorch's autograd tutorial walks it."""
         return self._ctx
+
+    @property
+    def grad(self) -> Tensor | None:
+        """d(root)/d(self), accumulated by backward(); None before."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        # a float here would only fail at the next backward, far from the assignment
+        if value is not None and not isinstance(value, Node):
+            raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of "
+                            f"type {type(value).__name__}")
+        if value is not None and value.shape != self.shape:
+            raise RuntimeError(f"assigned grad has data of a different size: {value.shape}, the "
+                               f"tensor has shape {self.shape}")
+        self._grad = value
+
+    def __index__(self) -> int:
+        """A one-element integer tensor as a Python index (`classes[pred.argmax()]`)."""
+        if self.data.size != 1 or self.dtype.kind not in "iub":
+            raise TypeError("only integer tensors of a single element can be converted to an "
+                            f"index; this one has shape {self.shape} and dtype {self.dtype}")
+        return int(self.data.reshape(()))
+
+    def type(self, dtype: Any = None) -> Any:
+        """PyTorch's type(): the type's name ('torch.FloatTensor') without an argument, else
+        the tensor cast to `dtype` (a dtype or such a name)."""
+        if dtype is None:
+            return f"torch.{_TYPE_NAMES.get(self.dtype.name, self.dtype.name)}"
+        if isinstance(dtype, str) and dtype.startswith("torch."):
+            names = {name: dt for dt, name in _TYPE_NAMES.items()}
+            dtype = names.get(dtype[len("torch."):], dtype)
+        return self.to(dtype)
+
+    def __str__(self) -> str:
+        """What print() shows, in PyTorch's form: `tensor([1.5000, 3.0000])`, then the dtype when
+        it is not float32, int64 or bool, and `grad_fn=<...>` or `requires_grad=True`
+        (repr() keeps our own form, with the shape)."""
+        return _torch_str(self)
+
+    def __format__(self, spec: str) -> str:
+        """f"{loss:.4f}" on a one-element tensor formats its number, as PyTorch's."""
+        if spec and self.data.size == 1:
+            return format(self.data.item(), spec)
+        return format(str(self), spec)
 
     @property
     def _version(self) -> int:
@@ -317,6 +363,33 @@ class Tensor(Node):
                       dtype=None)
 
 
+    def new_zeros(self, *size: Any, dtype: Any = None, requires_grad: bool = False,
+                  device: Any = None) -> Tensor:
+        """A new tensor of `size`, with this tensor's dtype unless `dtype` is given (PyTorch's
+        new_* methods; new_empty is zeros here)."""
+        return self.new_full(_dims(size), 0, dtype, requires_grad, device)
+
+    def new_ones(self, *size: Any, dtype: Any = None, requires_grad: bool = False,
+                 device: Any = None) -> Tensor:
+        return self.new_full(_dims(size), 1, dtype, requires_grad, device)
+
+    def new_empty(self, *size: Any, dtype: Any = None, requires_grad: bool = False,
+                  device: Any = None) -> Tensor:
+        return self.new_full(_dims(size), 0, dtype, requires_grad, device)
+
+    def new_full(self, size: Any, fill_value: Scalar, dtype: Any = None,
+                 requires_grad: bool = False, device: Any = None) -> Tensor:
+        devices.check(device)
+        return Tensor.full(size, fill_value, requires_grad=requires_grad,
+                           dtype=self.dtype if dtype is None else dtype)
+
+    def new_tensor(self, data: Any, dtype: Any = None, requires_grad: bool = False,
+                   device: Any = None) -> Tensor:
+        """A copy of `data`, with this tensor's dtype unless `dtype` is given."""
+        devices.check(device)
+        array = np.array(data.data if isinstance(data, Node) else data)
+        return Tensor(array, requires_grad, dtype=self.dtype if dtype is None else dtype)
+
     # ----- elementwise --------------------------------------------------------------------------
     def __add__(self, other: Any) -> Tensor:
         return ops.add(self, other)
@@ -374,6 +447,24 @@ class Tensor(Node):
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
         return ops.ne(self, other)
+
+    def eq(self, other: Any) -> Tensor:
+        return ops.eq(self, other)
+
+    def ne(self, other: Any) -> Tensor:
+        return ops.ne(self, other)
+
+    def lt(self, other: Any) -> Tensor:
+        return ops.lt(self, other)
+
+    def le(self, other: Any) -> Tensor:
+        return ops.le(self, other)
+
+    def gt(self, other: Any) -> Tensor:
+        return ops.gt(self, other)
+
+    def ge(self, other: Any) -> Tensor:
+        return ops.ge(self, other)
 
     def add(self, other: Any) -> Tensor:
         return ops.add(self, other)
@@ -514,6 +605,15 @@ class Tensor(Node):
 
     def expand(self, *shape: int | Sequence[int]) -> Tensor:
         return ops.expand(self, _dims(shape))
+
+    def view_as(self, other: Tensor) -> Tensor:
+        return self.view(other.shape)
+
+    def reshape_as(self, other: Tensor) -> Tensor:
+        return self.reshape(other.shape)
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        return self.expand(other.shape)
 
     def pad(self, pad: Any, value: Scalar = 0.0) -> Tensor:
         return ops.pad(self, pad, value)
@@ -772,6 +872,31 @@ def _dims(args: Sequence[Any]) -> tuple[Any, ...]:
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         return tuple(args[0])
     return tuple(args)
+
+
+# PyTorch's legacy type names, for Tensor.type()
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+               "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
+               "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
+_PLAIN_DTYPES = ("float32", "int64", "bool")  # the dtypes PyTorch's print leaves unsaid
+
+
+def _torch_str(t: Tensor) -> str:
+    """PyTorch's print form: 4 decimals, or none when every value is whole (`1., 2.`);
+    NumPy's switch to scientific notation is PyTorch's (a value under 1e-4, over 1e8, or a
+    spread over 1000)."""
+    data = t.data
+    whole = data.dtype.kind != "f" or not data.size or bool(
+        np.all(np.isfinite(data) & (data == np.round(data))))
+    values = np.array2string(data, precision=4, separator=", ", prefix="tensor(",
+                             floatmode="maxprec" if whole else "fixed", threshold=1000,
+                             edgeitems=3, max_line_width=80)
+    extra = [] if data.dtype.name in _PLAIN_DTYPES else [f"dtype=torch.{data.dtype.name}"]
+    if t._ctx is not None:
+        extra.append(f"grad_fn=<{type(t._ctx).__name__}Backward0>")
+    elif t.requires_grad:
+        extra.append("requires_grad=True")
+    return f"tensor({', '.join([values, *extra])})"
 
 
 class Size(int):

@@ -75,8 +75,9 @@ print("conv1.bias.grad after backward")
 print(net.conv1.bias.grad)
 
 learning_rate = 0.01
-for f in net.parameters():
-    f.data.sub_(f.grad.data * learning_rate)
+with torch.no_grad():
+    for f in net.parameters():
+        f -= f.grad * learning_rate
 
 import tinygrad_cnn.optim as optim
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Function
+from ..engine import Function, Node
 from ._args import dtype_of, shape_of
-from .promotion import same_dtype
+from .promotion import DtypeError, promote, result_type, same_dtype
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -268,6 +268,13 @@ def nll_loss(log_probs: Any, target: Any, reduction: str = "mean",
 def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Any:  # noqa: A002
     """Like torch.nn.functional.mse_loss: squared error; differentiable in both arguments."""
     check_reduction("mse_loss", reduction)
+    if isinstance(input, Node) and isinstance(target, Node) and input.dtype != target.dtype:
+        # PyTorch promotes here: a float32 input with an int64 target is float32
+        dtype = result_type("mse_loss", input, target)
+        if dtype.kind != "f":
+            raise DtypeError(f"mse_loss: needs a float input or target, got {input.dtype} and "
+                             f"{target.dtype}")
+        input, target = promote("mse_loss", dtype, input, target)
     return MSELoss.apply(input, _float_target("mse_loss", input, target), reduction=reduction)
 
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import interop
+from .. import devices, interop
+from ..ops.shapes import number
 from ..tensor import Tensor
 
 
@@ -73,14 +74,100 @@ def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None,
     return Tensor.arange(start, end, step, requires_grad=requires_grad, dtype=dtype)
 
 
-def zeros_like(input: Any, dtype: Any = None, requires_grad: Any = False) -> Tensor:  # noqa: A002
-    out = Tensor.zeros_like(input)
-    return (out if dtype is None else out.to(dtype)).requires_grad_(requires_grad)
+def empty(*size: Any, dtype: Any = None, requires_grad: Any = False, device: Any = None) -> Tensor:
+    """torch.empty: PyTorch leaves the memory uninitialised; here it is zeros (as cheap)."""
+    return _sized(Tensor.zeros, size, dtype, requires_grad, device)
 
 
-def ones_like(input: Any, dtype: Any = None, requires_grad: Any = False) -> Tensor:  # noqa: A002
-    out = Tensor.ones_like(input)
-    return (out if dtype is None else out.to(dtype)).requires_grad_(requires_grad)
+def linspace(start: Any, end: Any, steps: int, dtype: Any = None, requires_grad: Any = False,
+             device: Any = None) -> Tensor:
+    """`steps` points from start to end, PyTorch's way: step = (end - start) / (steps - 1) in
+    the output's float dtype (float64 for integer dtypes, then truncated), the first half
+    counted up from start and the second half down from end, so both ends are exact."""
+    _on_cpu(device)
+    return Tensor(_linspace(start, end, steps, dtype), requires_grad, dtype=None)
+
+
+def logspace(start: Any, end: Any, steps: int, base: float = 10.0, dtype: Any = None,
+             requires_grad: Any = False, device: Any = None) -> Tensor:
+    """base ** linspace(start, end, steps), computed in float64 and cast to the dtype."""
+    _on_cpu(device)
+    exponents = _linspace(start, end, steps, np.float64)
+    out = np.power(np.float64(base), exponents).astype(_float_or(dtype))
+    return Tensor(out, requires_grad, dtype=None)
+
+
+def _linspace(start: Any, end: Any, steps: int, dtype: Any) -> np.ndarray:
+    if int(steps) != steps or steps < 0:
+        raise ValueError(f"linspace: number of steps must be a non-negative int, got {steps}")
+    out_dtype = _float_or(dtype)
+    work = out_dtype if out_dtype.kind == "f" else np.dtype(np.float64)
+    first, last = work.type(number(start, "start")), work.type(number(end, "end"))
+    if steps == 1:
+        return np.array([first], out_dtype)
+    step = (last - first) / work.type(steps - 1)
+    # start + step * i rounded once (as PyTorch's fused multiply-add): in float64
+    i = np.arange(steps, dtype=np.float64)
+    up = np.float64(first) + np.float64(step) * i
+    down = np.float64(last) - np.float64(step) * (steps - 1 - i)
+    return np.where(i < steps // 2, up, down).astype(out_dtype)
+
+
+def _float_or(dtype: Any) -> np.dtype:
+    return np.dtype(np.float32 if dtype is None else np.dtype(dtype))
+
+
+def zeros_like(input: Any, dtype: Any = None, requires_grad: Any = False,  # noqa: A002
+               device: Any = None) -> Tensor:
+    return _like(input, 0, dtype, requires_grad, device)
+
+
+def ones_like(input: Any, dtype: Any = None, requires_grad: Any = False,  # noqa: A002
+              device: Any = None) -> Tensor:
+    return _like(input, 1, dtype, requires_grad, device)
+
+
+def empty_like(input: Any, dtype: Any = None, requires_grad: Any = False,  # noqa: A002
+               device: Any = None) -> Tensor:
+    """torch.empty_like: zeros here (PyTorch leaves the memory uninitialised)."""
+    return _like(input, 0, dtype, requires_grad, device)
+
+
+def full_like(input: Any, fill_value: Any, dtype: Any = None,  # noqa: A002
+              requires_grad: Any = False, device: Any = None) -> Tensor:
+    return _like(input, fill_value, dtype, requires_grad, device)
+
+
+def rand_like(input: Any, dtype: Any = None, requires_grad: Any = False,  # noqa: A002
+              device: Any = None) -> Tensor:
+    """Uniform [0, 1) samples of input's shape and dtype (a float dtype), from the generator
+    `manual_seed` seeds."""
+    return _random_like(Tensor.rand, input, dtype, requires_grad, device, "rand_like")
+
+
+def randn_like(input: Any, dtype: Any = None, requires_grad: Any = False,  # noqa: A002
+               device: Any = None) -> Tensor:
+    return _random_like(Tensor.randn, input, dtype, requires_grad, device, "randn_like")
+
+
+def _like(input: Any, value: Any, dtype: Any, requires_grad: Any,  # noqa: A002
+          device: Any) -> Tensor:
+    """A tensor of input's shape filled with `value`, in input's dtype unless one is given."""
+    _on_cpu(device)
+    like = input if isinstance(input, Tensor) else Tensor(input, dtype=None)
+    dtype = like.dtype if dtype is None else np.dtype(dtype)
+    return Tensor.full(like.shape, value, requires_grad=requires_grad, dtype=dtype)
+
+
+def _random_like(make: Any, input: Any, dtype: Any, requires_grad: Any, device: Any,  # noqa: A002
+                 who: str) -> Tensor:
+    _on_cpu(device)
+    like = input if isinstance(input, Tensor) else Tensor(input, dtype=None)
+    dtype = like.dtype if dtype is None else np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"{who}: random floats need a float dtype, the input is {dtype}; pass "
+                        "dtype=torch.float (PyTorch refuses this too)")
+    return make(*like.shape, requires_grad=requires_grad, dtype=dtype)
 
 
 def _sized(make: Any, size: tuple, dtype: Any, requires_grad: Any, device: Any) -> Tensor:
@@ -90,6 +177,4 @@ def _sized(make: Any, size: tuple, dtype: Any, requires_grad: Any, device: Any) 
 
 
 def _on_cpu(where: Any) -> None:
-    if where is not None:
-        from ..devices import device
-        device(where)
+    devices.check(where)
