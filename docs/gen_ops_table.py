@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import tinygrad_cnn.ops as ops  # noqa: E402
-from tinygrad_cnn.autograd import Function  # noqa: E402
+from tinygrad_cnn.engine import Function  # noqa: E402
 from tinygrad_cnn.tensor import Tensor  # noqa: E402
 
 OUTPUT = ROOT / "docs" / "ops.md"

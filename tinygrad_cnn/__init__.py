@@ -13,7 +13,6 @@ from typing import Any
 
 from . import memory, nn, ops, optim, utils
 from .autograd import (
-    Function,
     enable_grad,
     inference_mode,
     is_grad_enabled,
@@ -21,6 +20,7 @@ from .autograd import (
     set_grad_enabled,
 )
 from .devices import cuda, device
+from .engine import Function  # a library op on NumPy arrays; tg.autograd.Function is PyTorch's
 from .gradcheck import (  # NumPy only; gradcheck's name is also its module's
     GradcheckError,
     gradcheck,

@@ -1,7 +1,9 @@
 """PyTorch's `torch.autograd` on top of the engine: `grad` (gradients handed back instead of
-accumulated), the hooks of `Tensor.register_hook`, `observe` (how the profiler and anomaly mode
-watch every op) and the names scripts import from torch.autograd (Function, grad, backward,
-no_grad, ...). The engine itself is engine.py."""
+accumulated), `Function` (a custom op written on Tensors, as PyTorch's), the hooks of
+`Tensor.register_hook`, `observe` (how the profiler and anomaly mode watch every op) and the
+other names scripts import from torch.autograd (backward, no_grad, ...). The engine itself is
+engine.py; the library's own ops subclass `engine.Function`, whose forward and backward work on
+NumPy arrays (docs/add_an_op.md says when to write which)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import engine
-from .engine import Function, module_scope, toposort, unbroadcast  # noqa: F401 (re-exported)
+from .engine import Node, module_scope, toposort, unbroadcast  # noqa: F401 (re-exported)
 from .grad_mode import (  # noqa: F401 (re-exported: torch.autograd.no_grad, ...)
     enable_grad,
     inference_mode,
@@ -36,6 +38,98 @@ def observe(observer: Any) -> Iterator[Any]:
         yield observer
     finally:
         engine._state.observers.remove(observer)
+
+
+# ----- custom functions written on Tensors, PyTorch's way -------------------------------------
+class Function:
+    """PyTorch's torch.autograd.Function: subclass it with static `forward(ctx, *args)` and
+    `backward(ctx, *grad_outputs)` written on Tensors, and call `YourFunction.apply(*args)`.
+
+    `forward` receives the Tensor arguments detached (recording is off inside, as in PyTorch)
+    and returns one Tensor; `ctx.save_for_backward(*tensors)` keeps what backward needs, read
+    back as `ctx.saved_tensors`; any other attribute can be set on `ctx`. `backward` receives
+    d loss / d output and returns one gradient per argument of forward (None for a non-Tensor).
+    Its ops are recorded under create_graph, so a backward written in Tensor ops has a second
+    order too; one that returns NumPy arrays works at first order and refuses a second backward.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, *args: Any) -> Any:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Any, *grad_outputs: Any) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *args: Any) -> Any:
+        if not any(isinstance(a, Node) for a in args):
+            raise TypeError(f"{cls.__name__}.apply: expected a Tensor among the arguments")
+        return _CustomOp.apply(*[a for a in args if isinstance(a, Node)], function=cls,
+                               args=args)
+
+
+class _CustomOp(engine.Function):
+    """A user's autograd.Function as a graph node: runs its forward on detached Tensors and its
+    backward on Tensors (recorded under create_graph), converting at the NumPy boundary."""
+
+    graph_backward = True
+    _tensors: tuple = ()
+
+    @property
+    def name(self) -> str:
+        return self.function.__name__
+
+    def save_for_backward(self, *tensors: Any) -> None:
+        self._tensors = tensors
+        self._saved = tuple([t.data if isinstance(t, Node) else t for t in tensors])
+
+    @property
+    def saved_tensors(self) -> tuple:
+        if self._saved_nodes is not None:  # create_graph: the engine's nodes for those arrays
+            return self._saved_nodes
+        engine.Function.saved_tensors.fget(self)  # the error after a freed graph
+        return self._tensors
+
+    @staticmethod
+    def forward(ctx: Any, *arrays: np.ndarray, function: type[Function], args: tuple) -> Any:
+        ctx.function, ctx.arguments = function, len(args)
+        ctx.positions = tuple(i for i, a in enumerate(args) if isinstance(a, Node))
+        inputs = [a.detach() if isinstance(a, Node) else a for a in args]
+        with no_grad():
+            out = function.forward(ctx, *inputs)
+        if isinstance(out, (tuple, list)):
+            raise NotImplementedError(f"{function.__name__}.forward returned {len(out)} values; "
+                                      "an autograd.Function here returns one Tensor")
+        return out.data if isinstance(out, Node) else np.asarray(out)
+
+    @staticmethod
+    def backward(ctx: Any, grad_out: Any) -> tuple:
+        graph = isinstance(grad_out, Node)
+        ref = ctx.parents[0]
+        if graph:
+            grads = ctx.function.backward(ctx, grad_out)
+        else:
+            with no_grad():
+                grads = ctx.function.backward(ctx, ref._from_op(grad_out, None))
+        grads = grads if isinstance(grads, tuple) else (grads,)
+        if len(grads) != ctx.arguments:
+            raise RuntimeError(f"function {ctx.name}Backward returned an incorrect number of "
+                               f"gradients (expected {ctx.arguments}, got {len(grads)})")
+        return tuple([_as_gradient(grads[i], graph, ctx) for i in ctx.positions])
+
+
+def _as_gradient(grad: Any, graph: bool, ctx: Any) -> Any:
+    """A user backward's result as the engine wants it: arrays at first order; under
+    create_graph, nodes (an array there has no graph: it may not be differentiated again)."""
+    if grad is None:
+        return None
+    if not graph:
+        return grad.data if isinstance(grad, Node) else np.asarray(grad)
+    if isinstance(grad, Node):
+        return grad
+    return engine.FirstOrderOnly.apply(*ctx.parents, value=np.asarray(grad),
+                                       op=ctx.function.__name__)
 
 
 # ----- hooks on a tensor's gradient ------------------------------------------------------------

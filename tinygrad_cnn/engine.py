@@ -420,7 +420,7 @@ def _graph_backward(ctx: Function, out: Node, grad_out: Node) -> tuple:
             return tuple([None if g is None else FirstOrderOnly.apply(
                 grad_out, *ctx.parents, value=g, op=ctx.name) for g in arrays])
         if ctx._saved:
-            ctx._saved_nodes = tuple([_saved_node(a, ctx, out) for a in ctx.saved_tensors])
+            ctx._saved_nodes = tuple([_saved_node(a, ctx, out) for a in ctx._saved])
         return _call_backward(ctx, grad_out)
     finally:
         _state.grad_enabled = recording
@@ -451,5 +451,5 @@ class FirstOrderOnly(Function):
     def backward(ctx: Function, grad_out: Any) -> tuple:
         raise RuntimeError(
             f"{ctx.op}'s backward is NumPy code outside the graph: its gradient has no gradient "
-            "of its own (no second order). Write the backward in ops (graph_backward = True) to "
-            "differentiate it again.")
+            "of its own (no second order). Write that backward in Tensor ops (a library op: "
+            "graph_backward = True, docs/add_an_op.md) to differentiate it again.")

@@ -7,7 +7,7 @@ import textwrap
 
 import numpy as np
 
-from .autograd import Function
+from .engine import Function
 from .naming import ModuleNames
 from .tensor import Tensor
 
