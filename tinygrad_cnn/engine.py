@@ -28,6 +28,7 @@ class _State(threading.local):
         self.grad_enabled = True
         self.module_stack: list[Any] = []  # modules whose forward is running, innermost last
         self.observers: list[Any] = []  # on_forward / on_backward: profiler, anomaly mode
+        self.backward_of: Function | None = None  # the op whose backward is being recorded
 
 
 _state = _State()
@@ -140,6 +141,7 @@ class Function:
     versions: tuple[int, ...] = ()
     needs_input_grad: tuple[bool, ...]
     module: Any = None
+    backward_of: Function | None = None  # set on ops recorded by another op's graph backward
     graph_backward = False  # True: backward also runs on graph nodes (create_graph)
     _saved: tuple[np.ndarray, ...] | None = ()
     _saved_nodes: tuple | None = None  # what saved_tensors gives during a graph backward
@@ -224,6 +226,7 @@ class Function:
             ctx.module = _state.module_stack[-1] if _state.module_stack else None
         if record:
             ctx.versions = tuple([p._version_counter.value for p in parents])
+            ctx.backward_of = _state.backward_of
         for observer in observers:
             observer.on_forward(ctx, out, seconds)
         return out
@@ -412,8 +415,8 @@ def _graph_backward(ctx: Function, out: Node, grad_out: Node) -> tuple:
     """ctx's backward on graph nodes, recorded: what it saved comes back as the nodes it came
     from (an input, the output, or a constant for anything else, such as a mask). An op whose
     backward is NumPy only still gives first-order gradients, which refuse a second backward."""
-    recording = _state.grad_enabled
-    _state.grad_enabled = True
+    recording, outer = _state.grad_enabled, _state.backward_of
+    _state.grad_enabled, _state.backward_of = True, ctx  # the viewer draws these ops as ctx's
     try:
         if not ctx.graph_backward:
             arrays = _call_backward(ctx, grad_out.data)
@@ -423,7 +426,7 @@ def _graph_backward(ctx: Function, out: Node, grad_out: Node) -> tuple:
             ctx._saved_nodes = tuple([_saved_node(a, ctx, out) for a in ctx._saved])
         return _call_backward(ctx, grad_out)
     finally:
-        _state.grad_enabled = recording
+        _state.grad_enabled, _state.backward_of = recording, outer
         ctx._saved_nodes = None
 
 
