@@ -9,7 +9,7 @@
     python models/mnist.py train --train-dir Digit_training --test-dir Digit_testing  # PNG folders
     python models/mnist.py eval runs/lenet/checkpoint.npz    # test accuracy, per-digit table
     python models/mnist.py predict runs/lenet/checkpoint.npz my_digit.png --show-input seen.png
-    python models/mnist.py export runs/lenet/checkpoint.npz lenet.onnx  # for ONNX Runtime
+    python models/mnist.py export runs/lenet/checkpoint.npz runs/lenet/lenet.onnx  # ONNX Runtime
     python models/mnist.py explore runs/lenet/checkpoint.npz # watch it think, in your browser
     python models/mnist.py train --help                      # every flag, each model's recipe
 

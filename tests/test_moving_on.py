@@ -53,6 +53,6 @@ def test_the_export_command_runs(tmp_path):
     result = subprocess.run([sys.executable, str(ROOT / words[1]), *words[2:]], cwd=tmp_path,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert "wrote lenet.onnx" in result.stdout
-    weights = tg.load(tmp_path / "lenet.safetensors")
+    assert "wrote runs/lenet/lenet.onnx" in result.stdout  # beside the checkpoint, not in the repo
+    weights = tg.load(tmp_path / "runs" / "lenet" / "lenet.safetensors")
     np.testing.assert_array_equal(weights["0.weight"], model.state_dict()["0.weight"])

@@ -41,7 +41,11 @@ def write_run_report(out: str | Path, config: dict, model: nn.Module, history: d
     images.append(("The test images it got most confidently wrong",
                    plots.plot_most_confident_wrong(test_x, test_y, probs, out / "wrong.png",
                                                    class_names=class_names)))
-    graph = draw_loss_graph(model, transform(test_x[:2, None]), test_y[:2], out)
+    # traced at the training batch size (test images repeated if there are fewer): the conv
+    # algorithm, chosen by the batch's shape and named in each conv's node, is then the one the
+    # profile and the training steps ran
+    rows = np.arange(int(config.get("batch_size") or 2)) % len(test_x)
+    graph = draw_loss_graph(model, transform(test_x[rows, None]), test_y[rows], out)
     columns = ("epoch", "train_loss", "train_acc", "test_acc", "seconds")
     epochs = [{key: history[key][i] for key in columns} for i in range(len(history["epoch"]))]
     last_health = health[max(health, key=int)] if health else None
@@ -76,7 +80,7 @@ def feature_maps(model: nn.Module, image: np.ndarray, transform: Callable[[np.nd
 
 
 def draw_loss_graph(model: nn.Module, x: np.ndarray, labels: np.ndarray, out: Path) -> Path:
-    """The autograd graph of the loss on a few inputs, one cluster per layer, as out/graph.svg
+    """The autograd graph of the loss on the inputs `x`, one cluster per layer, as out/graph.svg
     (or out/graph.dot, with a warning, when Graphviz is missing)."""
     with evaluating(model):  # no running-statistics update from these test images
         loss = cross_entropy(model(Tensor(x)), Tensor(labels, dtype=None))
