@@ -101,6 +101,14 @@ class GraphMath:
         return x.transpose(axis1, axis2)
 
     @staticmethod
+    def transpose(x: Node, axes: Sequence[int]) -> Node:
+        return x.permute(tuple([int(a) for a in axes]))
+
+    @staticmethod
+    def flip(x: Node, axis: Any) -> Node:
+        return x.flip(axis)
+
+    @staticmethod
     def zeros_like(x: Node) -> np.ndarray:
         return np.zeros_like(x.data)
 

@@ -7,10 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Function
+from ..engine import Function, Node
 from . import movement
 from ._args import array_of, normalize_axis, shape_of
 from ._flops import no_flops
+from ._math import math_of
 from .promotion import DtypeError, promote, result_type
 
 
@@ -21,6 +22,7 @@ class Gather(Function):
     """
     rule = "grad_x = zeros with g added at the gathered places (repeated indices add up)"
     flops = no_flops
+    graph_backward = True  # its backward is the op ScatterAdd, whose backward is GetItem
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, index: Any = None, dim: int = 0) -> np.ndarray:
@@ -34,9 +36,13 @@ class Gather(Function):
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
         index = ctx.index
-        grad = np.zeros(ctx.shape or (1,), dtype=grad_out.dtype)
         places = list(np.ix_(*[np.arange(n) for n in index.shape]))
         places[ctx.dim] = index
+        if isinstance(grad_out, Node):  # create_graph: the scatter as an op of the graph
+            grad = movement.ScatterAdd.apply(grad_out.reshape(index.shape),
+                                             shape=ctx.shape or (1,), index=tuple(places))
+            return grad.reshape(ctx.shape)
+        grad = np.zeros(ctx.shape or (1,), dtype=grad_out.dtype)
         np.add.at(grad, tuple(places), grad_out.reshape(index.shape))  # repeats add up
         return grad.reshape(ctx.shape)
 
@@ -46,6 +52,7 @@ class MaskedFill(Function):
     Shapes: mask broadcasts with x to out; value is 0-d; the engine reduces the grads.
     """
     flops = no_flops
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, value: np.ndarray, mask: Any = None) -> np.ndarray:
@@ -55,8 +62,9 @@ class MaskedFill(Function):
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
         need_x, need_value = ctx.needs_input_grad
-        grad_x = np.where(ctx.mask, 0, grad_out) if need_x else None
-        return grad_x, np.where(ctx.mask, grad_out, 0) if need_value else None
+        xp = math_of(grad_out)
+        grad_x = xp.where(ctx.mask, 0, grad_out) if need_x else None
+        return grad_x, xp.where(ctx.mask, grad_out, 0) if need_value else None
 
 
 class Where(Function):
@@ -64,6 +72,7 @@ class Where(Function):
     Shapes: condition, x and y broadcast to out; the engine reduces the grads.
     """
     flops = no_flops
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, y: np.ndarray, condition: Any = None):
@@ -73,8 +82,9 @@ class Where(Function):
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
         need_x, need_y = ctx.needs_input_grad
-        grad_x = np.where(ctx.condition, grad_out, 0) if need_x else None
-        return grad_x, np.where(ctx.condition, 0, grad_out) if need_y else None
+        xp = math_of(grad_out)
+        grad_x = xp.where(ctx.condition, grad_out, 0) if need_x else None
+        return grad_x, xp.where(ctx.condition, 0, grad_out) if need_y else None
 
 
 def gather(x: Any, dim: int, index: Any) -> Any:
@@ -106,6 +116,7 @@ class Embedding(Function):
     Shapes: out is index.shape + (embedding_dim,); grad_weight has weight's shape."""
     rule = "grad_weight = g added up at each row's positions, 0 for padding_idx's row"
     flops = no_flops
+    graph_backward = True  # its backward is the op ScatterAdd, whose backward is GetItem
 
     @staticmethod
     def forward(ctx: Function, weight: np.ndarray, index: Any = None,
@@ -115,6 +126,13 @@ class Embedding(Function):
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
+        if isinstance(grad_out, Node):  # create_graph: the scatter as an op of the graph
+            grad = movement.ScatterAdd.apply(grad_out, shape=ctx.shape, index=ctx.index)
+            if ctx.padding_idx is None:
+                return grad
+            keep = np.ones((ctx.shape[0],) + (1,) * (len(ctx.shape) - 1), grad.dtype)
+            keep[ctx.padding_idx] = 0
+            return grad * keep
         grad = np.zeros(ctx.shape, dtype=grad_out.dtype)
         np.add.at(grad, ctx.index, grad_out)
         if ctx.padding_idx is not None:

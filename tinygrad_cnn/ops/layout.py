@@ -7,10 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Function
+from ..engine import Function, Node
 from ._args import is_integer, normalize_axes, normalize_axis, shape_of
 from ._flops import no_flops
-from .movement import Permute, concatenate
+from ._math import math_of
+from .movement import Pad, Permute, concatenate
 
 
 class Flip(Function):
@@ -18,6 +19,7 @@ class Flip(Function):
     Shapes: out, g and grad_x all have x's shape.
     """
     flops = no_flops
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, dims: tuple = ()) -> np.ndarray:
@@ -26,7 +28,7 @@ class Flip(Function):
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
-        return np.flip(grad_out, ctx.dims)
+        return math_of(grad_out).flip(grad_out, ctx.dims)
 
 
 class Repeat(Function):
@@ -36,6 +38,7 @@ class Repeat(Function):
     """
     rule = "grad_x = g summed over the copies"
     flops = no_flops
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, sizes: tuple = ()) -> np.ndarray:
@@ -46,7 +49,7 @@ class Repeat(Function):
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
         padded = (1,) * (len(ctx.sizes) - len(ctx.shape)) + ctx.shape
         # out's dim i holds sizes[i] copies of length padded[i]: split it into (copy, position)
-        pairs = [n for pair in zip(ctx.sizes, padded) for n in pair]
+        pairs = tuple([n for pair in zip(ctx.sizes, padded) for n in pair])
         copies = tuple(range(0, len(pairs), 2))
         return grad_out.reshape(pairs).sum(axis=copies).reshape(ctx.shape)
 
@@ -56,17 +59,23 @@ class Narrow(Function):
     Shapes: out is x's shape with `length` at dim; grad_x has x's shape.
     """
     flops = no_flops
+    graph_backward = True
 
     is_view = True  # shares x's memory (and so its version counter), as PyTorch's split
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, dim: int = 0, start: int = 0, length: int = 0):
-        ctx.shape = x.shape
+        ctx.shape, ctx.dim = x.shape, dim
         ctx.index = (slice(None),) * dim + (slice(start, start + length),)
         return x[ctx.index]
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
+        if isinstance(grad_out, Node):  # create_graph: zero borders as the op Pad
+            widths = [(0, 0)] * len(ctx.shape)
+            place = ctx.index[ctx.dim]
+            widths[ctx.dim] = (place.start, ctx.shape[ctx.dim] - place.stop)
+            return Pad.apply(grad_out, pad_width=tuple(widths), value=0.0)
         grad = np.zeros(ctx.shape, dtype=grad_out.dtype)
         grad[ctx.index] = grad_out
         return grad

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import Function
+from ._math import math_of
 from .promotion import same_dtype
 
 
@@ -16,6 +17,7 @@ class MatMul(Function):
     Shapes: a (..., n, k), b (..., k, m), out (..., n, m); a (k,) acts as (1, k), b (k,) as (k, 1),
     that axis dropped from out; the engine sums grads over broadcast batch dims."""
     rule = "grad_a = g @ b^T, grad_b = a^T @ g"
+    graph_backward = True
     reads_saved = ((1,), (0,))  # b for grad_a, a for grad_b
 
     def flops(self, out: np.ndarray) -> int:
@@ -30,20 +32,21 @@ class MatMul(Function):
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
         a, b = ctx.saved_tensors
+        xp = math_of(grad_out)
         # treat vectors as 1-row / 1-column matrices, then drop that axis from their grads
-        a2 = a[None, :] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
+        a2 = xp.expand_dims(a, 0) if a.ndim == 1 else a
+        b2 = xp.expand_dims(b, -1) if b.ndim == 1 else b
         g = grad_out
         if b.ndim == 1:  # first: for vector @ vector, g is 0-d and needs this axis before -2
-            g = np.expand_dims(g, -1)
+            g = xp.expand_dims(g, -1)
         if a.ndim == 1:
-            g = np.expand_dims(g, -2)
+            g = xp.expand_dims(g, -2)
         grad_a = grad_b = None
         if ctx.needs_input_grad[0]:
-            grad_a = np.matmul(g, np.swapaxes(b2, -1, -2))
+            grad_a = xp.matmul(g, xp.swapaxes(b2, -1, -2))
             grad_a = grad_a[..., 0, :] if a.ndim == 1 else grad_a
         if ctx.needs_input_grad[1]:
-            grad_b = np.matmul(np.swapaxes(a2, -1, -2), g)
+            grad_b = xp.matmul(xp.swapaxes(a2, -1, -2), g)
             grad_b = grad_b[..., 0] if b.ndim == 1 else grad_b
         return grad_a, grad_b
 
@@ -53,6 +56,7 @@ class Linear(Function):
     grad_x = g @ weight, grad_weight = g^T x, grad_bias = sum of g over all but the last axis."""
     rule = ("grad_x = g @ weight, grad_weight = g^T x, grad_bias = sum of g over all but the last "
             "axis")
+    graph_backward = True
     reads_saved = ((1,), (0,), ())  # weight for grad_x, x for grad_weight
 
     def flops(self, out: np.ndarray) -> int:

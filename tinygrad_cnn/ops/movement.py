@@ -7,9 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Function
+from ..engine import Function, Node
 from ._args import Axis, normalize_axes, normalize_axis, numpy_names, shape_of
 from ._flops import no_flops
+from ._math import math_of
 from .index_rules import add_at, index_problem, plain_index, take
 from .shapes import expand_sizes, number, pad_widths, sizes
 
@@ -19,6 +20,7 @@ class Reshape(Function):
     Shapes: out has `shape` (same size as x); grad_x has x's shape.
     """
     flops = no_flops
+    graph_backward = True
 
     is_view = True  # shares x's memory (and so its version counter) when NumPy can
 
@@ -37,6 +39,7 @@ class Permute(Function):
     Shapes: out.shape[i] = x.shape[dims[i]]; grad_x has x's shape.
     """
     flops = no_flops
+    graph_backward = True
 
     is_view = True  # shares x's memory (and so its version counter) when NumPy can
 
@@ -47,7 +50,7 @@ class Permute(Function):
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
-        return grad_out.transpose(np.argsort(ctx.dims))
+        return math_of(grad_out).transpose(grad_out, np.argsort(ctx.dims))
 
 
 class Expand(Function):
@@ -55,6 +58,7 @@ class Expand(Function):
     Shapes: out has `shape`; the engine reduces g back to x's shape.
     """
     flops = no_flops
+    graph_backward = True
 
     is_view = True  # shares x's memory (and so its version counter) when NumPy can
 
@@ -80,6 +84,7 @@ class Pad(Function):
     Shapes: out.shape[i] = before_i + x.shape[i] + after_i; grad_x has x's shape.
     """
     flops = no_flops
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, pad_width: tuple = (), value: float = 0.0):
@@ -96,16 +101,20 @@ class Concatenate(Function):
     Shapes: inputs agree off axis; out.shape[axis] is the sum of theirs.
     """
     flops = no_flops
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, *xs: np.ndarray, axis: int = 0) -> np.ndarray:
         ctx.axis = axis
-        ctx.bounds = np.cumsum([x.shape[axis] for x in xs])[:-1]
+        ends = np.cumsum([x.shape[axis] for x in xs]).tolist()
+        before = (slice(None),) * axis
+        ctx.slices = tuple([before + (slice(start, end),) for start, end in
+                            zip([0] + ends[:-1], ends)])
         return np.concatenate(xs, axis=axis)
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
-        return tuple(np.split(grad_out, ctx.bounds, axis=ctx.axis))
+        return tuple([grad_out[index] for index in ctx.slices])  # views (np.split's slices)
 
 
 class Stack(Function):
@@ -113,16 +122,19 @@ class Stack(Function):
     Shapes: n inputs of one shape S; out is S with n inserted at axis.
     """
     flops = no_flops
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, *xs: np.ndarray, axis: int = 0) -> np.ndarray:
         out = np.stack(xs, axis=axis)
         ctx.axis = axis % out.ndim
+        before = (slice(None),) * ctx.axis
+        ctx.slices = tuple([before + (i,) for i in range(len(xs))])
         return out
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
-        return tuple(np.moveaxis(grad_out, ctx.axis, 0))
+        return tuple([grad_out[index] for index in ctx.slices])
 
 
 class GetItem(Function):
@@ -131,6 +143,7 @@ class GetItem(Function):
     Shapes: out is NumPy's x[index]; grad_x has x's shape."""
     rule = "grad_x = zeros with g scattered back, adding where an integer index repeats"
     flops = no_flops
+    graph_backward = True  # its backward is the op ScatterAdd, whose backward is GetItem
 
     is_view = True  # shares x's memory (and so its version counter) when NumPy can
 
@@ -145,10 +158,36 @@ class GetItem(Function):
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
-        grad = np.zeros(ctx.shape, dtype=ctx.dtype)
-        add_at(grad, ctx.index, grad_out)  # unbuffered: repeated indices add up
-        return grad
+        if isinstance(grad_out, Node):  # create_graph: the scatter as an op of the graph
+            return ScatterAdd.apply(grad_out, shape=ctx.shape, index=ctx.index)
+        return scatter_add(grad_out, ctx.shape, ctx.dtype, ctx.index)
 
+
+class ScatterAdd(Function):
+    """out = zeros(shape) with x added at index (repeated indices add up), GetItem's backward
+    as an op;  grad_x = g[index].
+    Shapes: x is NumPy's zeros(shape)[index] shape; out has `shape`."""
+    rule = "grad_x = g[index]"
+    flops = no_flops
+    graph_backward = True
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, shape: tuple = (), index: Any = ()) -> np.ndarray:
+        ctx.index = index
+        return scatter_add(x, shape, x.dtype, index)
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
+        if isinstance(grad_out, Node):
+            return GetItem.apply(grad_out, index=ctx.index)
+        return np.asarray(take(grad_out, ctx.index))
+
+
+def scatter_add(values: np.ndarray, shape: tuple, dtype: Any, index: Any) -> np.ndarray:
+    """zeros(shape) with `values` added at `index`, unbuffered: repeated indices add up."""
+    grad = np.zeros(shape, dtype=dtype)
+    add_at(grad, index, values)
+    return grad
 
 
 def reshape(x: Any, shape: Sequence[int] | int) -> Any:
