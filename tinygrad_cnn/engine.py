@@ -7,6 +7,9 @@ when unused: a tensor's hooks and in-place history (`Node._run_hooks`, `Node._ch
 `Node._as_it_was`, which Tensor implements with autograd.py and inplace.py), where a gradient
 goes (`backward(deliver=)`, which autograd.grad uses) and observers that time each op (the
 profiler, anomaly mode: `_state.observers`).
+
+The backward pass is a graph too: `backward(create_graph=True)` runs each op's backward on graph
+nodes with recording on (the last section), so a gradient can be differentiated again.
 """
 
 from __future__ import annotations
@@ -28,7 +31,6 @@ class _State(threading.local):
         self.grad_enabled = True
         self.module_stack: list[Any] = []  # modules whose forward is running, innermost last
         self.observers: list[Any] = []  # on_forward / on_backward: profiler, anomaly mode
-        self.backward_of: Function | None = None  # the op whose backward is being recorded
 
 
 _state = _State()
@@ -226,7 +228,6 @@ class Function:
             ctx.module = _state.module_stack[-1] if _state.module_stack else None
         if record:
             ctx.versions = tuple([p._version_counter.value for p in parents])
-            ctx.backward_of = _state.backward_of
         for observer in observers:
             observer.on_forward(ctx, out, seconds)
         return out
@@ -415,19 +416,38 @@ def _graph_backward(ctx: Function, out: Node, grad_out: Node) -> tuple:
     """ctx's backward on graph nodes, recorded: what it saved comes back as the nodes it came
     from (an input, the output, or a constant for anything else, such as a mask). An op whose
     backward is NumPy only still gives first-order gradients, which refuse a second backward."""
-    recording, outer = _state.grad_enabled, _state.backward_of
-    _state.grad_enabled, _state.backward_of = True, ctx  # the viewer draws these ops as ctx's
+    recording = _state.grad_enabled
+    _state.grad_enabled = True
     try:
         if not ctx.graph_backward:
             arrays = _call_backward(ctx, grad_out.data)
-            return tuple([None if g is None else FirstOrderOnly.apply(
+            grads = tuple([None if g is None else FirstOrderOnly.apply(
                 grad_out, *ctx.parents, value=g, op=ctx.name) for g in arrays])
-        if ctx._saved:
-            ctx._saved_nodes = tuple([_saved_node(a, ctx, out) for a in ctx._saved])
-        return _call_backward(ctx, grad_out)
+        else:
+            if ctx._saved:
+                ctx._saved_nodes = tuple([_saved_node(a, ctx, out) for a in ctx._saved])
+            grads = _call_backward(ctx, grad_out)
     finally:
-        _state.grad_enabled, _state.backward_of = recording, outer
+        _state.grad_enabled = recording
+        known = (*ctx.parents, out, grad_out, *(ctx._saved_nodes or ()))
         ctx._saved_nodes = None
+    _mark_backward_of(ctx, grads, known)
+    return grads
+
+
+def _mark_backward_of(ctx: Function, grads: tuple, known: tuple) -> None:
+    """Tag the ops ctx's graph backward just recorded with `backward_of = ctx`, so the viewer
+    can draw the gradient's graph as the backward of each forward op: the walk from the
+    gradients stops at the values it was given (inputs, output, grad_out, saved nodes)."""
+    stop = {id(n) for n in known if isinstance(n, Node)}
+    stack = [g for g in grads if isinstance(g, Node)]
+    while stack:
+        node = stack.pop()
+        if id(node) in stop or node._ctx is None or node._ctx.backward_of is not None:
+            continue
+        stop.add(id(node))
+        node._ctx.backward_of = ctx
+        stack.extend(node._ctx.parents)
 
 
 def _saved_node(array: Any, ctx: Function, out: Node) -> Any:
