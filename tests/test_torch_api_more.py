@@ -183,3 +183,39 @@ def test_mse_loss_promotes_an_int64_target():
     nn.functional.mse_loss(x, tg.arange(3)).backward()
     np.testing.assert_allclose(x.grad.numpy(), [2 / 3, 0, -2 / 3], rtol=1e-6)
     assert nn.functional.mse_loss(tg.ones(3), tg.arange(3, dtype=tg.float64)).dtype == np.float64
+
+
+# ----- scatter (transforms_tutorial's one-hot target_transform) ----------------------------------
+def _scatter_loop(x: np.ndarray, index: np.ndarray, src: np.ndarray, dim: int) -> np.ndarray:
+    out = x.copy()
+    for i, j in np.ndindex(*index.shape):
+        out[(index[i, j], j) if dim == 0 else (i, index[i, j])] = src[i, j]
+    return out
+
+
+@pytest.mark.parametrize("dim", [0, 1])
+def test_scatter_matches_a_loop_and_its_gradients_are_central_differences(dim):
+    from helpers import check_op
+
+    index = np.array([[2, 0, 1], [0, 1, 2]])  # no place written twice: one gradient
+    check_op(lambda x, s: x.scatter(dim, tg.tensor(index), s),
+             lambda x, s: _scatter_loop(x, index, s, dim), [(3, 3), (2, 4)])
+
+
+def test_scatter_with_a_value_and_a_zero_d_index_makes_a_one_hot_row():
+    one_hot = tg.zeros(10, dtype=tg.float).scatter_(0, tg.tensor(3), value=1)
+    assert one_hot.tolist() == [0, 0, 0, 1, 0, 0, 0, 0, 0, 0] and one_hot.dtype == np.float32
+    with pytest.raises(RuntimeError, match="out of bounds"):
+        tg.zeros(3).scatter(0, tg.tensor([3]), value=1)
+    with pytest.raises(TypeError, match="exactly one of src"):
+        tg.zeros(3).scatter(0, tg.tensor([1]))
+
+
+def test_randint_takes_pytorchs_two_forms():
+    tg.manual_seed(0)
+    draws = tg.randint(10, size=(1000,))
+    assert draws.dtype == np.int64 and 0 <= draws.min().item() and draws.max().item() <= 9
+    assert len(np.unique(draws.numpy())) == 10
+    pairs = tg.randint(3, 5, (2, 2))
+    assert pairs.shape == (2, 2) and set(pairs.numpy().ravel()) <= {3, 4}
+    assert tg.randint(0, 2, (3,), dtype=tg.int32).dtype == np.int32

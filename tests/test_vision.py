@@ -170,3 +170,14 @@ def test_dataloader_falls_back_to_samples_for_lambdas_and_target_transforms(fetc
 def test_pil_samples_without_a_transform_cannot_be_batched(fetched):
     with pytest.raises(TypeError, match="cannot batch"):
         next(iter(DataLoader(datasets.MNIST("data", download=True), batch_size=2)))
+
+
+def test_decode_image_reads_a_png_as_uint8_chw(tmp_path):
+    from tinygrad_cnn.vision.io import ImageReadMode, decode_image, read_image
+
+    rgb = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    Image.fromarray(rgb).save(tmp_path / "x.png")
+    image = decode_image(tmp_path / "x.png")
+    assert image.dtype == np.uint8 and image.shape == (3, 2, 3)
+    np.testing.assert_array_equal(image.numpy()[2], rgb[:, :, 2])
+    assert read_image(tmp_path / "x.png", ImageReadMode.GRAY).shape == (1, 2, 3)

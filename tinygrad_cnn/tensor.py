@@ -708,6 +708,9 @@ class Tensor(Node):
     def index_select(self, dim: int, index: Any) -> Tensor:
         return ops.index_select(self, dim, index)
 
+    def scatter(self, dim: int, index: Any, src: Any = None, value: Any = None) -> Tensor:
+        return ops.scatter(self, dim, index, src, value)
+
     def masked_fill(self, mask: Any, value: Any) -> Tensor:
         return ops.masked_fill(self, mask, value)
 
@@ -823,6 +826,9 @@ class Tensor(Node):
         return inplace.update(self, "clamp_", ops.clip, min, max)
 
     clip_ = clamp_
+
+    def scatter_(self, dim: int, index: Any, src: Any = None, value: Any = None) -> Tensor:
+        return inplace.update(self, "scatter_", ops.scatter, dim, index, src, value)
 
     def copy_(self, src: Any) -> Tensor:
         return inplace.update(self, "copy_", ops.copy_into, src)

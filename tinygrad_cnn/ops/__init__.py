@@ -33,7 +33,7 @@ from .compare import (
 from .conv import conv2d
 from .copy import cast, clone, copy_into, setitem, setitem_data
 from .elementwise import abs, add, div, exp, log, mul, neg, pow, sqrt, sub
-from .indexing import embedding, gather, index_select, masked_fill, where
+from .indexing import embedding, gather, index_select, masked_fill, scatter, where
 from .layout import cat, chunk, flip, narrow, repeat, split, t
 from .loss import (
     binary_cross_entropy,
@@ -92,6 +92,6 @@ __all__ = [
     "batch_norm", "layer_norm", "normalize", "cross_entropy", "nll_loss", "mse_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "sin", "cos", "sign", "floor", "ceil", "round", "floor_divide", "remainder",
-    "flip", "repeat", "t", "cat", "chunk", "split", "gather", "masked_fill", "where",
+    "flip", "repeat", "t", "cat", "chunk", "split", "gather", "masked_fill", "scatter", "where",
     "prod", "logsumexp", "all", "any",
 ]

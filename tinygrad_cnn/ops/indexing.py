@@ -110,6 +110,69 @@ def gather(x: Any, dim: int, index: Any) -> Any:
     return Gather.apply(x, index=index, dim=dim)
 
 
+class Scatter(Function):
+    """out = x with out[index[i][j]][j] = src[i][j] for dim 0 (out[i][index[i][j]] for dim 1,
+    and so on); grad_x = g with 0 at the written places, grad_src = g read at them.
+    Shapes: out and grad_x have x's shape; index's shape is the corner of src that is read."""
+    rule = "grad_x = g with 0 at the written places, grad_src = g read at them"
+    flops = no_flops
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, src: np.ndarray, index: Any = None,
+                dim: int = 0) -> np.ndarray:
+        index = np.atleast_1d(index)
+        ctx.places, ctx.src_shape = _places(index, dim), src.shape
+        out = np.atleast_1d(x).copy()
+        out[ctx.places] = _corner(np.atleast_1d(src), index.shape)
+        return out.reshape(x.shape)
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
+        grad = np.atleast_1d(grad_out)
+        grad_x = grad.copy()
+        grad_x[ctx.places] = 0
+        written = grad[ctx.places]  # index's shape
+        grad_src = np.zeros(ctx.src_shape or (1,), dtype=grad_out.dtype)
+        grad_src[tuple(slice(0, n) for n in written.shape)] = written
+        return grad_x.reshape(grad_out.shape), grad_src.reshape(ctx.src_shape)
+
+
+def _places(index: np.ndarray, dim: int) -> tuple[np.ndarray, ...]:
+    """Fancy indices of the places index names along dim (every other axis counted)."""
+    places = list(np.ix_(*[np.arange(n) for n in index.shape]))
+    places[dim] = index
+    return tuple(places)
+
+
+def _corner(src: np.ndarray, shape: tuple) -> np.ndarray:
+    """The leading `shape` block of src (PyTorch's scatter reads only that much)."""
+    return src[tuple(slice(0, n) for n in shape)]
+
+
+def scatter(x: Any, dim: int, index: Any, src: Any = None, value: Any = None) -> Any:
+    """x with src's values (or the number `value`) written at `index` along dim, as PyTorch's
+    scatter (index: int64, x's number of dims, a 0-d index for a 1-d x as one place)."""
+    shape, index = shape_of(x), np.asarray(array_of(index))
+    dim = normalize_axis(dim, shape, "scatter")
+    if (src is None) == (value is None):
+        raise TypeError("scatter(): pass exactly one of src (a Tensor) and value (a number)")
+    if index.dtype != np.int64:
+        raise DtypeError(f"scatter(): Expected dtype int64 for index, got {index.dtype}")
+    if max(index.ndim, 1) != max(len(shape), 1):
+        raise RuntimeError(f"scatter(): Index tensor must have the same number of dimensions as "
+                           f"self tensor (index shape {index.shape}, self shape {shape})")
+    size = shape[dim] if shape else 1
+    bad = index[(index < 0) | (index >= size)]
+    if bad.size:
+        raise RuntimeError(f"scatter(): index {bad.flat[0]} is out of bounds for dimension {dim} "
+                           f"with size {size}")
+    if src is None:
+        src = np.full(np.atleast_1d(index).shape, value)
+    dtype = result_type("scatter", x)
+    x, src = promote("scatter", dtype, x, src)
+    return Scatter.apply(x, src, index=index, dim=dim)
+
+
 class Embedding(Function):
     """out = weight[index] (rows of weight, index of any shape);  grad_weight = g added up at
     each row's positions, 0 for padding_idx's row (repeated indices add, as PyTorch).

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import devices, interop
+from .. import devices, interop, rng
 from ..ops.shapes import number
 from ..tensor import Tensor
 
@@ -57,6 +57,23 @@ def rand(*size: Any, dtype: Any = None, requires_grad: Any = False, device: Any 
 
 def randn(*size: Any, dtype: Any = None, requires_grad: Any = False, device: Any = None) -> Tensor:
     return _sized(Tensor.randn, size, dtype, requires_grad, device)
+
+
+def randint(*args: Any, size: Any = None, dtype: Any = None, requires_grad: Any = False,
+            device: Any = None, generator: Any = None) -> Tensor:
+    """torch.randint(high, size) or randint(low, high, size): integers in [low, high), int64
+    unless `dtype` is given, from the generator `manual_seed` seeds (or `generator`, a NumPy
+    Generator)."""
+    _on_cpu(device)
+    if size is None:
+        if len(args) not in (2, 3):
+            raise TypeError("randint: expected (high, size) or (low, high, size)")
+        *bounds, size = args
+    else:
+        bounds = list(args)
+    low, high = (0, bounds[0]) if len(bounds) == 1 else bounds
+    draw = (generator or rng.generator()).integers(low, high, size=tuple(size))
+    return Tensor(draw.astype(np.int64 if dtype is None else dtype), requires_grad, dtype=None)
 
 
 def eye(n: Any, m: Any = None, dtype: Any = None, requires_grad: Any = False,

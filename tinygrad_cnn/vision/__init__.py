@@ -1,6 +1,6 @@
 """torchvision's shape: `from tinygrad_cnn.vision import datasets, transforms` stands for
 `from torchvision import datasets, transforms` (MNIST, FashionMNIST; ToTensor, Normalize, ...)."""
 
-from . import datasets, transforms
+from . import datasets, io, transforms
 
-__all__ = ["datasets", "transforms"]
+__all__ = ["datasets", "io", "transforms"]
