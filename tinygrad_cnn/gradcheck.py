@@ -30,11 +30,7 @@ def gradcheck(
     every output element takes part. Returns True, or raises GradcheckError naming the input
     index, the worst element, both gradients there and the relative error.
     """
-    tensors = [x if isinstance(x, Tensor) else Tensor(x, dtype=np.float64) for x in inputs]
-    check = [t.requires_grad for t in tensors]
-    if not any(check):
-        check = [np.issubdtype(t.dtype, np.floating) for t in tensors]
-    values = [np.array(t.data, dtype=np.float64 if c else t.dtype) for t, c in zip(tensors, check)]
+    check, values = _float64_inputs(inputs)
     probe = _probe(fn, values, seed)
 
     leaves = [Tensor(v, requires_grad=c, dtype=None) for v, c in zip(values, check)]
@@ -61,10 +57,7 @@ def gradgradcheck(
     create_graph=True, for a fixed random grad_output) are themselves a function of the inputs;
     gradcheck checks it against float64 central differences, i.e. the second derivatives.
     Returns True or raises GradcheckError as gradcheck does."""
-    tensors = [x if isinstance(x, Tensor) else Tensor(x, dtype=np.float64) for x in inputs]
-    check = [t.requires_grad for t in tensors] if any(t.requires_grad for t in tensors) else [
-        np.issubdtype(t.dtype, np.floating) for t in tensors]
-    values = [np.array(t.data, dtype=np.float64 if c else t.dtype) for t, c in zip(tensors, check)]
+    check, values = _float64_inputs(inputs)
     rng = np.random.default_rng(seed + 1)
     grad_out = rng.uniform(0.5, 1.5, _probe(fn, values, seed).shape)
     weights = [rng.uniform(0.5, 1.5, v.shape) for v in values]
@@ -83,6 +76,17 @@ def gradgradcheck(
 
     return gradcheck(first_order, [Tensor(v, requires_grad=c, dtype=None)
                                    for v, c in zip(values, check)], eps, atol, rtol, seed)
+
+
+def _float64_inputs(inputs: Sequence[Any]) -> tuple[list[bool], list[np.ndarray]]:
+    """Which inputs to check (those that require grad; every float input when none does) and
+    the inputs' values, the checked ones copied to float64."""
+    tensors = [x if isinstance(x, Tensor) else Tensor(x, dtype=np.float64) for x in inputs]
+    check = [t.requires_grad for t in tensors]
+    if not any(check):
+        check = [np.issubdtype(t.dtype, np.floating) for t in tensors]
+    values = [np.array(t.data, dtype=np.float64 if c else t.dtype) for t, c in zip(tensors, check)]
+    return check, values
 
 
 def _probe(fn: Callable, values: list[np.ndarray], seed: int) -> np.ndarray:
