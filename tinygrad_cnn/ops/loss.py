@@ -8,6 +8,8 @@ import numpy as np
 
 from ..engine import Function, Node
 from ._args import dtype_of, shape_of
+from ._math import math_of
+from .activation import Sigmoid, Softmax
 from .promotion import DtypeError, promote, result_type, same_dtype
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -76,6 +78,26 @@ def _unrows(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return np.moveaxis(grad.reshape(shape[:1] + shape[2:] + shape[1:2]), -1, 1)
 
 
+def _graph_class_grad(ctx: Function, grad_out: Node, per_class: np.ndarray, valid: Any) -> Node:
+    """create_graph's gradient for a class-index loss whose grad_x is per_class (N, C, d1...)
+    times the scale: grad_out (per element for 'none', over count for 'mean'), 0 where ignored,
+    broadcast along the class axis (1)."""
+    scale = _loss_scale(grad_out, ctx.reduction, ctx.count)
+    shape = ctx.x_shape[:1] + (1,) + ctx.x_shape[2:]
+    if ctx.reduction == "none":
+        scale = scale.reshape(shape)
+    if valid is not None:
+        scale = scale * valid.data.reshape(shape).astype(per_class.dtype)
+    return scale * per_class
+
+
+def _onehot(flat_target: np.ndarray, x_shape: tuple, dtype: Any) -> np.ndarray:
+    """1 at each target class along axis 1, as an array of x's shape."""
+    rows = np.zeros((len(flat_target), x_shape[1]), dtype)
+    rows[np.arange(len(flat_target)), flat_target] = 1
+    return _unrows(rows, x_shape)
+
+
 def check_reduction(op: str, reduction: str) -> None:
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
@@ -87,6 +109,7 @@ class CrossEntropy(Function):
     ignored). x (N, C, d1...), target (N, d1...) integer classes."""
     rule = ("grad_x = (p - (1 - s) * onehot(t) - s / C) * scale (scale: 1/count for 'mean', 0 "
             "where ignored)")
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, target: np.ndarray, reduction: str,
@@ -114,6 +137,11 @@ class CrossEntropy(Function):
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
         exp, sum_exp, flat_target, valid = ctx.saved_tensors
+        if isinstance(grad_out, Node):  # create_graph: p recomputed from x, a function of x
+            smoothing, x = ctx.label_smoothing, ctx.parents[0]
+            onehot = _onehot(flat_target.data, ctx.x_shape, x.data.dtype)
+            target = onehot * (1 - smoothing) + smoothing / ctx.x_shape[1]
+            return _graph_class_grad(ctx, grad_out, Softmax.apply(x, axis=1) - target, valid), None
         scale = np.ravel(_loss_scale(grad_out, ctx.reduction, ctx.count))  # (1,) or (M,)
         if valid is not None:
             scale = scale * valid
@@ -129,6 +157,7 @@ class NLLLoss(Function):
     """loss_i = -x[i, t_i];  grad_x = -onehot(t) * scale. x (N, C, d1...) log-probabilities,
     target (N, d1...) integer classes."""
     rule = "grad_x = -onehot(t) * scale"
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, target: np.ndarray, reduction: str,
@@ -145,6 +174,9 @@ class NLLLoss(Function):
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
         flat_target, valid = ctx.saved_tensors
+        if isinstance(grad_out, Node):  # create_graph: the same, as graph ops on grad_out
+            minus_onehot = -_onehot(flat_target.data, ctx.x_shape, ctx.dtype)
+            return _graph_class_grad(ctx, grad_out, minus_onehot, valid), None
         scale = np.ravel(_loss_scale(grad_out, ctx.reduction, ctx.count))
         if valid is not None:
             scale = scale * valid
@@ -156,18 +188,22 @@ class NLLLoss(Function):
 class MSELoss(Function):
     """loss = (x - y)**2;  grad_x = 2 (x - y) * scale, grad_y = -grad_x. x, y same shape."""
     rule = "grad_x = 2 (x - y) * scale, grad_y = -grad_x"
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, y: np.ndarray, reduction: str) -> np.ndarray:
         diff = x - y
         ctx.save_for_backward(diff)
-        ctx.reduction = reduction
+        ctx.reduction, ctx.count = reduction, diff.size
         return _reduce(diff * diff, reduction, diff.size)
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
         (diff,) = ctx.saved_tensors
-        grad_x = diff * (2 * _loss_scale(grad_out, ctx.reduction, diff.size))
+        if isinstance(grad_out, Node):  # create_graph: x - y recomputed, a function of both
+            x, y = ctx.parents
+            diff = x - y
+        grad_x = diff * (2 * _loss_scale(grad_out, ctx.reduction, ctx.count))
         return grad_x, (-grad_x if ctx.needs_input_grad[1] else None)
 
 
@@ -175,6 +211,7 @@ class BinaryCrossEntropy(Function):
     """loss = -(y log p + (1 - y) log(1 - p)), each log clamped to >= -100 (as PyTorch);
     grad_p = (p - y) / max(p (1 - p), 1e-12) * scale, grad_y = (log(1-p) - log p) * scale."""
     rule = "grad_p = (p - y) / max(p (1 - p), 1e-12) * scale, grad_y = (log(1-p) - log p) * scale"
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, p: np.ndarray, y: np.ndarray, reduction: str) -> np.ndarray:
@@ -189,17 +226,21 @@ class BinaryCrossEntropy(Function):
             log_1mp = np.maximum(np.log1p(-p), -100)
         log_odds = log_p - log_1mp
         ctx.save_for_backward(p, y, log_odds)
-        ctx.reduction = reduction
+        ctx.reduction, ctx.count = reduction, p.size
         return _reduce(-(log_1mp + y * log_odds), reduction, p.size)
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
         p, y, log_odds = ctx.saved_tensors
-        scale = _loss_scale(grad_out, ctx.reduction, p.size)
-        grad_p = None
+        xp = math_of(grad_out)
+        scale = _loss_scale(grad_out, ctx.reduction, ctx.count)
+        grad_p = grad_y = None
         if ctx.needs_input_grad[0]:
-            grad_p = (p - y) * scale / np.maximum(p * (1 - p), 1e-12)
-        grad_y = -log_odds * scale if ctx.needs_input_grad[1] else None
+            grad_p = (p - y) * scale / xp.maximum(p * (1 - p), 1e-12)
+        if ctx.needs_input_grad[1]:
+            if xp is not np:  # create_graph: log_odds recomputed from p, a function of p
+                log_odds = xp.maximum(xp.log(p), -100) - xp.maximum(xp.log(1 - p), -100)
+            grad_y = -log_odds * scale
         return grad_p, grad_y
 
 
@@ -207,6 +248,7 @@ class BinaryCrossEntropyWithLogits(Function):
     """loss = max(z, 0) - z y + log(1 + e**-|z|) (= BCE of sigmoid(z));
     grad_z = (sigmoid(z) - y) * scale, grad_y = -z * scale. z, y same shape."""
     rule = "grad_z = (sigmoid(z) - y) * scale, grad_y = -z * scale"
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, z: np.ndarray, y: np.ndarray, reduction: str) -> np.ndarray:
@@ -214,16 +256,19 @@ class BinaryCrossEntropyWithLogits(Function):
         exp = np.exp(-np.abs(z))
         loss = np.maximum(z, 0) - z * y + np.log1p(exp)
         ctx.save_for_backward(z, y, exp)
-        ctx.reduction = reduction
+        ctx.reduction, ctx.count = reduction, z.size
         return _reduce(loss, reduction, z.size)
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
         z, y, exp = ctx.saved_tensors
-        scale = _loss_scale(grad_out, ctx.reduction, z.size)
+        scale = _loss_scale(grad_out, ctx.reduction, ctx.count)
         grad_z = None
         if ctx.needs_input_grad[0]:
-            sigmoid = np.where(z >= 0, 1 / (1 + exp), exp / (1 + exp))
+            if isinstance(grad_out, Node):  # create_graph: sigmoid(z) as an op, a function of z
+                sigmoid = Sigmoid.apply(z)
+            else:
+                sigmoid = np.where(z >= 0, 1 / (1 + exp), exp / (1 + exp))
             grad_z = (sigmoid - y) * scale
         grad_y = -z * scale if ctx.needs_input_grad[1] else None
         return grad_z, grad_y
