@@ -22,6 +22,7 @@ TIERS = {
     "torch_compat": 5, "utils": 5, "vision": 5, "": 5,  # "": the package's __init__
     "viz": 6, "viz_labels": 6, "profile": 6, "health": 6, "anomaly": 6, "plots": 6,
     "report": 6, "run_report": 6, "runs": 6, "cli": 6, "naming": 6, "explorer": 6, "onnx": 6,
+    "saved_memory": 6,
 }
 
 

@@ -22,6 +22,11 @@ FLOPs (floating point operations, a multiply-add counts 2) come from the op itse
 `ctx.flops(out)` for the forward (None where the op does not know) and
 `ctx.backward_flops(forward_flops, input_grads)` for the backward, estimated as the forward once per
 input that gets a gradient (a bias gradient, a cheap sum, is not counted by linear and conv).
+
+Saved bytes: what each recorded op keeps for backward (`nn.saved_bytes.saved_bytes`: its saved
+arrays, views counted once), per step. A buffer kept by two ops (ReLU's output, which the
+max-pool after it keeps too) is in both rows, so the column has no total here;
+`saved_memory.backward_memory(loss)` gives the total and the peak during backward.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from typing import Any
 from . import autograd
 from .fileio import write_text
 from .naming import ModuleNames
+from .nn.saved_bytes import saved_bytes
 
 UNTRACKED = "(untracked: Python, optimizer)"
 NO_MODULE = "(outside modules)"
@@ -45,13 +51,14 @@ class _Stat:
     """Running totals for one (op, module) pair."""
 
     __slots__ = ("calls", "forward_s", "backward_calls", "backward_s", "forward_flops",
-                 "backward_flops", "flops_known")
+                 "backward_flops", "flops_known", "saved_bytes")
 
     def __init__(self) -> None:
         self.calls = self.backward_calls = 0
         self.forward_s = self.backward_s = 0.0
         self.forward_flops = self.backward_flops = 0
         self.flops_known = True
+        self.saved_bytes = 0  # kept for backward by the recorded calls
 
 
 class Profiler:
@@ -116,6 +123,8 @@ class Profiler:
         stat = self._stat(ctx)
         stat.calls += 1
         stat.forward_s += seconds
+        if out._ctx is ctx:
+            stat.saved_bytes += saved_bytes(ctx)
         flops = ctx.flops(out.data)
         if flops is None:
             stat.flops_known = False
@@ -138,7 +147,8 @@ class Profiler:
         """One dict per op (`by="op"`) or per module (`by="module"`), slowest first, then the
         untracked row. Keys: name, calls, forward_ms, backward_ms, total_ms,
         forward_ms_per_image, backward_ms_per_image, ms_per_image, share (of the wall time),
-        forward_flops, backward_flops (None where unknown)."""
+        forward_flops, backward_flops (None where unknown), saved_bytes (kept for backward, per
+        step)."""
         if by not in ("op", "module"):
             raise ValueError(f"rows: by must be 'op' or 'module', got {by!r}")
         groups: dict[str, list[_Stat]] = {}
@@ -159,6 +169,7 @@ class Profiler:
             "backward_calls": sum(s.backward_calls for s in stats),
             "forward_flops": sum(s.forward_flops for s in stats) if known else None,
             "backward_flops": sum(s.backward_flops for s in stats) if known else None,
+            "saved_bytes": round(sum(s.saved_bytes for s in stats) / max(self.steps, 1)),
         }
 
     def _timing_row(self, name: str, calls: int, forward_s: float,
@@ -193,6 +204,7 @@ class Profiler:
             "ms_per_image": 1e3 * untracked_s / images if images else None,
             "share": untracked_s / self.wall_s if self.wall_s else 0.0,
             "backward_calls": 0, "forward_flops": None, "backward_flops": None,
+            "saved_bytes": None,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -213,7 +225,8 @@ class Profiler:
 
     def table(self, by: str = "both") -> str:
         """The runtime table: one section per module ("layer") and one per op, each row with
-        calls, forward ms, backward ms, ms per image (forward / backward), share, GFLOP."""
+        calls, forward ms, backward ms, ms per image (forward / backward), share, GFLOP, MB
+        saved for backward per step."""
         images = self.images
         head = (f"profile: {1e3 * self.wall_s:.1f} ms wall over {self.steps} step(s)"
                 + (f", {images} images" if images else "")
@@ -232,7 +245,8 @@ class Profiler:
 def _format_rows(rows: list[dict[str, Any]], title: str, wall_s: float) -> str:
     width = max([len(title), 5] + [len(r["name"]) for r in rows])
     header = (f"{title:<{width}}  {'calls':>6}  {'fwd ms':>9}  {'bwd ms':>9}  {'total ms':>9}  "
-              f"{'fwd ms/img':>10}  {'bwd ms/img':>10}  {'share':>6}  {'GFLOP':>8}")
+              f"{'fwd ms/img':>10}  {'bwd ms/img':>10}  {'share':>6}  {'GFLOP':>8}  "
+              f"{'saved MB':>9}")
     rule = "-" * len(header)
     lines = [header, rule]
     for r in rows + [_total_row(rows, wall_s)]:
@@ -242,7 +256,7 @@ def _format_rows(rows: list[dict[str, Any]], title: str, wall_s: float) -> str:
             f"{r['name']:<{width}}  {r['calls']:>6}  {_num(r['forward_ms'], 9, 2)}  "
             f"{_num(r['backward_ms'], 9, 2)}  {_num(r['total_ms'], 9, 2)}  "
             f"{_num(r['forward_ms_per_image'], 10, 4)}  {_num(r['backward_ms_per_image'], 10, 4)}"
-            f"  {100 * r['share']:>5.1f}%  {_gflop(r)}"
+            f"  {100 * r['share']:>5.1f}%  {_gflop(r)}  {_num(_mb(r['saved_bytes']), 9, 3)}"
         )
     return "\n".join(lines)
 
@@ -256,11 +270,16 @@ def _total_row(rows: list[dict[str, Any]], wall_s: float) -> dict[str, Any]:
             "backward_ms": total("backward_ms"), "total_ms": 1e3 * wall_s,
             "forward_ms_per_image": total("forward_ms_per_image"),
             "backward_ms_per_image": total("backward_ms_per_image"),
-            "share": sum(r["share"] for r in rows), "forward_flops": None, "backward_flops": None}
+            "share": sum(r["share"] for r in rows), "forward_flops": None, "backward_flops": None,
+            "saved_bytes": None}  # no sum: a buffer kept by two rows would count twice
 
 
 def _num(value: float | None, width: int, digits: int) -> str:
     return f"{'-':>{width}}" if value is None else f"{value:>{width}.{digits}f}"
+
+
+def _mb(nbytes: int | None) -> float | None:
+    return None if nbytes is None else nbytes / 1e6
 
 
 def _gflop(row: dict[str, Any]) -> str:

@@ -1,4 +1,5 @@
-"""summary(model, input_shape): a Keras-style table of layers, output shapes, params, mult-adds."""
+"""summary(model, input_shape): a Keras-style table of layers, output shapes, params, mult-adds
+and, for a given batch size, the bytes each layer keeps for backward."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import no_grad
+from .. import rng
+from ..autograd import enable_grad, no_grad, observe
+from ..engine import Function
 from ..tensor import Tensor
 from .layers import Conv2d, Linear
 from .module import Module
+from .saved_bytes import count_bytes, saved_arrays
 
 
 @dataclass
@@ -23,6 +27,7 @@ class LayerSummary:
     params: int
     mult_adds: int
     output_bytes: int = 0
+    saved_bytes: int | None = None  # kept for backward at `ModelSummary.batch_size`
 
 
 @dataclass
@@ -35,6 +40,8 @@ class ModelSummary:
     trainable_params: int = 0
     param_bytes: int = 0
     input_bytes: int = 0
+    batch_size: int | None = None  # of the saved-for-backward column (None: not measured)
+    saved_bytes: int | None = None  # kept for backward by all the model's ops, each buffer once
 
     @property
     def total_mult_adds(self) -> int:
@@ -56,11 +63,14 @@ class ModelSummary:
         header = ("Layer (type)", "Output Shape", "Param #", "Mult-Adds")
         cells = [(f"{r.name} ({r.type})", str(r.output_shape), f"{r.params:,}",
                   f"{r.mult_adds:,}") for r in self.rows]
-        widths = [max(len(row[i]) for row in [header, *cells]) + 2 for i in range(4)]
+        if self.batch_size is not None:
+            header += (f"Saved for bwd (batch {self.batch_size})",)
+            cells = [(*c, f"{r.saved_bytes or 0:,}") for c, r in zip(cells, self.rows)]
+        widths = [max(len(row[i]) for row in [header, *cells]) + 2 for i in range(len(header))]
 
         def line(row: tuple[str, ...]) -> str:
             return (row[0].ljust(widths[0]) + row[1].ljust(widths[1])
-                    + row[2].rjust(widths[2]) + row[3].rjust(widths[3]))
+                    + "".join(cell.rjust(width) for cell, width in zip(row[2:], widths[2:])))
 
         rule = "=" * sum(widths)
         table = [rule, line(header), rule, *(line(c) for c in cells), rule]
@@ -75,6 +85,9 @@ class ModelSummary:
             f"Params size (MB): {self.param_size_mb:.2f}",
             rule,
         ]
+        if self.batch_size is not None:
+            table[-1:-1] = [f"Saved for backward (MB), batch {self.batch_size}: "
+                            f"{(self.saved_bytes or 0) / 1e6:.2f}"]
         return "\n".join(table)
 
     def __repr__(self) -> str:  # short: `summary()` already printed the table
@@ -111,16 +124,22 @@ def _bytes_of(output: Any) -> int:
 
 
 def summary(model: Module, input_shape: tuple[int, ...], dtype: Any = np.float32,
-            verbose: bool = True) -> ModelSummary:
+            verbose: bool = True, batch_size: int | None = None) -> ModelSummary:
     """Run `model` once on zeros of `input_shape` (the full shape, batch included, e.g.
     (1, 1, 28, 28)) in eval mode under no_grad, and tabulate every leaf layer's call: output
-    shape, own parameters, multiply-adds (see `mult_adds`). Prints the table when `verbose`
-    and returns a ModelSummary. Training flags are restored afterwards; nothing is updated."""
+    shape, own parameters, multiply-adds (see `mult_adds`). With `batch_size`, also run one
+    training-mode forward with grad on for zeros of that batch and add the bytes each layer call
+    keeps for backward (`saved_bytes`: its ops' saved arrays, views counted once) and their
+    total (`ModelSummary.saved_bytes`, each buffer once). Prints the table when `verbose` and
+    returns a ModelSummary. Training flags, buffers (batch-norm statistics) and the random
+    generator are restored afterwards; nothing is updated."""
     result = ModelSummary(tuple(int(d) for d in input_shape))
     names = {id(m): name or type(m).__name__ for name, m in model.named_modules()}
+    called: list[Module] = []
 
     def record(module: Module, inputs: tuple, output: Any) -> None:
         params = sum(p.size for p in module.parameters(recurse=False))
+        called.append(module)
         result.rows.append(LayerSummary(names[id(module)], type(module).__name__,
                                         _shape_of(output), params, mult_adds(module, output),
                                         _bytes_of(output)))
@@ -139,6 +158,8 @@ def summary(model: Module, input_shape: tuple[int, ...], dtype: Any = np.float32
             handle.remove()
         for module, mode in modes:
             module.training = mode
+    if batch_size is not None:
+        _add_saved_bytes(model, result, called, leaves, (batch_size, *input_shape[1:]), dtype)
     params = list(model.parameters())
     result.total_params = sum(p.size for p in params)
     result.trainable_params = sum(p.size for p in params if p.requires_grad)
@@ -146,3 +167,61 @@ def summary(model: Module, input_shape: tuple[int, ...], dtype: Any = np.float32
     if verbose:
         print(result)
     return result
+
+
+class _Recorded:
+    """Observer (`autograd.observe`) that keeps the contexts of the ops recorded in a forward."""
+
+    def __init__(self) -> None:
+        self.ctxs: list[Function] = []
+
+    def on_forward(self, ctx: Function, out: Any, seconds: float) -> None:
+        if out._ctx is ctx:
+            self.ctxs.append(ctx)
+
+    def on_backward(self, ctx: Function, input_grads: Any, seconds: float) -> None:
+        pass
+
+
+def _add_saved_bytes(model: Module, result: ModelSummary, called: list[Module],
+                     leaves: list[Module], shape: tuple[int, ...], dtype: Any) -> None:
+    """One training-mode forward with grad on: each row's `saved_bytes` is that call's (the
+    k-th row of a layer gets its k-th call's), the total each buffer once; then the training
+    flags, the buffers and the random generator are put back as they were."""
+    per_call: dict[int, list[int]] = {}
+    recorded = _Recorded()
+
+    def record(module: Module, inputs: tuple, output: Any) -> None:
+        mine = [ctx for ctx in recorded.ctxs if ctx.module is module]
+        recorded.ctxs = [ctx for ctx in recorded.ctxs if ctx.module is not module]
+        per_call.setdefault(id(module), []).append(_saved_by(mine))
+        everything.extend(mine)
+
+    everything: list[Function] = []
+    modes = [(m, m.training) for m in model.modules()]
+    buffers = [(b, b.data.copy()) for b in model.buffers()]
+    state = rng.get_rng_state()
+    handles = [m.register_forward_hook(record) for m in leaves]
+    try:
+        model.train()
+        with enable_grad(), observe(recorded):
+            model(Tensor(np.zeros(shape, dtype=dtype), dtype=None))
+    finally:
+        for handle in handles:
+            handle.remove()
+        for module, mode in modes:
+            module.training = mode
+        for buffer, data in buffers:
+            buffer.data[...] = data
+        rng.set_rng_state(state)
+    result.batch_size = int(shape[0])
+    result.saved_bytes = _saved_by(everything + recorded.ctxs)  # with ops outside leaf layers
+    seen: dict[int, int] = {}
+    for row, module in zip(result.rows, called):
+        k = seen[id(module)] = seen.get(id(module), -1) + 1
+        calls = per_call.get(id(module), [])
+        row.saved_bytes = calls[k] if k < len(calls) else 0
+
+
+def _saved_by(ctxs: list[Function]) -> int:
+    return count_bytes(array for ctx in ctxs for array in saved_arrays(ctx))
