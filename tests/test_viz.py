@@ -215,3 +215,90 @@ def test_missing_dot_writes_the_source_and_says_how_to_install(tmp_path, monkeyp
 def test_render_rejects_unknown_formats(tmp_path):
     with pytest.raises(ValueError, match="svg, png or pdf"):
         render_graph(draw_graph(Tensor([1.0], requires_grad=True).exp()), tmp_path / "g.gif")
+
+
+# ----- a gradient's own graph (create_graph) ----------------------------------------------------
+def clusters_of(dot: graphviz.Digraph) -> dict[str, list[str]]:
+    """Each cluster's label and the node ids drawn inside it."""
+    out = {}
+    for body in dot.source.split("subgraph cluster_")[1:]:
+        body = body.split("\n\t}")[0]
+        label = re.search(r" label=\"?([^\"\n]+?)\"? labeljust", body).group(1)
+        out[label] = NODE.findall(body)
+    return out
+
+
+def tanh_gradients(order: int) -> tuple[Tensor, list[Tensor]]:
+    x = Tensor(0.5, requires_grad=True, name="x")
+    grads = [x.tanh()]
+    for _ in range(order):
+        grads += tg.autograd.grad(grads[-1], x, create_graph=True)
+    return x, grads
+
+
+def test_gradient_graph_puts_backward_ops_in_a_cluster_named_after_the_forward_op():
+    x, (y, dy) = tanh_gradients(1)
+    dot = draw_graph(dy)
+    nodes = toposort(dy)
+    ops = {f"op{i}": t for i, t in enumerate(nodes) if t._ctx is not None}
+    backward = {n for n, t in ops.items() if t._ctx.backward_of is y._ctx}
+    assert len(backward) >= 2  # grad_out * (1 - out * out): Mul, Sub, Mul
+    assert set(clusters_of(dot)) == {"TanhBackward"}
+    inside = set(clusters_of(dot)["TanhBackward"])
+    assert backward <= inside and {"t" + n[2:] for n in backward} <= inside
+    for n in backward:  # first order: orange
+        assert 'fillcolor="#ffdcb8"' in re.search(rf"^\s*{n} \[.*$", dot.source, re.M).group(0)
+    # the forward op is drawn greyed, outside the cluster, and its output feeds the backward ops
+    tanh_op, tanh_out = f"op{position(nodes, y)}", f"t{position(nodes, y)}"
+    assert tanh_op not in inside and "#f3f3f3" in label_of(dot, tanh_op)
+    assert 'fontcolor="#9a9a9a"' in re.search(rf"^\s*{tanh_out} \[.*$", dot.source, re.M).group(0)
+    readers = {dst for src, dst in EDGE.findall(dot.source) if src == tanh_out}
+    assert readers and readers <= backward
+    assert "#cfe3ff" in label_of(dot, f"t{position(nodes, x)}")  # the leaf x drawn as usual
+
+
+def test_second_derivative_graph_names_the_backward_of_a_backward_and_its_order():
+    _, (y, _, d2y) = tanh_gradients(2)
+    dot = draw_graph(d2y)
+    clusters = clusters_of(dot)
+    assert set(clusters) == {"TanhBackward", "TanhBackward › MulBackward"}
+    nodes = toposort(d2y)
+    second = [f"op{i}" for i, t in enumerate(nodes) if t._ctx is not None
+              and t._ctx.backward_of is not None and t._ctx.backward_of.backward_of is y._ctx]
+    assert second and set(second) <= set(clusters["TanhBackward › MulBackward"])
+    for n in second:  # second order: purple
+        assert "#e4d4f7" in label_of(dot, n)
+    # the sum of the two contributions out * g + g * out is the engine's, not a backward's op:
+    # drawn as a usual op, outside the clusters
+    adds = [f"op{i}" for i, t in enumerate(nodes) if t._ctx is not None
+            and t._ctx.name == "Add" and t._ctx.backward_of is None]
+    assert adds and all("#fff3c4" in label_of(dot, n) for n in adds)
+    assert not any(n in c for n in adds for c in clusters.values())
+
+
+def test_plain_graph_has_no_backward_clusters_or_greyed_nodes():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    dot = draw_graph(x.tanh().sum())
+    assert "subgraph" not in dot.source and "#f3f3f3" not in dot.source
+
+
+def test_numpy_only_backward_is_drawn_as_first_order_only():
+    class Cube(tg.Function):
+        """out = x**3;  grad_x = g * 3 x**2 (NumPy only: no second order)."""
+
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x**3
+
+        @staticmethod
+        def backward(ctx, grad_out):
+            (x,) = ctx.saved_tensors
+            return grad_out * 3 * x**2
+
+    x = Tensor([2.0], requires_grad=True)
+    (dx,) = tg.autograd.grad(Cube.apply(x), x, create_graph=True)
+    np.testing.assert_allclose(dx.data, [12.0])
+    dot = draw_graph(dx)
+    assert set(clusters_of(dot)) == {"CubeBackward"}
+    assert "Cube&#x27;s NumPy backward" in dot.source and "first order only" in dot.source

@@ -9,6 +9,14 @@
   is given, else `Tensor.name`); other leaves are grey; the root is red.
 - edges input tensor -> op -> output tensor.
 
+A gradient computed with `create_graph=True` is a graph too, and `draw_graph(grad)` draws it:
+the ops a backward recorded (`ctx.backward_of` set) sit in one cluster per forward op, named as
+PyTorch names it (`TanhBackward`; `TanhBackward › MulBackward` for the backward of an op that
+TanhBackward recorded), filled by derivative order (orange, purple, green, blue); the forward
+values they read are greyed, and ops on the gradient that no backward recorded (the sum of two
+contributions, a penalty) keep the usual yellow. `op_label` names an op whose backward is NumPy
+code ("first order only").
+
 Only leaves and tensors that called `retain_grad()` keep `.grad` after backward; call
 `retain_grads(loss)` before `loss.backward()` to see the gradient of every tensor in the picture.
 """
@@ -26,9 +34,14 @@ from .fileio import write_bytes, write_text
 from .tensor import Tensor
 from .viz_labels import (
     CLUSTER_FILL,
+    FORWARD_FILL,
+    FORWARD_INK,
     OP_FILL,
     Names,
+    backward_title,
+    derivative_order,
     op_label,
+    order_colours,
     shape_text,
     summarize,
     table,
@@ -156,41 +169,74 @@ def _draw_tensors(dot: graphviz.Digraph, nodes: list[Tensor], root: Tensor, name
                   options: tuple, group_by_module: bool, boundary: set[int]) -> None:
     ids = {id(t): f"t{i}" for i, t in enumerate(nodes)}
     owner = _owners(nodes) if group_by_module else {}
+    greyed = _forward_of_gradient(nodes)
     clusters: dict[int, graphviz.Digraph] = {}
-    cluster_modules: dict[int, Any] = {}
 
-    def target(module: Any) -> graphviz.Digraph:
+    def cluster(key: Any, label: str, fill: str, border: str) -> graphviz.Digraph:
+        if id(key) not in clusters:
+            clusters[id(key)] = sub = graphviz.Digraph(f"cluster_{len(clusters)}")
+            sub.attr(label=label, style="rounded,filled", fillcolor=fill, color=border,
+                     fontname="Helvetica", fontsize="11", labeljust="l")
+        return clusters[id(key)]
+
+    def target(t: Tensor) -> graphviz.Digraph:
+        ctx = t._ctx
+        if ctx is not None and ctx.backward_of is not None:  # recorded by a backward
+            return cluster(ctx.backward_of, backward_title(ctx.backward_of), "#fffaf4",
+                           order_colours(derivative_order(ctx))[1])
+        module = owner.get(id(t))
         if module is None:
             return dot
-        if id(module) not in clusters:
-            clusters[id(module)] = graphviz.Digraph(f"cluster_{len(clusters)}")
-            cluster_modules[id(module)] = module
-        return clusters[id(module)]
+        return cluster(module, names.title(module), CLUSTER_FILL, "#9a9ab0")
 
     for t in nodes:
         tid = ids[id(t)]
         label, fill = tensor_label(t, names, t is root, options)
-        graph = target(owner.get(id(t)))
+        graph = target(t)
         cut_here = id(t) in boundary  # made by an op that max_nodes left out: dashed
+        op_fill, border, ink = _op_style(t._ctx, id(t) in greyed)
+        recolour = {} if op_fill == OP_FILL else {"color": border, "fontcolor": ink}
         graph.node(tid, label, shape="box", fillcolor=fill,
                    style="rounded,filled,dashed" if cut_here else "rounded,filled",
-                   penwidth="2" if names.is_param(t) else "1")
+                   penwidth="2" if names.is_param(t) else "1", **recolour)
         if t._ctx is None or cut_here:
             continue
         ctx = t._ctx
         oid = "op" + tid[1:]
-        graph.node(oid, op_label(ctx, options[2]), shape="box", style="filled",
-                   fillcolor=OP_FILL, color="#b59a2b")
+        graph.node(oid, op_label(ctx, options[2], op_fill), shape="box", style="filled",
+                   fillcolor=op_fill, color=border, fontcolor=ink)
         for p in ctx.parents:
             if id(p) in ids:
                 dot.edge(ids[id(p)], oid)
         dot.edge(oid, tid)
-    for key, sub in clusters.items():
-        module = cluster_modules[key]
-        sub.attr(label=names.title(module), style="rounded,filled",
-                 fillcolor=CLUSTER_FILL, color="#9a9ab0", fontname="Helvetica", fontsize="11",
-                 labeljust="l")
+    for sub in clusters.values():
         dot.subgraph(sub)
+
+
+def _forward_of_gradient(nodes: list[Tensor]) -> set[int]:
+    """In a gradient's graph (create_graph), the ids of the forward values its backward ops read:
+    the tensors made by ops that no backward recorded and that none of its outputs feed.
+    Empty for a graph without backward ops."""
+    downstream: set[int] = set()  # made by a backward op, or computed from one
+    for t in nodes:
+        ctx = t._ctx
+        if ctx is not None and (ctx.backward_of is not None or
+                                any(id(p) in downstream for p in ctx.parents)):
+            downstream.add(id(t))
+    if not downstream:
+        return set()
+    return {id(t) for t in nodes if t._ctx is not None and id(t) not in downstream}
+
+
+def _op_style(ctx: Any, greyed: bool) -> tuple[str, str, str]:
+    """(fill, border, ink) of an op node: by derivative order for ops a backward recorded,
+    grey for the forward values a gradient's graph reads, else the usual yellow."""
+    if ctx is not None and ctx.backward_of is not None:
+        fill, border = order_colours(derivative_order(ctx))
+        return fill, border, "#000000"
+    if greyed:
+        return FORWARD_FILL, "#bbbbbb", FORWARD_INK
+    return OP_FILL, "#b59a2b", "#000000"
 
 
 def _owners(nodes: list[Tensor]) -> dict[int, Any]:

@@ -1,4 +1,5 @@
-"""What each node of the graph picture says: value summaries, tensor and op labels, colours."""
+"""What each node of the graph picture says: value summaries, tensor and op labels, colours, and
+how a gradient's own graph is named (the derivative order of an op, `TanhBackward`)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,17 @@ import textwrap
 
 import numpy as np
 
-from .engine import Function
+from .engine import FirstOrderOnly, Function
 from .naming import ModuleNames
 from .tensor import Tensor
 
 PARAM_FILL, LEAF_FILL, ROOT_FILL, OP_FILL = "#cfe3ff", "#ececec", "#ffd9d9", "#fff3c4"
 CLUSTER_FILL = "#f7f7fb"
+# a gradient's graph: ops recorded by a backward, one fill and border per derivative order
+# (1st, 2nd, 3rd, 4th, then again); the forward values they read are greyed
+ORDER_FILLS = ("#ffdcb8", "#e4d4f7", "#cdeed6", "#cfe6f5")
+ORDER_BORDERS = ("#d9822b", "#8a63c9", "#3f9a5a", "#3b86b8")
+FORWARD_FILL, FORWARD_INK = "#f3f3f3", "#9a9a9a"
 
 
 def summarize(data: np.ndarray, tiny: int = 4) -> str:
@@ -75,12 +81,39 @@ def tensor_label(t: Tensor, names: Names, is_root: bool, options: tuple) -> tupl
     return table(rows, fill), fill
 
 
-def op_label(ctx: Function, show_rule: bool) -> str:
+def op_label(ctx: Function, show_rule: bool, fill: str = OP_FILL) -> str:
+    if isinstance(ctx, FirstOrderOnly):  # an op whose backward is NumPy code: say so
+        return table([(f"{ctx.op}'s NumPy backward", ""), ("first order only", "#aa0000")], fill)
     rows = [(ctx.name, "")]
     rule = ctx.rule if show_rule else None
     if rule:
         rows += [(line, "#555555") for line in textwrap.wrap(rule, 44)]
-    return table(rows, OP_FILL)
+    return table(rows, fill)
+
+
+def derivative_order(ctx: Function) -> int:
+    """0 for an op of the forward pass, 1 for one its backward recorded (create_graph), 2 for
+    one recorded by the backward of such an op, ..."""
+    order = 0
+    while ctx.backward_of is not None:
+        ctx, order = ctx.backward_of, order + 1
+    return order
+
+
+def backward_title(forward: Function) -> str:
+    """PyTorch's name for the backward of `forward` ('TanhBackward'); for an op that a backward
+    recorded, the path to it ('TanhBackward › MulBackward': the backward of a Mul that
+    TanhBackward recorded)."""
+    title = forward.name.split("[")[0] + "Backward"  # Conv2d[taps] -> Conv2dBackward
+    if forward.backward_of is None:
+        return title
+    return f"{backward_title(forward.backward_of)} › {title}"
+
+
+def order_colours(order: int) -> tuple[str, str]:
+    """(fill, border) of the ops a backward of this derivative order (1, 2, ...) recorded."""
+    i = (order - 1) % len(ORDER_FILLS)
+    return ORDER_FILLS[i], ORDER_BORDERS[i]
 
 
 def shape_text(shape: tuple[int, ...]) -> str:
