@@ -1,9 +1,10 @@
 """2-D convolution: the Conv2d op, its algorithms, and the one memory layout they return.
 
-`conv2d` below is the entry point; the op and `auto`'s choice of algorithm live in `op.py`,
-`conv2d(groups=g)`'s op in `grouped.py`, the shape checks in `geometry.py`, the
-naive reference in `naive.py`, the im2col family (row-per-pixel `im2col`, tap-major `taps`) in
-`im2col.py` and the row-Toeplitz GEMM in `toeplitz.py`.
+`conv2d` below is the entry point; the ops (Conv2d, the grouped GroupedConv2d and the gradients as
+ops of their own, ConvTransposeInput and ConvWeightGrad, which make n-th derivatives work) and
+`auto`'s choice of algorithm live in `op.py`, the checks of groups in `grouped.py`, the shape
+checks in `geometry.py`, the naive reference in `naive.py`, the im2col family (row-per-pixel
+`im2col`, tap-major `taps`) in `im2col.py` and the row-Toeplitz GEMM in `toeplitz.py`.
 
 The memory-layout contract, written once here: an algorithm takes x as an NCHW-shaped array in
 any memory layout, and returns its output (forward) and grad_x (backward) as NCHW-shaped arrays
@@ -26,17 +27,25 @@ from ...engine import Function
 from .._args import shape_of
 from ..promotion import same_dtype
 from .geometry import ConvGeometry, conv_geometry, conv_params, string_padding
-from .grouped import GroupedConv2d
-from .op import ALGORITHMS, Conv2d, choose_algorithm, resolve_algorithm
+from .op import (
+    ALGORITHMS,
+    Conv2d,
+    ConvTransposeInput,
+    ConvWeightGrad,
+    GroupedConv2d,
+    choose_algorithm,
+    resolve_algorithm,
+)
 
-__all__ = ["ALGORITHMS", "Conv2d", "ConvGeometry", "choose_algorithm", "conv2d", "conv_geometry",
-           "conv_params", "resolve_algorithm"]
+__all__ = ["ALGORITHMS", "Conv2d", "ConvGeometry", "ConvTransposeInput", "ConvWeightGrad",
+           "GroupedConv2d", "choose_algorithm", "conv2d", "conv_geometry", "conv_params",
+           "resolve_algorithm"]
 
 
 def conv2d(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
            dilation: Any = 1, groups: int = 1, algorithm: str = "auto") -> Any:
     """2-D cross-correlation like torch.nn.functional.conv2d, NCHW; groups > 1 runs the grouped
-    op (grouped.py)."""
+    op (GroupedConv2d)."""
     same_dtype("conv2d", input=x, weight=weight, bias=bias)
     if isinstance(padding, str):
         padding = string_padding(padding, shape_of(weight)[2:], stride, dilation, "conv2d")

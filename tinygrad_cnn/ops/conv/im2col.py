@@ -34,10 +34,15 @@ def _weight_matrix(weight: np.ndarray) -> np.ndarray:
     return weight.transpose(0, 2, 3, 1).reshape(weight.shape[0], -1)
 
 
+def im2col_prepare(x: np.ndarray, geom: ConvGeometry) -> tuple:
+    """What forward keeps for grad_w: the windows as rows (N*OH*OW, KH*KW*C_in)."""
+    xp = _pad_nhwc(x, geom)
+    return (_windows(xp, geom).reshape(-1, geom.KH * geom.KW * geom.C_in),)  # the one copy
+
+
 def im2col_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
                    geom: ConvGeometry, need_w: bool) -> tuple:
-    xp = _pad_nhwc(x, geom)
-    cols = _windows(xp, geom).reshape(-1, geom.KH * geom.KW * geom.C_in)  # the one copy
+    (cols,) = im2col_prepare(x, geom)
     out = cols @ _weight_matrix(weight).T  # (N*OH*OW, C_out) is NHWC memory
     if bias is not None:
         out += bias
@@ -85,14 +90,19 @@ def _pad_cnhw(x: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     return xp
 
 
-def taps_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
-                 geom: ConvGeometry, need_w: bool) -> tuple:
+def taps_prepare(x: np.ndarray, geom: ConvGeometry) -> tuple:
+    """What forward keeps for grad_w: the taps as rows (C_in*KH*KW, N*OH*OW)."""
     xp = _pad_cnhw(x, geom)
     cols = np.empty((geom.C_in, geom.KH, geom.KW, geom.N, geom.OH, geom.OW), dtype=x.dtype)
     for kh in range(geom.KH):
         for kw in range(geom.KW):
             cols[:, kh, kw] = xp[:, :, geom.rows(kh), geom.cols(kw)]
-    cols = cols.reshape(geom.C_in * geom.KH * geom.KW, -1)
+    return (cols.reshape(geom.C_in * geom.KH * geom.KW, -1),)
+
+
+def taps_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None,
+                 geom: ConvGeometry, need_w: bool) -> tuple:
+    (cols,) = taps_prepare(x, geom)
     out = weight.reshape(geom.C_out, -1) @ cols  # (C_out, N*OH*OW) is (C, N, H, W) memory
     if bias is not None:
         out += bias[:, None]
@@ -106,7 +116,7 @@ def taps_backward(grad_out: np.ndarray, weight: np.ndarray, saved: tuple, geom: 
     g2 = np.ascontiguousarray(grad_out.transpose(1, 0, 2, 3)).reshape(geom.C_out, -1)
     grad_x = grad_w = grad_b = None
     if needs[1]:
-        grad_w = _long_inner_product(g2, cols).reshape(weight.shape)
+        grad_w = _long_inner_product(g2, cols).reshape(geom.C_out, geom.C_in, geom.KH, geom.KW)
     if needs[0]:
         grad_cols = (weight.reshape(geom.C_out, -1).T @ g2).reshape(
             geom.C_in, geom.KH, geom.KW, geom.N, geom.OH, geom.OW)

@@ -57,9 +57,14 @@ def _band(weight: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     return band.reshape(-1, geom.C_out * geom.OW)
 
 
+def prepare(x: np.ndarray, geom: ConvGeometry) -> tuple:
+    """What forward keeps for grad_w: x as GEMM rows of input lines."""
+    return (_lines(_pad_rows(x, geom), geom),)
+
+
 def forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, geom: ConvGeometry,
             need_w: bool) -> tuple:
-    lines = _lines(_pad_rows(x, geom), geom)
+    (lines,) = prepare(x, geom)
     out = lines @ _band(weight, geom)  # (N*OH, C_out*OW) is (N, OH, C_out, OW) memory
     if bias is not None:
         out += np.repeat(bias, geom.OW)  # one long row: faster than a 4-D broadcast
