@@ -9,7 +9,7 @@ import sys
 import pytest
 
 TOOL_LIBRARIES = ("graphviz", "matplotlib", "PIL", "tqdm")
-TOOL_MODULES = ("anomaly", "health", "plots", "profile", "report", "viz")
+TOOL_MODULES = ("anomaly", "health", "plots", "profile", "report", "saved_memory", "viz")
 
 _PROBE = """
 import json, sys
@@ -38,7 +38,8 @@ def test_a_tool_loads_on_first_use():
 
 
 @pytest.mark.parametrize("name", ["draw_graph", "render_graph", "Profiler", "HealthMonitor",
-                                  "detect_anomaly", "AnomalyError"])
+                                  "detect_anomaly", "AnomalyError", "backward_memory",
+                                  "saved_for_backward"])
 def test_tools_are_offered_on_the_package_and_listed(name):
     import tinygrad_cnn as tg
 

@@ -133,10 +133,12 @@ _TOOLS = {
     "AnomalyError": "anomaly", "detect_anomaly": "anomaly",
     "HealthMonitor": "health",
     "Profiler": "profile",
+    "backward_memory": "saved_memory", "saved_for_backward": "saved_memory",
     "draw_graph": "viz", "render_graph": "viz",
     "explore": "explorer",
 }
-_TOOL_MODULES = ("anomaly", "explorer", "health", "onnx", "plots", "profile", "report", "viz")
+_TOOL_MODULES = ("anomaly", "explorer", "health", "onnx", "plots", "profile", "report",
+                 "saved_memory", "viz")
 
 # PyTorch's names that are Python builtins: tg.float, tg.max, ... work, but they stay out of
 # __all__, so `from tinygrad_cnn import *` leaves Python's own float, max, sum, ...
@@ -147,6 +149,7 @@ from .torch_compat.functions import abs, pow  # noqa: A004, E402, F401
 __all__ = [
     "AnomalyError", "CheckpointError", "Function", "GradcheckError", "HealthMonitor", "Profiler",
     "Tensor", "accelerator", "add", "amax", "amin", "arange", "argmax", "argmin", "backends",
+    "backward_memory",
     "cat", "ceil", "chunk", "clamp", "concatenate", "cos", "cuda", "cumsum", "detect_anomaly",
     "device", "div", "double", "draw_graph", "empty", "empty_like", "enable_grad", "eq", "exp",
     "explore", "eye", "flatten", "flip", "float16", "float32", "float64", "floor", "from_numpy",
@@ -157,6 +160,7 @@ __all__ = [
     "masked_fill", "matmul", "maximum", "mean", "minimum", "mm", "mul", "narrow", "ne", "neg",
     "nn", "no_grad", "norm", "ones", "ones_like", "ops", "optim", "permute", "prod", "rand",
     "rand_like", "randint", "randn", "randn_like", "relu", "render_graph", "reshape", "save",
+    "saved_for_backward",
     "set_default_device", "set_grad_enabled", "short", "sigmoid", "sign", "sin", "softmax",
     "split", "sqrt", "squeeze", "stack", "std", "sub", "summary", "tanh", "tensor", "transpose",
     "uint8", "unsqueeze", "utils", "var", "where", "zeros", "zeros_like",
