@@ -1,5 +1,6 @@
 """2-D pooling: max_pool2d (gradient to the first maximum of each window), avg_pool2d and
-adaptive_avg_pool2d."""
+adaptive_avg_pool2d, and their backwards as ops (unpooling), so gradients can be differentiated
+again: each unpool op's gradient is a gather or a pooling, whose gradient is the unpool again."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..engine import Function
+from ..engine import Function, Node
 from ._args import as_flag, as_pair
 from ._flops import per_input_element
 
@@ -105,6 +106,7 @@ class MaxPool2d(Function):
     rule = ("grad_x = g at the window's first maximum in row-major scan order (PyTorch's choice "
             "for ties), 0 elsewhere, summed over windows")
     flops = per_input_element
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, kernel_size: Any = 2, stride: Any = None,
@@ -113,8 +115,7 @@ class MaxPool2d(Function):
         ctx.geom = geom
         if geom.is_2x2:
             return _max_pool_2x2(ctx, x[:, :, :2 * geom.OH, :2 * geom.OW])
-        flat = geom.windows(geom.pad(x, -np.inf))
-        flat = flat.reshape(*flat.shape[:4], -1)  # copies: (N, C, OH, OW, KH*KW)
+        flat = _flat_windows(x, geom, -np.inf)
         index = flat.argmax(axis=-1)  # argmax returns the first maximum: PyTorch's tie rule
         ctx.save_for_backward(index)
         return np.take_along_axis(flat, index[..., None], axis=-1)[..., 0]
@@ -122,15 +123,74 @@ class MaxPool2d(Function):
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
         geom = ctx.geom
+        if isinstance(grad_out, Node):  # create_graph: the choice again, from the input itself
+            index = _flat_windows(ctx.parents[0].data, geom, -np.inf).argmax(axis=-1)
+            return MaxUnpool2d.apply(grad_out, index=index, geom=geom)
         if geom.is_2x2:
             return _max_pool_2x2_backward(ctx, grad_out)
         (index,) = ctx.saved_tensors
-        kh_size, kw_size = geom.kernel
-        grad_xp = geom.padded_zeros(grad_out.dtype)
-        for kh in range(kh_size):  # one strided add per kernel offset; windows may overlap
-            for kw in range(kw_size):
-                geom.targets(grad_xp, kh, kw)[...] += grad_out * (index == kh * kw_size + kw)
-        return geom.unpad(grad_xp)
+        return _max_unpool(grad_out, index, geom)
+
+
+def _flat_windows(x: np.ndarray, geom: PoolGeometry, fill: float) -> np.ndarray:
+    """(N, C, OH, OW, KH*KW): every window of x padded with `fill`, flattened (a copy)."""
+    flat = geom.windows(geom.pad(x, fill))
+    return flat.reshape(*flat.shape[:4], -1)
+
+
+def _max_unpool(grad_out: np.ndarray, index: np.ndarray, geom: PoolGeometry) -> np.ndarray:
+    """Each window's g sent to the element `index` chose (x-shaped)."""
+    kh_size, kw_size = geom.kernel
+    grad_xp = geom.padded_zeros(grad_out.dtype)
+    for kh in range(kh_size):  # one strided add per kernel offset; windows may overlap
+        for kw in range(kw_size):
+            geom.targets(grad_xp, kh, kw)[...] += grad_out * (index == kh * kw_size + kw)
+    return geom.unpad(grad_xp)
+
+
+def _max_gather(x: np.ndarray, index: np.ndarray, geom: PoolGeometry) -> np.ndarray:
+    """The element `index` chose in each window of x (padding reads 0): _max_unpool's adjoint."""
+    flat = _flat_windows(x, geom, 0.0)
+    return np.take_along_axis(flat, index[..., None], axis=-1)[..., 0]
+
+
+class MaxUnpool2d(Function):
+    """out = g sent to the element of each window that max pooling chose (`index`), summed over
+    windows;  grad_g = MaxGather2d(gg), the element `index` chose in each window of gg.
+    g (N, C, OH, OW) -> (N, C, H, W): max_pool2d's backward as an op."""
+    rule = "grad_g = MaxGather2d(gg), the element `index` chose in each window of gg"
+    graph_backward = True
+
+    @staticmethod
+    def forward(ctx: Function, grad_out: np.ndarray, index: np.ndarray,
+                geom: PoolGeometry) -> np.ndarray:
+        ctx.index, ctx.geom = index, geom
+        return _max_unpool(grad_out, index, geom)
+
+    @staticmethod
+    def backward(ctx: Function, grad_grad: np.ndarray) -> np.ndarray:
+        if isinstance(grad_grad, Node):
+            return MaxGather2d.apply(grad_grad, index=ctx.index, geom=ctx.geom)
+        return _max_gather(grad_grad, ctx.index, ctx.geom)
+
+
+class MaxGather2d(Function):
+    """out = the element of each window of x that max pooling chose (`index`);  grad_x = g sent
+    back to that element (MaxUnpool2d). x (N, C, H, W) -> (N, C, OH, OW)."""
+    rule = "grad_x = g sent back to that element (MaxUnpool2d)"
+    graph_backward = True
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, index: np.ndarray,
+                geom: PoolGeometry) -> np.ndarray:
+        ctx.index, ctx.geom = index, geom
+        return _max_gather(x, index, geom)
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
+        if isinstance(grad_out, Node):
+            return MaxUnpool2d.apply(grad_out, index=ctx.index, geom=ctx.geom)
+        return _max_unpool(grad_out, ctx.index, ctx.geom)
 
 
 # The 2x2 / stride 2 fast path: two np.maximum calls over pairs, no window copy and no argmax.
@@ -172,6 +232,7 @@ class AvgPool2d(Function):
     divisor added to every element of the window. x (N, C, H, W) -> (N, C, OH, OW)."""
     rule = "grad_x = g / divisor added to every element of the window"
     flops = per_input_element
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, kernel_size: Any = 2, stride: Any = None,
@@ -185,18 +246,68 @@ class AvgPool2d(Function):
             ctx.divisor = np.asarray(geom.kernel[0] * geom.kernel[1], x.dtype)
         else:
             ctx.divisor = geom.divisor(count_include_pad).astype(x.dtype)
-        return geom.windows(geom.pad(x, 0.0)).sum(axis=(-2, -1)) / ctx.divisor
+        return _avg_pool(x, geom, ctx.divisor)
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
-        geom = ctx.geom
-        kh_size, kw_size = geom.kernel
-        share = grad_out / ctx.divisor
-        grad_xp = geom.padded_zeros(grad_out.dtype)
-        for kh in range(kh_size):
-            for kw in range(kw_size):
-                geom.targets(grad_xp, kh, kw)[...] += share
-        return geom.unpad(grad_xp)
+        if isinstance(grad_out, Node):
+            return AvgUnpool2d.apply(grad_out, geom=ctx.geom, divisor=ctx.divisor)
+        return _avg_unpool(grad_out, ctx.geom, ctx.divisor)
+
+
+def _avg_pool(x: np.ndarray, geom: PoolGeometry, divisor: np.ndarray) -> np.ndarray:
+    """Each window's sum / divisor."""
+    return geom.windows(geom.pad(x, 0.0)).sum(axis=(-2, -1)) / divisor
+
+
+def _avg_unpool(grad_out: np.ndarray, geom: PoolGeometry, divisor: np.ndarray) -> np.ndarray:
+    """g / divisor added to every element of its window (x-shaped): _avg_pool's adjoint."""
+    kh_size, kw_size = geom.kernel
+    share = grad_out / divisor
+    grad_xp = geom.padded_zeros(grad_out.dtype)
+    for kh in range(kh_size):
+        for kw in range(kw_size):
+            geom.targets(grad_xp, kh, kw)[...] += share
+    return geom.unpad(grad_xp)
+
+
+class AvgUnpool2d(Function):
+    """out = g / divisor added to every element of its window;  grad_g = AvgGather2d(gg), each
+    window's sum / divisor (average pooling with the same geometry and divisor).
+    g (N, C, OH, OW) -> (N, C, H, W): avg_pool2d's backward as an op."""
+    rule = "grad_g = AvgGather2d(gg), each window's sum / divisor"
+    graph_backward = True
+
+    @staticmethod
+    def forward(ctx: Function, grad_out: np.ndarray, geom: PoolGeometry,
+                divisor: np.ndarray) -> np.ndarray:
+        ctx.geom, ctx.divisor = geom, divisor
+        return _avg_unpool(grad_out, geom, divisor)
+
+    @staticmethod
+    def backward(ctx: Function, grad_grad: np.ndarray) -> np.ndarray:
+        if isinstance(grad_grad, Node):
+            return AvgGather2d.apply(grad_grad, geom=ctx.geom, divisor=ctx.divisor)
+        return _avg_pool(grad_grad, ctx.geom, ctx.divisor)
+
+
+class AvgGather2d(Function):
+    """out = each window's sum / divisor;  grad_x = AvgUnpool2d(g).
+    avg_pool2d's forward for a geometry and divisor already worked out (AvgUnpool2d's gradient).
+    x (N, C, H, W) -> (N, C, OH, OW)."""
+    graph_backward = True
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray, geom: PoolGeometry,
+                divisor: np.ndarray) -> np.ndarray:
+        ctx.geom, ctx.divisor = geom, divisor
+        return _avg_pool(x, geom, divisor)
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
+        if isinstance(grad_out, Node):
+            return AvgUnpool2d.apply(grad_out, geom=ctx.geom, divisor=ctx.divisor)
+        return _avg_unpool(grad_out, ctx.geom, ctx.divisor)
 
 
 def _adaptive_weights(size: int, out: int, dtype: np.dtype) -> np.ndarray:
@@ -215,6 +326,7 @@ class AdaptiveAvgPool2d(Function):
     window's average spread back over it). x (N, C, H, W) -> (N, C, OH, OW)."""
     rule = "grad_x = Ph^T @ g @ Pw (each window's average spread back over it)"
     flops = per_input_element
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, output_size: tuple = (1, 1)) -> np.ndarray:
@@ -224,7 +336,30 @@ class AdaptiveAvgPool2d(Function):
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
+        if isinstance(grad_out, Node):
+            return AdaptiveAvgUnpool2d.apply(grad_out, ph=ctx.ph, pw=ctx.pw)
         return ctx.ph.T @ grad_out @ ctx.pw
+
+
+class AdaptiveAvgUnpool2d(Function):
+    """out = Ph^T @ g @ Pw;  grad_g = Ph @ gg @ Pw^T (adaptive average pooling again).
+    Each window's average spread back over it. g (N, C, OH, OW) -> (N, C, H, W):
+    adaptive_avg_pool2d's backward as an op."""
+    rule = "grad_g = Ph @ gg @ Pw^T (adaptive average pooling again)"
+    graph_backward = True
+
+    @staticmethod
+    def forward(ctx: Function, grad_out: np.ndarray, ph: np.ndarray,
+                pw: np.ndarray) -> np.ndarray:
+        ctx.ph, ctx.pw = ph, pw
+        return ph.T @ grad_out @ pw
+
+    @staticmethod
+    def backward(ctx: Function, grad_grad: np.ndarray) -> np.ndarray:
+        if isinstance(grad_grad, Node):
+            output_size = (ctx.ph.shape[0], ctx.pw.shape[0])
+            return AdaptiveAvgPool2d.apply(grad_grad, output_size=output_size)
+        return ctx.ph @ grad_grad @ ctx.pw.T
 
 
 def adaptive_avg_pool2d(x: Any, output_size: Any) -> Any:
