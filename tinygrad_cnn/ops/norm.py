@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Function
+from ..engine import Function, Node
 from ._args import array_of, shape_of
+from ._math import GraphMath
 
 
 class _Planes:
@@ -81,6 +82,39 @@ def _affine_grads(ctx: Function, grad_w: Any, grad_b: Any) -> tuple:
     return ((grad_w,) if ctx.has_weight else ()) + ((grad_b,) if ctx.has_bias else ())
 
 
+def _graph_standardize(x: Node, axes: tuple[int, ...], eps: float) -> tuple[Node, Node]:
+    """create_graph: xhat and inv_std of x over axes as ops on x (forward's are intermediates,
+    which would be constants in the gradient's graph)."""
+    centered = x - x.mean(axis=axes, keepdims=True)
+    inv_std = 1 / GraphMath.sqrt((centered * centered).mean(axis=axes, keepdims=True) + eps)
+    return centered * inv_std, inv_std
+
+
+def _graph_affine_backward(ctx: Function, g: Node, xhat: Any, inv_std: Any, weight: Any,
+                           axes: tuple[int, ...], param_axes: tuple[int, ...],
+                           batch_stats: bool) -> tuple:
+    """create_graph: the gradients of out = xhat * weight + bias as ops. With batch_stats the
+    statistics over `axes` are x's own: grad_x = inv_std * (gh - mean(gh) - xhat * mean(gh *
+    xhat)), gh = g * weight; else grad_x = gh * inv_std. grad_w, grad_b sum over param_axes."""
+    needs, parents = ctx.needs_input_grad, ctx.parents
+    grad_x = grad_w = grad_b = None
+    if needs[0]:
+        gh = g if weight is None else g * weight
+        if batch_stats:
+            gh = (gh - gh.mean(axis=axes, keepdims=True)
+                  - xhat * (gh * xhat).mean(axis=axes, keepdims=True))
+        grad_x = gh * inv_std
+    if ctx.has_weight and needs[1]:
+        grad_w = _sum_over(g * xhat, param_axes).reshape(parents[1].shape)
+    if ctx.has_bias and needs[-1]:
+        grad_b = _sum_over(g, param_axes).reshape(parents[-1].shape)
+    return (grad_x,) + _affine_grads(ctx, grad_w, grad_b)
+
+
+def _sum_over(a: Node, axes: tuple[int, ...]) -> Node:
+    return a.sum(axis=axes) if axes else a
+
+
 class BatchNorm(Function):
     """out = xhat * weight + bias, xhat = (x - mean) / sqrt(var + eps) per channel (axis 1).
     Training (batch stats): grad_x = w * inv_std * (g - mean(g) - xhat * mean(g * xhat));
@@ -88,6 +122,7 @@ class BatchNorm(Function):
     x (N, C, ...); weight, bias, running stats (C,)."""
     rule = ("grad_x = w * inv_std * (g - mean(g) - xhat * mean(g * xhat)); eval (running stats): "
             "grad_x = g * w * inv_std")
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, *affine: np.ndarray, running_mean: Any,
@@ -120,11 +155,13 @@ class BatchNorm(Function):
             out += planes.vector(shift)
         ctx.save_for_backward(source, inv_std, weight, None if training else mean)
         ctx.training, ctx.has_weight, ctx.has_bias = training, has_weight, has_bias
-        ctx.count, ctx.planes = count, planes
+        ctx.count, ctx.planes, ctx.eps = count, planes, eps
         return planes.restore(out)
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
+        if isinstance(grad_out, Node):
+            return _batch_norm_graph(ctx, grad_out)
         # training saved centered = x - mean; eval saved x itself and the running mean
         source, inv_std, weight, running_mean = ctx.saved_tensors
         planes = ctx.planes
@@ -151,12 +188,28 @@ class BatchNorm(Function):
         return (grad_x,) + _affine_grads(ctx, sum_gxhat, sum_g)
 
 
+def _batch_norm_graph(ctx: Function, g: Node) -> tuple:
+    """create_graph: batch norm's backward as ops on x; training recomputes the batch
+    statistics from x, eval reads the running ones (constants)."""
+    x, shape = ctx.parents[0], (1, -1) + (1,) * (g.ndim - 2)
+    axes = (0,) + tuple(range(2, g.ndim))
+    if ctx.training:
+        xhat, inv_std = _graph_standardize(x, axes, ctx.eps)
+    else:
+        _, inv_std, _, mean = ctx.saved_tensors
+        inv_std = inv_std.data.reshape(shape)
+        xhat = (x - mean.data.reshape(shape)) * inv_std
+    weight = ctx.parents[1].reshape(shape) if ctx.has_weight else None
+    return _graph_affine_backward(ctx, g, xhat, inv_std, weight, axes, axes, ctx.training)
+
+
 class LayerNorm(Function):
     """out = xhat * weight + bias, xhat = (x - mean) / sqrt(var + eps) over the last k axes;
     grad_x = inv_std * (gh - mean(gh) - xhat * mean(gh * xhat)), gh = g * weight;
     grad_w = sum(g * xhat), grad_b = sum(g) over the leading axes. weight, bias: x.shape[-k:]."""
     rule = ("grad_x = inv_std * (gh - mean(gh) - xhat * mean(gh * xhat)), gh = g * weight; grad_w "
             "= sum(g * xhat), grad_b = sum(g) over the leading axes")
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, *affine: np.ndarray, k: int, eps: float,
@@ -172,11 +225,17 @@ class LayerNorm(Function):
         weight, bias = _split_affine(affine, has_weight, has_bias)
         ctx.save_for_backward(xhat, inv_std, weight)
         ctx.has_weight, ctx.has_bias, ctx.x_shape = has_weight, has_bias, x.shape
-        ctx.param_shape = x.shape[x.ndim - k:]
+        ctx.param_shape, ctx.k, ctx.eps = x.shape[x.ndim - k:], k, eps
         return _affine(xhat, _reshaped(weight, (size,)), _reshaped(bias, (size,))).reshape(x.shape)
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
+        if isinstance(grad_out, Node):  # create_graph: xhat recomputed from x, as ops
+            n = grad_out.ndim
+            axes, lead = tuple(range(n - ctx.k, n)), tuple(range(n - ctx.k))
+            xhat, inv_std = _graph_standardize(ctx.parents[0], axes, ctx.eps)
+            weight = ctx.parents[1] if ctx.has_weight else None
+            return _graph_affine_backward(ctx, grad_out, xhat, inv_std, weight, axes, lead, True)
         xhat, inv_std, weight = ctx.saved_tensors
         size = xhat.shape[1]
         g = grad_out.reshape(xhat.shape)
