@@ -181,3 +181,15 @@ def test_decode_image_reads_a_png_as_uint8_chw(tmp_path):
     assert image.dtype == np.uint8 and image.shape == (3, 2, 3)
     np.testing.assert_array_equal(image.numpy()[2], rgb[:, :, 2])
     assert read_image(tmp_path / "x.png", ImageReadMode.GRAY).shape == (1, 2, 3)
+
+
+def test_a_random_split_of_a_vision_dataset_batches_as_its_samples(fetched):
+    from tinygrad_cnn.utils.data import random_split
+
+    data = datasets.MNIST("data", download=True, transform=MNIST_TRANSFORM)
+    part, _ = random_split(data, [8, 4], seed=0)
+    x, y = next(iter(DataLoader(part, batch_size=8)))
+    for i in range(8):
+        sample_x, sample_y = part[i]
+        np.testing.assert_array_equal(x.numpy()[i], sample_x.numpy())
+        assert y.numpy()[i] == sample_y

@@ -71,6 +71,14 @@ class Subset(Dataset):
     def __len__(self) -> int:
         return len(self.indices)
 
+    def batch(self, rows: np.ndarray) -> Any:
+        """Samples `rows` collated, through the dataset's own `batch` when it has one (a
+        random_split of a vision dataset keeps its one-gather batches)."""
+        inner = np.asarray(self.indices, dtype=np.int64)[rows]
+        if isinstance(self.dataset, Dataset) and hasattr(self.dataset, "batch"):
+            return self.dataset.batch(inner)
+        return collate([self.dataset[int(i)] for i in inner])
+
 
 def random_split(dataset: Any, lengths: Any, seed: int | None = None) -> list[Subset]:
     """Disjoint random Subsets of the given lengths (or fractions summing to 1, the remainder
