@@ -53,6 +53,10 @@ class GraphMath:
         return x.tanh()
 
     @staticmethod
+    def expm1(x: Node) -> Node:
+        return x.exp() - 1
+
+    @staticmethod
     def sin(x: Node) -> Node:
         return x.sin()
 
@@ -107,6 +111,16 @@ class GraphMath:
     @staticmethod
     def flip(x: Node, axis: Any) -> Node:
         return x.flip(axis)
+
+    @staticmethod
+    def cumsum(x: Node, axis: int) -> Node:
+        return x.cumsum(axis)
+
+    @staticmethod
+    def floor_divide(x: Node, y: Node) -> Node:
+        """Piecewise constant, so a constant node: its derivative is 0 wherever it has one (as
+        PyTorch's div(rounding_mode="floor")), where recording `//` would refuse a backward."""
+        return _node_of(x, y)._from_op(np.floor_divide(x.data, y.data), None)
 
     @staticmethod
     def zeros_like(x: Node) -> np.ndarray:

@@ -12,6 +12,7 @@ from .. import rng
 from ..engine import Function
 from ._args import normalize_axis, numpy_names
 from ._flops import per_element, per_input_element
+from ._math import math_of
 from .promotion import DtypeError
 from .shapes import number
 
@@ -34,6 +35,7 @@ class Sigmoid(Function):
     Shapes: out, g and grad_x all have x's shape.
     """
     flops = per_element
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
@@ -52,6 +54,7 @@ class ReLU(Function):
     Shapes: out, g and grad_x all have x's shape.
     """
     flops = per_element
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
@@ -69,6 +72,7 @@ class Tanh(Function):
     Shapes: out, g and grad_x all have x's shape.
     """
     flops = per_element
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
@@ -88,6 +92,7 @@ class LeakyReLU(Function):
     """
     rule = "grad_x = g if x > 0 else slope * g (slope at x = 0, as PyTorch)"
     flops = per_element
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
@@ -98,7 +103,7 @@ class LeakyReLU(Function):
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
         (x,) = ctx.saved_tensors
-        return np.where(x > 0, grad_out, grad_out * ctx.negative_slope)
+        return math_of(grad_out).where(x > 0, grad_out, grad_out * ctx.negative_slope)
 
 
 class Softmax(Function):
@@ -106,6 +111,7 @@ class Softmax(Function):
     Shapes: out, g and grad_x all have x's shape.
     """
     flops = per_input_element
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -127,6 +133,7 @@ class LogSoftmax(Function):
     Shapes: out, g and grad_x all have x's shape.
     """
     flops = per_input_element
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -140,7 +147,7 @@ class LogSoftmax(Function):
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
         (out,) = ctx.saved_tensors
-        return grad_out - np.exp(out) * grad_out.sum(axis=ctx.axis, keepdims=True)
+        return grad_out - math_of(grad_out).exp(out) * grad_out.sum(axis=ctx.axis, keepdims=True)
 
 
 class Hardtanh(Function):
@@ -149,6 +156,7 @@ class Hardtanh(Function):
     Shapes: out, g and grad_x all have x's shape.
     """
     flops = per_element
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, min_val: float = -1.0,
@@ -169,6 +177,7 @@ class Dropout(Function):
     Shapes: out, g and grad_x all have x's shape.
     """
     flops = per_element
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, p: float = 0.5) -> np.ndarray:
@@ -202,11 +211,31 @@ def erf(x: np.ndarray) -> np.ndarray:
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 
 
+class Erf(Function):
+    """out = erf x;  grad_x = g * 2 / sqrt(pi) * e**(-x**2).
+    GELU's backward under create_graph, so its normal CDF stays differentiable to any order.
+    Shapes: out, g and grad_x all have x's shape.
+    """
+    flops = per_element
+    graph_backward = True
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return erf(x)
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
+        (x,) = ctx.saved_tensors
+        return grad_out * (2 / math.sqrt(math.pi)) * math_of(grad_out).exp(-(x * x))
+
+
 class SiLU(Function):
     """out = x * s;  grad_x = g * s * (1 + x * (1 - s)), s = sigmoid(x).
     Shapes: out, g and grad_x all have x's shape.
     """
     flops = per_element
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
@@ -217,6 +246,8 @@ class SiLU(Function):
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
         x, s = ctx.saved_tensors
+        if math_of(grad_out) is not np:  # s is an intermediate: recomputed, a function of x
+            s = Sigmoid.apply(x)
         return grad_out * s * (1 + x * (1 - s))
 
 
@@ -227,6 +258,7 @@ class ELU(Function):
     """
     rule = "grad_x = g where x > 0, else g * alpha * e**x (alpha at 0, as PyTorch)"
     flops = per_element
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, alpha: float = 1.0) -> np.ndarray:
@@ -238,7 +270,10 @@ class ELU(Function):
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
         x, negative = ctx.saved_tensors
-        return grad_out * np.where(x > 0, 1, negative + ctx.alpha).astype(x.dtype, copy=False)
+        xp = math_of(grad_out)
+        if xp is not np:  # negative is an intermediate: recomputed, a function of x
+            negative = ctx.alpha * xp.expm1(xp.minimum(x, 0))
+        return grad_out * xp.where(x > 0, 1, negative + ctx.alpha)
 
 
 class Softplus(Function):
@@ -248,21 +283,26 @@ class Softplus(Function):
     """
     rule = "grad_x = g * sigmoid(beta x), and g where beta x > threshold"
     flops = per_element
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, beta: float = 1.0,
                 threshold: float = 20.0) -> np.ndarray:
         bx = x * np.asarray(beta, x.dtype)
         linear = bx > threshold
-        ctx.save_for_backward(bx, linear)
+        ctx.save_for_backward(x, bx, linear)
+        ctx.beta = beta
         smooth = np.logaddexp(0, bx) / np.asarray(beta, x.dtype)  # stable for any bx
         return np.where(linear, x, smooth).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
-        bx, linear = ctx.saved_tensors
-        slope = np.where(linear, 1, sigmoid_array(bx)).astype(bx.dtype, copy=False)
-        return grad_out * slope
+        x, bx, linear = ctx.saved_tensors
+        xp = math_of(grad_out)
+        # bx is an intermediate: under create_graph it is recomputed from x, so the slope stays
+        # a function of x
+        slope = sigmoid_array(bx) if xp is np else Sigmoid.apply(x * ctx.beta)
+        return grad_out * xp.where(linear, 1, slope)
 
 
 class GELU(Function):
@@ -273,6 +313,7 @@ class GELU(Function):
     rule = ("grad_x = g * (P(x) + x * e**(-x**2 / 2) / sqrt(2 pi)) (the tanh form's own "
             "derivative for \"tanh\")")
     flops = per_element
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, approximate: str = "none") -> np.ndarray:
@@ -289,13 +330,16 @@ class GELU(Function):
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
         x, saved = ctx.saved_tensors
+        xp = math_of(grad_out)
         if ctx.approximate == "tanh":
-            t = saved
+            # t is an intermediate: under create_graph it is recomputed, a function of x
+            t = saved if xp is np else xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x ** 3))
             d_inner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
             slope = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * d_inner
         else:
-            slope = saved + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
-        return grad_out * slope.astype(x.dtype, copy=False)
+            cdf = saved if xp is np else 0.5 * (1 + Erf.apply(x * (1 / math.sqrt(2))))
+            slope = cdf + x * xp.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+        return grad_out * slope
 
 
 def sigmoid(x: Any) -> Any:
@@ -327,11 +371,13 @@ def relu6(x: Any) -> Any:
 
 @numpy_names
 def softmax(x: Any, dim: int = -1) -> Any:
+    _floats_only("softmax", x)
     return Softmax.apply(x, axis=normalize_axis(dim, np.shape(x.data), "softmax"))
 
 
 @numpy_names
 def log_softmax(x: Any, dim: int = -1) -> Any:
+    _floats_only("log_softmax", x)
     return LogSoftmax.apply(x, axis=normalize_axis(dim, np.shape(x.data), "log_softmax"))
 
 

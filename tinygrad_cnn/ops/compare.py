@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import Function, Node
+from ._args import array_of
 from ._flops import per_element
 from .promotion import DtypeError, promote, result_type
 
@@ -19,6 +20,7 @@ class Maximum(Function):
     rule = ("grad_x = g * ([x > y] + [x == y] / 2), grad_y = g - grad_x: ties split the gradient "
             "evenly, as PyTorch")
     flops = per_element
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -40,6 +42,7 @@ class Minimum(Function):
     rule = ("grad_x = g * ([x < y] + [x == y] / 2), grad_y = g - grad_x: ties split the gradient "
             "evenly, as PyTorch")
     flops = per_element
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -73,6 +76,7 @@ class Clip(Function):
     """
     rule = "grad_x = g where low <= x <= high, else 0 (1 at the boundary, as PyTorch)"
     flops = per_element
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, low: Any = None, high: Any = None) -> np.ndarray:
@@ -82,7 +86,7 @@ class Clip(Function):
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
-        (x,) = ctx.saved_tensors
+        x = array_of(ctx.saved_tensors[0])  # the mask is a constant, also under create_graph
         inside = np.ones(x.shape, dtype=bool)
         if ctx.low is not None:
             inside &= x >= ctx.low

@@ -9,7 +9,9 @@ import numpy as np
 from ..engine import Function, Node
 from ._args import array_of
 from ._flops import no_flops
+from ._math import math_of
 from .index_rules import index_problem, plain_index, put, take
+from .movement import GetItem
 from .promotion import Cast, DtypeError, promote, result_type
 
 
@@ -17,6 +19,7 @@ class Clone(Function):
     """out = a copy of x;  grad_x = g.
     Shapes: out, g and grad_x all have x's shape."""
     flops = no_flops
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
@@ -33,6 +36,7 @@ class CopyInto(Function):
     Shapes: out and grad_x have x's shape; src broadcasts to it."""
     rule = "grad_x = 0, grad_src = g"
     flops = no_flops
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, src: np.ndarray) -> np.ndarray:
@@ -40,7 +44,7 @@ class CopyInto(Function):
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
-        grad_x = np.zeros_like(grad_out) if ctx.needs_input_grad[0] else None
+        grad_x = math_of(grad_out).zeros_like(grad_out) if ctx.needs_input_grad[0] else None
         return grad_x, grad_out
 
 
@@ -50,6 +54,7 @@ class SetItem(Function):
     x[index]."""
     rule = "grad_x = g with g[index] zeroed, grad_src = g[index]"
     flops = no_flops
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, src: np.ndarray, index: Any = ()) -> np.ndarray:
@@ -60,6 +65,10 @@ class SetItem(Function):
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
+        if isinstance(grad_out, Node):  # create_graph: the same two steps as ops of the graph
+            need_x = ctx.needs_input_grad[0]
+            zeroed = SetItem.apply(grad_out, 0, index=ctx.index) if need_x else None
+            return zeroed, GetItem.apply(grad_out, index=ctx.index)
         grad_x = None
         if ctx.needs_input_grad[0]:
             grad_x = grad_out.copy()

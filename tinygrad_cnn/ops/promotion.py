@@ -121,6 +121,7 @@ class Cast(Function):
     """out = x converted to `dtype`;  grad_x = g (the engine casts it back to x's dtype).
     Shapes: out, g and grad_x all have x's shape."""
     flops = no_flops
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, dtype: Any = None) -> np.ndarray:

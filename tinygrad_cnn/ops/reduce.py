@@ -9,20 +9,29 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Function
+from ..engine import Function, Node
 from . import compare, copy, movement
-from ._args import Axis, as_flag, dtype_of, normalize_axes, normalize_axis, numpy_names, shape_of
+from ._args import (
+    Axis,
+    array_of,
+    as_flag,
+    dtype_of,
+    normalize_axes,
+    normalize_axis,
+    numpy_names,
+    shape_of,
+)
 from ._flops import per_input_element
 from ._ieee import quiet_math
-from ._math import math_of
+from ._math import GraphMath, math_of
 from .elementwise import as_floating
 from .promotion import DtypeError
 
 
-def _expand(grad_out: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
-    """Re-insert the reduced axes (size 1) so grad_out broadcasts against the input (an array
-    or, under create_graph, a graph node)."""
-    return grad_out if keepdims else math_of(grad_out).expand_dims(grad_out, axes)
+def _expand(xp: Any, value: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
+    """Re-insert the reduced axes (size 1) so a reduction's output or grad_out broadcasts
+    against the input (an array or, under create_graph, a graph node; xp = math_of(grad_out))."""
+    return value if keepdims else xp.expand_dims(value, axes)
 
 
 class Sum(Function):
@@ -39,8 +48,8 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
-        grad = _expand(grad_out, ctx.axes, ctx.keepdims)
-        return math_of(grad_out).broadcast_to(grad, ctx.shape)
+        xp = math_of(grad_out)
+        return xp.broadcast_to(_expand(xp, grad_out, ctx.axes, ctx.keepdims), ctx.shape)
 
 
 class Mean(Function):
@@ -59,8 +68,8 @@ class Mean(Function):
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
-        grad = _expand(grad_out, ctx.axes, ctx.keepdims) / ctx.count
-        return math_of(grad_out).broadcast_to(grad, ctx.shape)
+        xp = math_of(grad_out)
+        return xp.broadcast_to(_expand(xp, grad_out, ctx.axes, ctx.keepdims) / ctx.count, ctx.shape)
 
 
 class Max(Function):
@@ -71,6 +80,7 @@ class Max(Function):
     rule = ("grad_x = g / count at the elements equal to the max, else 0 (ties split evenly, as "
             "PyTorch's amax)")
     flops = per_input_element
+    graph_backward = True
 
     pick = staticmethod(np.max)
 
@@ -84,8 +94,10 @@ class Max(Function):
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
         (hit,) = ctx.saved_tensors
-        grad = _expand(grad_out, ctx.axes, ctx.keepdims)
-        count = hit.sum(axis=ctx.axes, keepdims=True, dtype=grad.dtype)  # not int64: keeps float32
+        grad = _expand(math_of(grad_out), grad_out, ctx.axes, ctx.keepdims)
+        # on the mask's array, a constant under create_graph too; float, not int64: keeps float32
+        mask = hit.data if isinstance(hit, Node) else hit  # hit is np.bool_ for a 0-d x
+        count = mask.sum(axis=ctx.axes, keepdims=True, dtype=grad.dtype)
         return hit * (grad / count)
 
 
@@ -102,13 +114,14 @@ class Var(Function):
     Shapes: out is x's shape without the axes (size 1 with keepdims); grad_x has x's shape.
     """
     flops = per_input_element
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, axes: tuple = (), keepdims: bool = False,
                 correction: int = 1):
         centered = x - x.mean(axis=axes, keepdims=True)
         count = int(np.prod([x.shape[a] for a in axes]))
-        ctx.save_for_backward(centered)
+        ctx.save_for_backward(x, centered)
         ctx.axes, ctx.keepdims = axes, keepdims
         ctx.dof = x.dtype.type(count - correction if count > correction else 0)  # PyTorch: >= 0
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -116,9 +129,12 @@ class Var(Function):
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
-        (centered,) = ctx.saved_tensors
+        x, centered = ctx.saved_tensors
+        xp = math_of(grad_out)
+        if xp is not np:  # centered is an intermediate: recomputed, a function of x
+            centered = x - x.mean(axis=ctx.axes, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return _expand(grad_out, ctx.axes, ctx.keepdims) * centered * (2 / ctx.dof)
+            return _expand(xp, grad_out, ctx.axes, ctx.keepdims) * centered * (2 / ctx.dof)
 
 
 class ArgMax(Function):
@@ -143,26 +159,47 @@ class Prod(Function):
     rule = ("grad_x = g * out / x; in a slice with one zero, g * (product of the others) there "
             "and 0 elsewhere; with two or more zeros, 0 (as PyTorch)")
     flops = per_input_element
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, axes: tuple = (), keepdim: bool = False):
         out = np.prod(x, axis=axes, keepdims=True, dtype=np.int64 if x.dtype.kind != "f" else None)
-        ctx.save_for_backward(x, out)
+        out = out if keepdim else np.squeeze(out, axes)
+        ctx.save_for_backward(x, out)  # the output itself: under create_graph, its graph node
         ctx.axes, ctx.keepdim = axes, keepdim
-        return out if keepdim else np.squeeze(out, axes)
+        return out
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
         x, out = ctx.saved_tensors
-        grad = _expand(grad_out, ctx.axes, ctx.keepdim)
-        zero = x == 0
+        xp = math_of(grad_out)
+        grad = _expand(xp, grad_out, ctx.axes, ctx.keepdim)
+        out = _expand(xp, out, ctx.axes, ctx.keepdim)
+        zero = array_of(x) == 0
         if not zero.any():
             return grad * (out / x)  # PyTorch's formula, so an inf factor gives its nan too
+        if xp is not np:
+            return grad * _others_graph(x, zero, ctx.axes)
         # out / x is 0 / 0 at a zero: the product of the non-zero entries takes its place there
         zeros = zero.sum(axis=ctx.axes, keepdims=True)
         others = np.prod(np.where(zero, 1, x), axis=ctx.axes, keepdims=True)
         lone = np.where(zero & (zeros == 1), others, 0)
         return grad * np.where(zeros == 0, out / np.where(zero, 1, x), lone)
+
+
+def _others_graph(x: Any, zero: np.ndarray, axes: tuple) -> Any:
+    """For each element, the product of the others in its slice, as graph ops (create_graph)
+    for a slice holding zeros: (product of the zeros) * (product of the non-zeros) / x at a
+    non-zero; at a zero, the non-zeros times the other zero when there are two (0 with more, a
+    product of at least two zeros). Exact to any order with up to two zeros in a slice."""
+    xp = GraphMath
+    nonzeros = Prod.apply(xp.where(zero, 1, x), axes=axes, keepdim=True)
+    zeros_product = Prod.apply(xp.where(zero, x, 1), axes=axes, keepdim=True)
+    at_nonzero = zeros_product * nonzeros / xp.where(zero, 1, x)
+    count = zero.sum(axis=axes, keepdims=True)
+    other_zero = Sum.apply(xp.where(zero, x, 0), axes=axes, keepdims=True) - x
+    at_zero = nonzeros * xp.where(count == 1, 1, xp.where(count == 2, other_zero, 0))
+    return xp.where(zero, at_zero, at_nonzero)
 
 
 @quiet_math
@@ -173,6 +210,7 @@ class LogSumExp(Function):
     """
     rule = "grad_x = g * e**(x - out) (nan in an all -inf slice, as PyTorch)"
     flops = per_input_element
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, axes: tuple = (), keepdim: bool = False):
@@ -181,14 +219,17 @@ class LogSumExp(Function):
         top = np.max(x, axis=axes, keepdims=True, initial=-np.inf)
         top = np.where(np.isinf(top), 0, top).astype(x.dtype)
         out = np.log(np.exp(x - top).sum(axis=axes, keepdims=True)) + top
-        ctx.save_for_backward(x, out)
+        out = out if keepdim else np.squeeze(out, axes)
+        ctx.save_for_backward(x, out)  # the output itself: under create_graph, its graph node
         ctx.axes, ctx.keepdim = axes, keepdim
-        return out if keepdim else np.squeeze(out, axes)
+        return out
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
         x, out = ctx.saved_tensors
-        return _expand(grad_out, ctx.axes, ctx.keepdim) * np.exp(x - out)
+        xp = math_of(grad_out)
+        out = _expand(xp, out, ctx.axes, ctx.keepdim)
+        return _expand(xp, grad_out, ctx.axes, ctx.keepdim) * xp.exp(x - out)
 
 
 @quiet_math
@@ -201,6 +242,7 @@ class Norm(Function):
     rule = ("grad_x = g * sign(x) * |x|**(p-1) / out**(p-1) (x / out for p = 2; 0 where out = 0, "
             "as PyTorch)")
     flops = per_input_element
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, p: float = 2.0, axes: tuple = (),
@@ -213,24 +255,28 @@ class Norm(Function):
             out = np.sqrt(np.sum(x * x, axis=axes, keepdims=True))
         else:
             out = np.sum(size ** p, axis=axes, keepdims=True) ** (1 / p)
-        ctx.save_for_backward(x, out)
+        out = out if keepdim else np.squeeze(out, axes)
+        ctx.save_for_backward(x, out)  # the output itself: under create_graph, its graph node
         ctx.p, ctx.axes, ctx.keepdim = p, axes, keepdim
-        return out if keepdim else np.squeeze(out, axes)
+        return out
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
         x, out = ctx.saved_tensors
-        grad, p = _expand(grad_out, ctx.axes, ctx.keepdim), ctx.p
-        if np.isinf(p):
-            extreme = np.abs(x) == out
+        xp, p = math_of(grad_out), ctx.p
+        grad, out = _expand(xp, grad_out, ctx.axes, ctx.keepdim), _expand(xp, out, ctx.axes,
+                                                                          ctx.keepdim)
+        if np.isinf(p):  # sign and share are piecewise constant: arrays, also under create_graph
+            x = array_of(x)
+            extreme = np.abs(x) == array_of(out)
             share = extreme / extreme.sum(axis=ctx.axes, keepdims=True).astype(x.dtype)
-            return grad * np.sign(x) * share
+            return grad * (np.sign(x) * share)
         if p == 2:
             scale = x / out
         else:
             # |x|**(p-1) is inf at x = 0 for p < 1: those elements get 0, as PyTorch
-            scale = np.where(x == 0, 0, np.sign(x) * np.abs(x) ** (p - 1) / out ** (p - 1))
-        return grad * np.where(out == 0, 0, scale)
+            scale = xp.where(x == 0, 0, xp.sign(x) * xp.abs(x) ** (p - 1) / out ** (p - 1))
+        return grad * xp.where(out == 0, 0, scale)
 
 
 class CumSum(Function):
@@ -238,6 +284,7 @@ class CumSum(Function):
     from the end). Shapes: out, g and grad_x all have x's shape."""
     rule = "grad_x[i] = g[i] + ... + g[n-1] (the running sum from the end)"
     flops = per_input_element
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, dim: int = 0) -> np.ndarray:
@@ -247,8 +294,8 @@ class CumSum(Function):
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
-        flipped = np.flip(grad_out, ctx.dim)
-        return np.flip(np.cumsum(flipped, axis=ctx.dim), ctx.dim)
+        xp = math_of(grad_out)
+        return xp.flip(xp.cumsum(xp.flip(grad_out, ctx.dim), axis=ctx.dim), ctx.dim)
 
 
 class AllAny(Function):

@@ -9,6 +9,7 @@ import numpy as np
 from ..engine import Function
 from ._flops import per_element
 from ._ieee import quiet_math
+from ._math import math_of
 from .elementwise import binary_op
 from .promotion import DtypeError, result_type
 
@@ -18,6 +19,7 @@ class Floor(Function):
     Shapes: out, g and grad_x all have x's shape.
     """
     flops = per_element
+    graph_backward = True  # a zero gradient, so a graph through floor(x) goes on to x's others
 
     pick = staticmethod(np.floor)
 
@@ -27,7 +29,7 @@ class Floor(Function):
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
-        return np.zeros_like(grad_out)
+        return math_of(grad_out).zeros_like(grad_out)
 
 
 class Ceil(Floor):
@@ -68,6 +70,7 @@ class FloorDivide(Function):
     """out = floor(x / y) (x // y);  no gradient: backward raises, as PyTorch's floor_divide.
     Shapes: x, y and out broadcast (NumPy rules)."""
     flops = per_element
+    graph_backward = True  # the same error under create_graph
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -86,6 +89,7 @@ class Remainder(Function):
     Shapes: x, y and out broadcast (NumPy rules); grads have out's shape, the engine reduces them.
     """
     flops = per_element
+    graph_backward = True
     reads_saved = ((1,), (1,))  # x and y, both for grad_y only
 
     @staticmethod
@@ -103,7 +107,7 @@ class Remainder(Function):
         if not ctx.needs_input_grad[1]:
             return grad_out, None
         x, y = ctx.saved_tensors
-        return grad_out, -grad_out * np.floor_divide(x, y)
+        return grad_out, -grad_out * math_of(grad_out).floor_divide(x, y)
 
 
 def _integer_divisor(x: np.ndarray, y: np.ndarray, op: str) -> None:

@@ -9,6 +9,7 @@ import numpy as np
 from ..engine import Function
 from ._flops import per_element
 from ._ieee import quiet_math
+from ._math import math_of
 from .elementwise import as_floating
 
 
@@ -18,6 +19,7 @@ class Sin(Function):
     Shapes: out, g and grad_x all have x's shape.
     """
     flops = per_element
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
@@ -26,7 +28,7 @@ class Sin(Function):
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
-        return grad_out * np.cos(ctx.saved_tensors[0])
+        return grad_out * math_of(grad_out).cos(ctx.saved_tensors[0])
 
 
 @quiet_math
@@ -35,6 +37,7 @@ class Cos(Function):
     Shapes: out, g and grad_x all have x's shape.
     """
     flops = per_element
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
@@ -43,7 +46,7 @@ class Cos(Function):
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
-        return -grad_out * np.sin(ctx.saved_tensors[0])
+        return -grad_out * math_of(grad_out).sin(ctx.saved_tensors[0])
 
 
 def sin(x: Any) -> Any:
