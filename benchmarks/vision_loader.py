@@ -46,7 +46,7 @@ def main() -> None:
     }
     for name, loader in loaders.items():
         times = [epoch_seconds(loader) for _ in range(args.repeats)]
-        print(f"{name:45s} best {min(times):.3f} s  all {['%.3f' % t for t in times]}")
+        print(f"{name:45s} best {min(times):.3f} s  all {[f'{t:.3f}' for t in times]}")
 
 
 if __name__ == "__main__":
