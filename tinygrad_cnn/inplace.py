@@ -65,10 +65,14 @@ def _recorded(t: Tensor, name: str, fn: Callable[..., Tensor], args: tuple) -> T
 def _flag_saved_output(t: Tensor) -> None:
     """If the op that made t saved t's array for backward (exp, sigmoid), its backward must
     refuse once t changes: PyTorch's version check on saved outputs."""
-    ctx = t._ctx
-    if ctx is not None and ctx._saved and any(
-            isinstance(a, np.ndarray) and np.may_share_memory(a, t.data) for a in ctx._saved):
-        ctx.output_modified = True
+    if t._ctx is not None and _saved_output(t._ctx, t):
+        t._ctx.output_modified = True
+
+
+def _saved_output(ctx: Function, out: Tensor) -> bool:
+    """Whether ctx kept (part of) out's array for its backward."""
+    return bool(ctx._saved) and any(
+        isinstance(a, np.ndarray) and np.may_share_memory(a, out.data) for a in ctx._saved)
 
 
 def _write(t: Tensor, name: str, result: np.ndarray) -> None:
@@ -105,10 +109,21 @@ def scalar(value: Any, name: str) -> Any:
 
 
 # ----- the engine's checks at backward time (Tensor._check_saved and _as_it_was) ------------
-def check_versions(ctx: Function) -> None:
+def check_versions(ctx: Function, out: Tensor | None = None) -> None:
     """An op that saved arrays for backward must see its inputs as they were in forward: an
     optimizer step or load_state_dict between forward and backward would silently give wrong
-    gradients, so say so instead (PyTorch's version counter, with the same advice)."""
+    gradients, so say so instead (PyTorch's version counter, with the same advice). So must
+    an op that saved its output `out` (exp, tanh): an update through any tensor sharing out's
+    version counter (out.detach(), a no_grad update) bumps it past 0, the value it had when the
+    op made it, and the backward refuses with PyTorch's words."""
+    if out is not None and out._version_counter.value and not out._is_view and _saved_output(
+            ctx, out):
+        raise RuntimeError(
+            "one of the variables needed for gradient computation has been modified by an "
+            f"inplace operation: [{out.dtype} {list(out.shape)}], which is output 0 of "
+            f"{ctx.name}, is at version {out._version_counter.value}; expected version 0 "
+            "instead. Hint: the tensor, or a tensor sharing its data (detach()), was changed "
+            "in place after the forward pass; .clone() it before changing it")
     if ctx.output_modified:
         raise RuntimeError(
             f"{ctx.name}: its output was modified by an in-place operation after the forward "

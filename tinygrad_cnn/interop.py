@@ -48,7 +48,11 @@ def _arrays(value: Any) -> Any:
 
 def as_array(data: Any, dtype: Any, what: str = "Tensor()") -> np.ndarray:
     """`data` as a numeric ndarray; a TypeError showing what was given otherwise (None, strings,
-    dicts, ragged lists and object arrays are not tensors, as in PyTorch)."""
+    dicts, ragged lists and object arrays are not tensors, as in PyTorch). Python numbers that
+    an integer `dtype` cannot hold (300 in int8, NaN) raise as torch.tensor does."""
+    if isinstance(dtype, str):  # np.dtype would take "float32"; torch.dtype arguments are not str
+        raise TypeError(f"{what}: argument 'dtype' must be a dtype (tg.float32, np.float32), not "
+                        f"str {dtype!r}")
     if type(data) is np.ndarray and data.dtype.kind in _NUMERIC_KINDS and (
             dtype is None or data.dtype == dtype):
         return data  # the common case: used as is
@@ -64,7 +68,28 @@ def as_array(data: Any, dtype: Any, what: str = "Tensor()") -> np.ndarray:
     if array.dtype.kind not in _NUMERIC_KINDS:
         raise TypeError(f"{what} needs numbers (a number, a nested list of numbers or a "
                         f"numeric array); got {_shown(data)} ({type(data).__name__})")
+    if dtype is not None and dtype.kind in "iu" and not isinstance(data, (np.ndarray, np.generic)):
+        _check_fits(array, dtype)
     return array if dtype is None else array.astype(dtype, copy=False)
+
+
+def as_dtype(dtype: Any, what: str = "Tensor()") -> np.dtype:
+    """A dtype argument as a NumPy dtype: strings and non-numeric kinds refused (TypeError)."""
+    if isinstance(dtype, str):
+        raise TypeError(f"{what}: argument 'dtype' must be a dtype (tg.float32, np.float32), not "
+                        f"str {dtype!r}")
+    return _dtype(dtype)
+
+
+def _check_fits(array: np.ndarray, dtype: np.dtype) -> None:
+    """Python numbers going into an integer dtype: each must be finite and in its range (NumPy
+    would wrap 300 to 44 in int8 and make NaN the int64 minimum)."""
+    if not array.size or array.dtype.kind == "b":
+        return
+    info = np.iinfo(dtype)
+    values = array.astype(np.float64) if array.dtype.kind == "f" else array
+    if not (np.all(np.isfinite(values)) and values.min() >= info.min and values.max() <= info.max):
+        raise RuntimeError(f"value cannot be converted to type {dtype} without overflow")
 
 
 def _dtype(dtype: Any) -> np.dtype:

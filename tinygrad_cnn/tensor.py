@@ -8,7 +8,7 @@ devices. The graph itself (the node's fields, `Function.apply`, `backward`) is t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -147,6 +147,9 @@ class Tensor(Node):
         if value is not None and value.shape != self.shape:
             raise RuntimeError(f"assigned grad has data of a different size: {value.shape}, the "
                                f"tensor has shape {self.shape}")
+        if value is not None and value.dtype != self.dtype:
+            raise RuntimeError(f"assigned grad has data of a different type: {value.dtype}, the "
+                               f"tensor has dtype {self.dtype}")
         self._grad = value
 
     def __index__(self) -> int:
@@ -199,6 +202,12 @@ class Tensor(Node):
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return self.shape[0]
+
+    def __iter__(self) -> Iterator[Tensor]:
+        """The sub-tensors along the first dimension (views, as PyTorch's unbind)."""
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
 
     def __bool__(self) -> bool:
         if self.data.size != 1:
@@ -291,7 +300,7 @@ class Tensor(Node):
         return autograd.run_hooks(self, grad)
 
     def _check_saved(self, ctx: Function) -> None:
-        inplace.check_versions(ctx)
+        inplace.check_versions(ctx, self)
 
     def _as_it_was(self, version: int, ctx: Function, reader: Node, read_late: set) -> Node:
         return inplace.as_it_was(self, version, ctx, reader, read_late)
@@ -314,12 +323,14 @@ class Tensor(Node):
     @staticmethod
     def randn(*shape: int, requires_grad: bool = False, dtype: Any = np.float32) -> Tensor:
         """Standard normal samples from the generator seeded by `tinygrad_cnn.manual_seed`."""
+        _float_samples("randn", dtype)
         data = rng.generator().standard_normal(_shape(shape))
         return Tensor(data, requires_grad, dtype)
 
     @staticmethod
     def rand(*shape: int, requires_grad: bool = False, dtype: Any = np.float32) -> Tensor:
         """Uniform samples in [0, 1)."""
+        _float_samples("rand", dtype)
         return Tensor(rng.generator().random(_shape(shape)), requires_grad, dtype)
 
     @staticmethod
@@ -349,6 +360,9 @@ class Tensor(Node):
         start, stop = (0, start) if stop is None else (start, stop)
         if number(step, "arange") == 0:
             raise ValueError("arange: step must be nonzero")
+        if (number(stop, "arange") - number(start, "arange")) * step < 0:
+            raise RuntimeError(f"arange: upper bound and larger bound inconsistent with step "
+                               f"sign (start={start}, end={stop}, step={step})")
         data = np.arange(number(start, "arange"), number(stop, "arange"), step)
         return Tensor(data, requires_grad, dtype)
 
@@ -869,6 +883,13 @@ class Tensor(Node):
 def _shape(args: Sequence[Any]) -> tuple[int, ...]:
     """A factory's sizes: f(2, 3) or f((2, 3)), each a non-negative int."""
     return sizes(_dims(args), "Tensor factory")
+
+
+def _float_samples(name: str, dtype: Any) -> None:
+    """randn and rand draw floats: an integer dtype would truncate them (PyTorch refuses too)."""
+    if np.dtype(interop.as_dtype(dtype)).kind != "f":
+        raise RuntimeError(f"{name}: not implemented for {np.dtype(dtype)} (PyTorch refuses "
+                           "integer dtypes for random floats too); draw floats, then convert")
 
 
 

@@ -12,6 +12,7 @@ from ._args import Axis, normalize_axes, normalize_axis, numpy_names, shape_of
 from ._flops import no_flops
 from ._math import math_of
 from .index_rules import add_at, index_problem, plain_index, take
+from .promotion import promote, result_type
 from .shapes import expand_sizes, number, pad_widths, sizes
 
 
@@ -274,6 +275,9 @@ def concatenate(tensors: Sequence[Any], dim: int = 0) -> Any:
     off_axis = {s[:dim] + s[dim + 1 :] for s in shapes}
     if any(len(s) != len(shapes[0]) for s in shapes) or len(off_axis) > 1:
         raise ValueError(f"concatenate: shapes {shapes} differ off dim {dim}")
+    # PyTorch promotes across the inputs (int64 with float32 is float32, where NumPy says
+    # float64); each input is cast in the graph, so its gradient comes back in its own dtype
+    tensors = promote("cat", result_type("cat", *tensors), *tensors)
     return Concatenate.apply(*tensors, axis=dim)
 
 

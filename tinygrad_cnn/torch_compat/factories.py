@@ -19,7 +19,9 @@ def tensor(data: Any, dtype: Any = None, requires_grad: Any = False, device: Any
     _on_cpu(device)
     if dtype is None:
         array = interop.as_array(data, None, "tensor")
-        from_python = not isinstance(data, np.ndarray) and not hasattr(data, "_requires_grad")
+        # NumPy arrays and scalars keep their dtype (np.float64(1.5) is float64, as in PyTorch)
+        from_python = not isinstance(data, (np.ndarray, np.generic)) and not hasattr(
+            data, "_requires_grad")
         dtype = np.float32 if from_python and array.dtype.kind == "f" else array.dtype
     out = Tensor(data, requires_grad, dtype)
     if isinstance(data, np.ndarray) and np.shares_memory(out.data, data):
