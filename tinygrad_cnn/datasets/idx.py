@@ -40,7 +40,9 @@ def read_idx(path: PathLike) -> np.ndarray:
     byte that detects trailing data), so a small file claiming little cannot fill memory."""
     path = Path(path)
     try:
-        raw = open_regular(path, IDXError)  # a FIFO or a folder fails here, without blocking
+        raw = open_regular(path, IDXError)  # a FIFO or a folder: at once, without blocking
+    except IDXError as exc:
+        raise IDXError(f"{path}: cannot read ({exc})") from None
     except OSError as exc:
         raise IDXError(f"{path}: cannot read ({exc.strerror or exc})") from None
     with raw:
