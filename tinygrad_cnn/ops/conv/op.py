@@ -166,6 +166,7 @@ class ConvTransposeInput(Function):
     """out = conv2d's grad_x: g transposed-convolved with weight;  grad_g = conv2d(gg, weight),
     grad_w = ConvWeightGrad(gg, g). g (N, C_out, OH, OW), weight (C_out, C_in / groups, KH, KW)
     -> (N, C_in, H, W), in the geometry (`geom`, one group's), algorithm and groups of the conv."""
+    rule = "grad_g = conv2d(gg, weight), grad_w = ConvWeightGrad(gg, g)"
     graph_backward = True
     algorithm = "auto"
 
@@ -196,6 +197,7 @@ class ConvWeightGrad(Function):
     """out = conv2d's grad_w: the correlation of x with g;  grad_x = ConvTransposeInput(g, gg),
     grad_g = conv2d(x, gg). x (N, C_in, H, W), g (N, C_out, OH, OW) -> (C_out, C_in / groups,
     KH, KW), in the geometry (`geom`, one group's), algorithm and groups of the conv."""
+    rule = "grad_x = ConvTransposeInput(g, gg), grad_g = conv2d(x, gg)"
     graph_backward = True
     algorithm = "auto"
 
