@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 def observe(observer: Any) -> Iterator[Any]:
     """Attach an observer that sees every op's forward and backward (profiler, anomaly mode):
     the engine calls `observer.on_forward(ctx, out, seconds)` after each op runs and
-    `observer.on_backward(ctx, input_grads, seconds)` after each op's backward, in this thread."""
+    `observer.on_backward(ctx, input_grads, seconds)` after each op's backward, in this thread;
+    and `observer.on_backward_pass(root)` as each backward pass starts, if it has that method."""
     engine._state.observers.append(observer)
     try:
         yield observer

@@ -351,6 +351,10 @@ def backward(root: Node, grad: Any, retain_graph: bool = False,
     gradients are graph nodes and every op's backward is recorded (`_graph_backward`)."""
     grads: dict[int, Any] = {id(root): grad}
     read_late: set[int] = set()
+    for observer in _state.observers:  # an optional event: the profiler counts steps by it
+        pass_started = getattr(observer, "on_backward_pass", None)
+        if pass_started is not None:
+            pass_started(root)
     for node in reversed(toposort(root)):
         grad_out = grads.pop(id(node), None)
         if grad_out is None:
