@@ -8,6 +8,8 @@
     print(prof.table())
     prof.to_json("profile.json")
 
+One `with` block may hold many steps too (`with prof: for x, y in batches: ...`).
+
 While active it observes every op (`autograd.observe`): the engine times each op's forward and
 backward, and the profiler adds them up by op name (with the conv algorithm, e.g.
 'Conv2d[im2col]') and by module (`ctx.module`, named by `model.named_modules()` when a model is
@@ -15,8 +17,10 @@ given). The wall time between entering and leaving the `with` block is recorded 
 do not account for (Python between ops, gradient accumulation in the engine, the optimizer step)
 is its own 'untracked' row, so the rows add up to the measured wall time.
 
-Images for the per-image columns: `count_images(n)` calls, else `batch_size` times the number of
-`with` blocks (one step each).
+Steps are counted by what happened, as PyTorch's profiler schedule counts them: `prof.step()`
+calls when there are any (PyTorch's habit), else the backward passes seen while active (one per
+training step), else the `with` blocks (forward-only profiling). Images for the per-image
+columns: `count_images(n)` calls, else `batch_size` times the steps.
 
 FLOPs (floating point operations, a multiply-add counts 2) come from the op itself:
 `ctx.flops(out)` for the forward (None where the op does not know) and
@@ -65,7 +69,7 @@ class Profiler:
     """Context manager that times every op's forward and backward (see the module docstring).
 
     model: names modules by their dotted path (else by class name).
-    batch_size: images per `with` block, for the per-image columns (or call `count_images`).
+    batch_size: images per step, for the per-image columns (or call `count_images`).
     """
 
     def __init__(self, model: Any = None, batch_size: int | None = None) -> None:
@@ -80,7 +84,7 @@ class Profiler:
         # forward FLOPs of each recorded op, for its backward; weak, so it dies with the graph
         self._forward_flops: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
         self.wall_s = 0.0
-        self.steps = 0
+        self._blocks = self._passes = self._marked = 0  # `with` blocks, backwards, step() calls
         self._images = 0
         self._stack: ExitStack | None = None
 
@@ -94,10 +98,20 @@ class Profiler:
 
     def __exit__(self, *exc: object) -> None:
         self.wall_s += perf_counter() - self._start
-        self.steps += 1
+        self._blocks += 1
         assert self._stack is not None
         self._stack.close()
         self._stack = None
+
+    def step(self) -> None:
+        """Mark the end of one training step (PyTorch's `prof.step()`); once called, the steps
+        are these marks."""
+        self._marked += 1
+
+    @property
+    def steps(self) -> int:
+        """prof.step() calls if any, else backward passes seen, else `with` blocks."""
+        return self._marked or self._passes or self._blocks
 
     def count_images(self, n: int) -> None:
         """Add `n` images to the count the per-image columns divide by."""
@@ -132,6 +146,9 @@ class Profiler:
         stat.forward_flops += flops
         if out._ctx is ctx:  # recorded: its backward may come
             self._forward_flops[ctx] = flops
+
+    def on_backward_pass(self, root: Any) -> None:
+        self._passes += 1
 
     def on_backward(self, ctx: Any, input_grads: Any, seconds: float) -> None:
         stat = self._stat(ctx)

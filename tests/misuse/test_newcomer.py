@@ -70,3 +70,43 @@ def test_the_report_names_the_profiles_conv_algorithm_and_health_prints_once(dat
     graph = next(p for p in (tmp_path / "graph.svg", tmp_path / "graph.dot") if p.exists())
     assert convs and set(re.findall(r"Conv2d\[\w+\]", graph.read_text())) == convs
     assert out.count("health, epoch 2") == 1 and "health, epoch 1" not in out
+
+
+def _steps(prof, n: int, marks: bool = False) -> None:
+    from tinygrad_cnn import nn, optim
+
+    tg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 3))
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    x, y = tg.Tensor(np.ones((8, 4), np.float32)), tg.tensor(np.zeros(8, np.int64))
+    for _ in range(n):
+        loss = tg.ops.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if marks:
+            prof.step()
+
+
+def test_a_profiler_block_around_10_steps_counts_10_steps() -> None:
+    prof = tg.Profiler(batch_size=8)
+    with prof:  # one block, ten training steps: the per-image columns divide by 80 images
+        _steps(prof, 10)
+    assert (prof.steps, prof.images) == (10, 80)
+    assert "over 10 step(s), 80 images" in prof.table()
+
+
+def test_prof_step_marks_the_steps_as_in_pytorch() -> None:
+    prof = tg.Profiler(batch_size=8)
+    with prof:
+        _steps(prof, 3, marks=True)
+        _steps(prof, 1)  # a backward without a mark: the marks count
+    assert prof.steps == 3
+
+
+def test_forward_only_blocks_still_count_one_step_each() -> None:
+    prof = tg.Profiler(batch_size=8)
+    for _ in range(2):
+        with prof, tg.no_grad():
+            tg.Tensor(np.ones((8, 4), np.float32)).relu()
+    assert prof.steps == 2
