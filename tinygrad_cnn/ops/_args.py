@@ -14,8 +14,8 @@ Axis = int | np.integer | tuple[int, ...] | None
 
 def array_of(x: Any) -> Any:
     """The array behind an op argument: a Tensor's `.data`, anything else as given (an ndarray's
-    own `.data` is a memoryview, so ndarrays are passed through first)."""
-    return x if isinstance(x, np.ndarray) else getattr(x, "data", x)
+    and a NumPy scalar's own `.data` is a memoryview, so those are passed through first)."""
+    return x if isinstance(x, (np.ndarray, np.generic)) else getattr(x, "data", x)
 
 
 def shape_of(x: Any) -> tuple[int, ...]:
