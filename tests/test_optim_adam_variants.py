@@ -76,3 +76,15 @@ def test_state_dict_resumes_the_same_trajectory(name):
 def test_bad_hyper_parameters_are_refused(make):
     with pytest.raises(ValueError, match="invalid"):
         make(tg.zeros(2, requires_grad=True))
+
+
+def test_frozen_parameters_are_accepted_and_skipped():
+    """Fine-tuning as PyTorch's autograd tutorial: requires_grad=False parameters in the list."""
+    frozen, head = tg.ones(2), tg.ones(2, requires_grad=True)
+    opt = optim.SGD([frozen, head], lr=0.5)
+    (head * 2).sum().backward()
+    opt.step()
+    assert frozen.tolist() == [1.0, 1.0] and head.tolist() == [0.0, 0.0]
+    with pytest.raises(TypeError, match="can only optimize Tensors, but one of the params is "
+                                        "float"):
+        optim.SGD([1.0], lr=0.1)

@@ -38,9 +38,10 @@ class Optimizer:
         params = group["params"]
         params = [params] if isinstance(params, Tensor) else _ordered(params)
         for p in params:
-            if not isinstance(p, Tensor) or not p.requires_grad:
-                raise TypeError(f"{type(self).__name__} can only optimize tensors that require "
-                                f"grad, got {type(p).__name__}")
+            # a frozen parameter (requires_grad=False) is accepted and skipped: it gets no .grad
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{type(self).__name__} can only optimize Tensors, but one of the "
+                                f"params is {type(p).__name__}")
             if not p.is_leaf:
                 raise ValueError("can't optimize a non-leaf Tensor")
         seen = {id(p) for g in self.param_groups for p in g["params"]}
