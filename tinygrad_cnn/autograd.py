@@ -195,6 +195,8 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
     recorded, so they can be differentiated again (retain_graph then defaults to True)."""
     outputs = [outputs] if hasattr(outputs, "_requires_grad") else list(outputs)
     inputs = [inputs] if hasattr(inputs, "_requires_grad") else list(inputs)
+    if not outputs or not inputs:
+        raise RuntimeError(f"grad requires non-empty {'outputs' if not outputs else 'inputs'}.")
     seeds = grad_outputs if isinstance(grad_outputs, (list, tuple)) else [grad_outputs] * len(
         outputs)
     if len(seeds) != len(outputs):

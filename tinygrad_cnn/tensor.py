@@ -752,8 +752,9 @@ class Tensor(Node):
 
     # ----- reductions, softmax and dims under PyTorch's names ---------------------------------
     @numpy_names
-    def sum(self, dim: Axis = None, keepdim: bool = False) -> Tensor:
-        return ops.sum(self, dim, keepdim)
+    def sum(self, dim: Axis = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        """PyTorch's sum; `dtype` casts the input first (int32 summed as int64, say)."""
+        return ops.sum(self if dtype is None else self.to(dtype), dim, keepdim)
 
     @numpy_names
     def mean(self, dim: Axis = None, keepdim: bool = False) -> Tensor:

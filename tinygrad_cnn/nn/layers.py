@@ -21,6 +21,18 @@ from .module import Module, Parameter
 IntPair = int | tuple[int, int]
 
 
+def _padding_mode(mode: Any) -> str:
+    """PyTorch's check of padding_mode; the modes other than zeros are not implemented here."""
+    modes = ("zeros", "reflect", "replicate", "circular")
+    if mode not in modes:
+        raise ValueError(f"padding_mode must be one of {list(modes)}, but got "
+                         f"padding_mode={mode!r}")
+    if mode != "zeros":
+        raise NotImplementedError(f"Conv2d: padding_mode={mode!r} is not implemented here; "
+                                  "only 'zeros' pads")
+    return mode
+
+
 def _empty(*shape: int) -> Parameter:
     return Parameter(np.zeros(shape, dtype=np.float32))
 
@@ -72,12 +84,15 @@ class Conv2d(Module):
     """2-D convolution over NCHW input; weight (C_out, C_in / groups, KH, KW) (`groups` splits
     the channels into independent convolutions; groups == C_in is depthwise). Weight and bias
     start from U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = C_in / groups * KH * KW, as PyTorch.
-    `algorithm` picks the conv implementation ('auto' chooses by shape)."""
+    `algorithm` picks the conv implementation ('auto' chooses by shape). `padding_mode` is
+    PyTorch's: 'zeros' is what pads here; 'reflect', 'replicate' and 'circular' raise."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: IntPair,
                  stride: IntPair = 1, padding: IntPair = 0, dilation: IntPair = 1,
-                 groups: int = 1, bias: bool = True, algorithm: str = "auto") -> None:
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 algorithm: str = "auto") -> None:
         super().__init__()
+        self.padding_mode = _padding_mode(padding_mode)
         self.in_channels = in_channels = as_count(in_channels, "Conv2d: in_channels")
         self.out_channels = out_channels = as_count(out_channels, "Conv2d: out_channels")
         self.groups = _check_groups(in_channels, out_channels, groups)

@@ -115,8 +115,9 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, axis: int = -1) -> np.ndarray:
-        # shifting by the max leaves softmax unchanged and keeps exp's argument <= 0
-        e = np.exp(x - x.max(axis=axis, keepdims=True))
+        # shifting by the max leaves softmax unchanged and keeps exp's argument <= 0 (initial:
+        # an empty x has no max, and its softmax is empty, as PyTorch's)
+        e = np.exp(x - x.max(axis=axis, keepdims=True, initial=-np.inf))
         out = e / e.sum(axis=axis, keepdims=True)
         ctx.save_for_backward(out)
         ctx.axis = axis
@@ -138,7 +139,7 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, axis: int = -1) -> np.ndarray:
         # logsumexp with the max pulled out: exp never overflows and log never sees 0
-        shifted = x - x.max(axis=axis, keepdims=True)
+        shifted = x - x.max(axis=axis, keepdims=True, initial=-np.inf)
         out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
         ctx.save_for_backward(out)
         ctx.axis = axis

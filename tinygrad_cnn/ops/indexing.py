@@ -254,9 +254,15 @@ def masked_fill(x: Any, mask: Any, value: Any) -> Any:
     return MaskedFill.apply(x, value, mask=mask)
 
 
-def where(condition: Any, x: Any, y: Any) -> Any:
+def where(condition: Any, x: Any = None, y: Any = None) -> Any:
     """x where the bool condition holds, else y; x and y are Tensors or numbers, promoted to
-    PyTorch's result dtype, and broadcast with condition."""
+    PyTorch's result dtype, and broadcast with condition. `where(condition)` alone is PyTorch's
+    nonzero(as_tuple=True): one int64 index tensor per dimension."""
+    if x is None and y is None:
+        return _nonzero(condition)
+    if x is None or y is None:
+        raise TypeError("where() takes both x and y, or neither (where(condition) gives the "
+                        "indices where condition holds)")
     like, condition = condition, np.asarray(array_of(condition))
     if condition.dtype != np.bool_:
         raise DtypeError(f"where expected condition to be a boolean tensor, but got a tensor "
@@ -264,6 +270,14 @@ def where(condition: Any, x: Any, y: Any) -> Any:
     _broadcast("where", condition=condition, x=x, y=y)
     x, y = promote("where", result_type("where", x, y), x, y, like=like)
     return Where.apply(x, y, condition=condition)
+
+
+def _nonzero(condition: Any) -> tuple:
+    if not isinstance(condition, Node):
+        raise TypeError(f"where(condition): condition must be a Tensor, got "
+                        f"{type(condition).__name__}")
+    return tuple(condition._from_op(index.astype(np.int64), None)
+                 for index in np.nonzero(condition.data))
 
 
 def _broadcast(op: str, **inputs: Any) -> None:
