@@ -217,3 +217,41 @@ def test_a_checkpoint_claiming_epoch_minus_3_does_not_resume(tmp_path) -> None:
         runs.resume_settings(state, {"epochs": 5}, set(), ["epochs"])
     with pytest.raises(tg.CheckpointError, match="it claims epoch 9"):
         runs.epochs_done({**state, "epoch": 9})
+
+
+# ----------------------------------------------------------------------------- core raw tracebacks
+
+def test_autograd_grad_of_nothing() -> None:
+    x = Tensor([1.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="grad requires non-empty outputs"):
+        tg.autograd.grad([], x)
+    with pytest.raises(RuntimeError, match="grad requires non-empty inputs"):
+        tg.autograd.grad((x * 2).sum(), [])
+
+
+def test_softmax_of_an_empty_tensor_is_empty_as_pytorch() -> None:
+    assert tg.zeros(0).softmax(0).shape == (0,)
+    assert tg.zeros(2, 0).log_softmax(1).shape == (2, 0)
+
+
+def test_sum_takes_pytorchs_dtype() -> None:
+    out = tg.tensor([1, 2], dtype=tg.int32).sum(dtype=tg.float32)
+    assert out.dtype == np.float32 and out.item() == 3.0
+
+
+def test_where_with_only_a_condition_is_nonzero_as_tuple() -> None:
+    rows, cols = tg.where(tg.tensor([[True, False], [False, True]]))
+    assert rows.tolist() == [0, 1] and cols.tolist() == [0, 1] and rows.dtype == np.int64
+    with pytest.raises(TypeError, match=r"where\(\) takes both x and y, or neither"):
+        tg.where(tg.tensor([True]), 1.0)
+
+
+@pytest.mark.parametrize("mode, error, words", [
+    ("bogus", ValueError, r"padding_mode must be one of \['zeros', 'reflect', 'replicate', "
+                          r"'circular'\], but got padding_mode='bogus'"),
+    ("reflect", NotImplementedError, "padding_mode='reflect' is not implemented here"),
+])
+def test_conv2d_padding_mode(mode, error, words) -> None:
+    with pytest.raises(error, match=words):
+        nn.Conv2d(1, 1, 3, padding_mode=mode)
+    assert nn.Conv2d(1, 1, 3, padding_mode="zeros").padding_mode == "zeros"
