@@ -190,7 +190,8 @@ class BatchNorm(Function):
 
 def _batch_norm_graph(ctx: Function, g: Node) -> tuple:
     """create_graph: batch norm's backward as ops on x; training recomputes the batch
-    statistics from x, eval reads the running ones (constants)."""
+    statistics from x, eval reads the running ones (constants). x is the input node
+    (ctx.parents): forward saved x - mean, an intermediate, not x."""
     x, shape = ctx.parents[0], (1, -1) + (1,) * (g.ndim - 2)
     axes = (0,) + tuple(range(2, g.ndim))
     if ctx.training:
