@@ -128,6 +128,8 @@ def test_print_shows_pytorchs_form_and_format_reads_one_element():
     assert str(w) == "tensor([1., 1.], requires_grad=True)"
     assert str(w * 2) == "tensor([2., 2.], grad_fn=<MulBackward0>)"
     assert f"{tg.tensor(2.5):.3f}" == "2.500" and f"{tg.tensor([1])}" == "tensor([1])"
+    assert str(tg.tensor([True, True])) == "tensor([True, True])"
+    assert str(tg.tensor([True, False])) == "tensor([ True, False])"
 
 
 # ----- functions: out= and PyTorch's keyword names -----------------------------------------------

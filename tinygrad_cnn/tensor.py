@@ -916,9 +916,11 @@ def _torch_str(t: Tensor) -> str:
     data = t.data
     whole = data.dtype.kind != "f" or not data.size or bool(
         np.all(np.isfinite(data) & (data == np.round(data))))
+    width = 5 if data.dtype == np.bool_ and not data.all() else 4  # " True" only beside False
     values = np.array2string(data, precision=4, separator=", ", prefix="tensor(",
                              floatmode="maxprec" if whole else "fixed", threshold=1000,
-                             edgeitems=3, max_line_width=80)
+                             edgeitems=3, max_line_width=80,
+                             formatter={"bool": lambda v: f"{v!s:>{width}}"})
     extra = [] if data.dtype.name in _PLAIN_DTYPES else [f"dtype=torch.{data.dtype.name}"]
     if t._ctx is not None:
         extra.append(f"grad_fn=<{type(t._ctx).__name__}Backward0>")
