@@ -302,3 +302,15 @@ def test_numpy_only_backward_is_drawn_as_first_order_only():
     dot = draw_graph(dx)
     assert set(clusters_of(dot)) == {"CubeBackward"}
     assert "Cube&#x27;s NumPy backward" in dot.source and "first order only" in dot.source
+
+
+def test_masks_a_backward_reads_are_drawn_as_constants_not_inputs():
+    x = Tensor([1.0, -2.0, 3.0], requires_grad=True, name="x")
+    (dx,) = tg.autograd.grad((x.relu() * x).sum(), x, create_graph=True)
+    nodes = toposort(dx)
+    mask = next(t for t in nodes if t._ctx is None and t is not x and t.data[1] == 0)
+    assert "<B>const  3</B>" in label_of(draw_graph(dx), f"t{position(nodes, mask)}")
+    data = Tensor([4.0, 5.0, 6.0])  # read by the forward Mul: an input, also in the gradient
+    (dx,) = tg.autograd.grad((x * data).tanh().sum(), x, create_graph=True)
+    nodes = toposort(dx)
+    assert "<B>input  3</B>" in label_of(draw_graph(dx), f"t{position(nodes, data)}")

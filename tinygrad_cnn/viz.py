@@ -170,6 +170,7 @@ def _draw_tensors(dot: graphviz.Digraph, nodes: list[Tensor], root: Tensor, name
     ids = {id(t): f"t{i}" for i, t in enumerate(nodes)}
     owner = _owners(nodes) if group_by_module else {}
     greyed = _forward_of_gradient(nodes)
+    constants = _read_by_backward_only(nodes)
     clusters: dict[int, graphviz.Digraph] = {}
 
     def cluster(key: Any, label: str, fill: str, border: str) -> graphviz.Digraph:
@@ -191,7 +192,7 @@ def _draw_tensors(dot: graphviz.Digraph, nodes: list[Tensor], root: Tensor, name
 
     for t in nodes:
         tid = ids[id(t)]
-        label, fill = tensor_label(t, names, t is root, options)
+        label, fill = tensor_label(t, names, t is root, options, id(t) in constants)
         graph = target(t)
         cut_here = id(t) in boundary  # made by an op that max_nodes left out: dashed
         op_fill, border, ink = _op_style(t._ctx, id(t) in greyed)
@@ -226,6 +227,18 @@ def _forward_of_gradient(nodes: list[Tensor]) -> set[int]:
     if not downstream:
         return set()
     return {id(t) for t in nodes if t._ctx is not None and id(t) not in downstream}
+
+
+def _read_by_backward_only(nodes: list[Tensor]) -> set[int]:
+    """The leaves that only ops recorded by a backward read: the masks, indices and seeds of a
+    gradient's graph, drawn as constants rather than inputs."""
+    readers: dict[int, list[bool]] = {}
+    for t in nodes:
+        if t._ctx is not None:
+            for p in t._ctx.parents:
+                readers.setdefault(id(p), []).append(t._ctx.backward_of is not None)
+    return {id(t) for t in nodes if t._ctx is None and not t.requires_grad
+            and readers.get(id(t)) and all(readers[id(t)])}
 
 
 def _op_style(ctx: Any, greyed: bool) -> tuple[str, str, str]:

@@ -64,11 +64,13 @@ def table(rows: list[tuple[str, str]], fill: str, bold_first: bool = True) -> st
             f'BGCOLOR="{fill}">{"".join(cells)}</TABLE>>')
 
 
-def tensor_label(t: Tensor, names: Names, is_root: bool, options: tuple) -> tuple[str, str]:
+def tensor_label(t: Tensor, names: Names, is_root: bool, options: tuple,
+                 constant: bool = False) -> tuple[str, str]:
+    """`constant`: a leaf that only backward ops read (a mask a backward saved), not an input."""
     show_values, show_grads, _ = options
     is_param = names.is_param(t)
     name = names.tensor(t) or ("parameter" if is_param else "" if not t.is_leaf
-                               else "const" if t.size == 1 else "input")
+                               else "const" if constant or t.size == 1 else "input")
     fill = PARAM_FILL if is_param else ROOT_FILL if is_root else LEAF_FILL if t.is_leaf \
         else "#ffffff"
     shape = shape_text(t.shape)
