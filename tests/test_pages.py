@@ -36,6 +36,7 @@ PAGES = {
     # beginner pages the issue did not name, tried the same way
     "data_tutorial": ([], 1e-6, 0), "transforms_tutorial": ([], 1e-6, 0),
     "nn_tutorial": ([], 1e-5, 1.5e-4), "autograd_tutorial": ([], 1e-6, 1.5e-4),
+    "two_layer_net_custom_function": ([], 1e-5, 1.5e-4),
 }
 IMPORT = re.compile(r"\s*(import|from) ")
 # what only one side prints: PyTorch's grad_fn and default-dtype markers, our shape/dtype fields

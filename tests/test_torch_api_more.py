@@ -143,6 +143,9 @@ def test_out_writes_into_the_given_tensor():
     tg.mul(x, x, out=product)  # another shape: resized, as PyTorch
     assert product.shape == (2, 3) and product.tolist()[0] == [0.0, 1.0, 4.0]
     assert tg.matmul(input=x, other=x.T).shape == (2, 2) and tg.mm(x, x.T).shape == (2, 2)
+    assert x.mm(x.T).tolist() == [[5.0, 14.0], [14.0, 50.0]]
+    with pytest.raises(RuntimeError, match="mm: mat2 must be a matrix"):
+        x.mm(tg.ones(3))
     assert tg.add(x, y, alpha=2).tolist()[0] == [1.0, 2.0, 3.0]
     with pytest.raises(RuntimeError, match="can't be cast to the desired output type int64"):
         tg.add(tg.ones(2), 1.5, out=tg.empty(2, dtype=tg.long))

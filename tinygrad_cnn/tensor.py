@@ -639,6 +639,9 @@ class Tensor(Node):
     def matmul(self, other: Any) -> Tensor:
         return ops.matmul(self, other)
 
+    def mm(self, mat2: Any) -> Tensor:
+        return ops.mm(self, mat2)
+
     def linear(self, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         return ops.linear(self, weight, bias)
 

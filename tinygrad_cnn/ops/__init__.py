@@ -42,7 +42,7 @@ from .loss import (
     mse_loss,
     nll_loss,
 )
-from .matmul import linear, matmul
+from .matmul import linear, matmul, mm
 from .movement import (
     concatenate,
     expand,
@@ -84,7 +84,8 @@ __all__ = [
     "bitwise_xor", "cast", "clip", "clone",
     "copy_into", "setitem", "setitem_data", "concatenate", "div", "dropout", "eq", "exp",
     "expand", "flatten", "ge", "getitem", "gt", "le", "leaky_relu", "linear", "log",
-    "log_softmax", "lt", "matmul", "max", "maximum", "mean", "min", "minimum", "mul", "ne", "neg",
+    "log_softmax", "lt", "matmul", "max", "maximum", "mean", "min", "minimum", "mm", "mul", "ne",
+    "neg",
     "pad", "permute", "pow", "relu", "reshape", "sigmoid", "softmax", "sqrt", "squeeze", "stack",
     "std", "sub", "sum", "tanh", "transpose", "unsqueeze", "var",
     "conv2d", "max_pool2d", "avg_pool2d", "silu", "elu", "softplus", "gelu", "adaptive_avg_pool2d",

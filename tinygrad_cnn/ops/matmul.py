@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import Function
+from ._args import shape_of
 from ._math import math_of
 from .promotion import same_dtype
 
@@ -115,6 +116,14 @@ def _check_linear(x: tuple, w: tuple, b: tuple | None) -> None:
 def matmul(a: Any, b: Any) -> Any:
     same_dtype("matmul", input=a, other=b)
     return MatMul.apply(a, b)
+
+
+def mm(a: Any, b: Any) -> Any:
+    """matmul of two matrices (PyTorch's mm refuses other ranks)."""
+    for name, x in (("input", a), ("mat2", b)):
+        if len(shape_of(x)) != 2:
+            raise RuntimeError(f"mm: {name} must be a matrix (2-D), got {len(shape_of(x))}-D")
+    return matmul(a, b)
 
 
 def linear(x: Any, weight: Any, bias: Any = None) -> Any:

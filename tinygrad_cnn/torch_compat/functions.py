@@ -49,12 +49,7 @@ def matmul(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:  # n
 
 
 def mm(input: Any, mat2: Any, *, out: Tensor | None = None) -> Tensor:  # noqa: A002
-    """matmul of two 2-D tensors (PyTorch's mm refuses other ranks)."""
-    for name, x in (("input", input), ("mat2", mat2)):
-        if np.ndim(x.data if isinstance(x, Tensor) else x) != 2:
-            raise RuntimeError(f"mm: {name} must be a matrix (2-D), got "
-                               f"{np.ndim(x.data if isinstance(x, Tensor) else x)}-D")
-    return _result(ops.matmul(input, mat2), out, "mm", input, mat2)
+    return _result(ops.mm(input, mat2), out, "mm", input, mat2)
 
 
 def pow(input: Any, exponent: Any, *, out: Tensor | None = None) -> Tensor:  # noqa: A001, A002
