@@ -24,6 +24,8 @@
     const grads = backward() ? trace.grads[String(target())] : null;
     if (backward() && !grads) return;  // a server answer for the new class is on its way
     TG.overview($("tg-overview"), model, trace, grads, showCell);
+    // the saliency map is a gradient: shown in the backward view only, no empty slot before
+    $("tg-saliency-box").classList.toggle("hidden", !backward());
     if (backward()) {
       $("tg-saliency").replaceChildren(TG.heatmap(grads.saliency, 0, 28, 28,
         TG.range(grads.saliency, true), true, 4));
