@@ -53,7 +53,8 @@ figcaption { color: #555; margin-top: 0.3em; }
 .graph { overflow: auto; max-height: 900px; border: 1px solid #e4e7ef; padding: 0.5em; }
 .graph img { max-width: 100%; height: auto; border: none; }
 .note { color: #666; font-size: 0.95em; }
-iframe.explorer { width: 100%; height: 900px; border: 1px solid #e4e7ef; }
+iframe.explorer { width: 100%; height: 900px; min-width: 900px; border: 1px solid #e4e7ef; }
+.explorer-box { overflow-x: auto; }
 """
 
 
@@ -214,6 +215,13 @@ def _explorer(out_dir: Path, page: str | Path, self_contained: bool) -> str:
     full, url = _locate(out_dir, page)
     source = (f'srcdoc="{_esc(full.read_text(encoding="utf-8"))}"' if self_contained
               else f'src="{_esc(url)}"')
-    return (f'<iframe {source} title="explorer" class="explorer"></iframe>\n'
+    # the frame grows to the page it holds where the browser lets it read the height (srcdoc
+    # and same-origin files); elsewhere it keeps 900px and scrolls, and the link opens it whole
+    grow = "try{this.style.height=this.contentDocument.documentElement.scrollHeight+'px'}catch(e){}"
+    link = "" if self_contained else (f' <a href="{_esc(url)}">Open the explorer on its own '
+                                      "page.</a>")
+    return (f'<div class="explorer-box"><iframe {source} title="explorer" class="explorer" '
+            f'onload="{grow}"></iframe></div>\n'
             '<p class="note">Layer by layer, forward and backward, for a few test images '
-            "(<code>models/mnist.py explore CHECKPOINT</code> serves it to draw your own).</p>")
+            "(<code>models/mnist.py explore CHECKPOINT</code> serves it to draw your own)."
+            f"{link}</p>")

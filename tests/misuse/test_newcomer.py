@@ -70,6 +70,18 @@ def test_the_report_names_the_profiles_conv_algorithm_and_health_prints_once(dat
     graph = next(p for p in (tmp_path / "graph.svg", tmp_path / "graph.dot") if p.exists())
     assert convs and set(re.findall(r"Conv2d\[\w+\]", graph.read_text())) == convs
     assert out.count("health, epoch 2") == 1 and "health, epoch 1" not in out
+    report = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert 'class="explorer" onload="try{this.style.height=' in report  # grows, not cut off
+    assert '<a href="explorer.html">Open the explorer on its own page.</a>' in report
+
+
+def test_the_explorer_page_has_no_empty_saliency_slot_and_its_cell_panel_scrolls() -> None:
+    from tinygrad_cnn.explorer import page_html
+
+    page = page_html({"mode": "server"}, "t")
+    assert '<div id="tg-saliency-box" class="hidden"><small>saliency</small>' in page
+    assert 'classList.toggle("hidden", !backward())' in page  # shown in the backward view
+    assert "#tg-cell { overflow-x: auto; max-width: 100%; }" in page
 
 
 def _steps(prof, n: int, marks: bool = False) -> None:
