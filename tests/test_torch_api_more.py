@@ -224,3 +224,14 @@ def test_randint_takes_pytorchs_two_forms():
     pairs = tg.randint(3, 5, (2, 2))
     assert pairs.shape == (2, 2) and set(pairs.numpy().ravel()) <= {3, 4}
     assert tg.randint(0, 2, (3,), dtype=tg.int32).dtype == np.int32
+
+
+def test_bce_with_logits_promotes_between_floats_and_refuses_an_int_target():
+    logits = tg.full((3,), 0.5, requires_grad=True)
+    loss = nn.functional.binary_cross_entropy_with_logits(
+        logits, tg.tensor([0.0, 1.0, 1.0], dtype=tg.float64))
+    assert loss.dtype == np.float64 and round(loss.item(), 4) == 0.6407  # PyTorch: 0.6407
+    loss.backward()
+    assert logits.grad.dtype == np.float32
+    with pytest.raises(TypeError, match="same dtype, got input float32, target int64"):
+        nn.functional.binary_cross_entropy_with_logits(logits, tg.tensor([0, 1, 1]))

@@ -10,7 +10,7 @@ from ..engine import Function, Node
 from ._args import dtype_of, shape_of
 from ._math import math_of
 from .activation import Sigmoid, Softmax
-from .promotion import DtypeError, promote, result_type, same_dtype
+from .promotion import promote, result_type, same_dtype
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -313,14 +313,20 @@ def nll_loss(log_probs: Any, target: Any, reduction: str = "mean",
 def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Any:  # noqa: A002
     """Like torch.nn.functional.mse_loss: squared error; differentiable in both arguments."""
     check_reduction("mse_loss", reduction)
-    if isinstance(input, Node) and isinstance(target, Node) and input.dtype != target.dtype:
-        # PyTorch promotes here: a float32 input with an int64 target is float32
-        dtype = result_type("mse_loss", input, target)
-        if dtype.kind != "f":
-            raise DtypeError(f"mse_loss: needs a float input or target, got {input.dtype} and "
-                             f"{target.dtype}")
-        input, target = promote("mse_loss", dtype, input, target)
+    input, target = _promoted("mse_loss", input, target, int_target=True)
     return MSELoss.apply(input, _float_target("mse_loss", input, target), reduction=reduction)
+
+
+def _promoted(op: str, input: Any, target: Any, int_target: bool) -> tuple[Any, Any]:  # noqa: A002
+    """Input and target of different dtypes in PyTorch's result dtype, as its mse_loss takes
+    them (a float32 input with an int64 target is float32) and its bce_with_logits between
+    floats; any other mix is left to `_float_target`, which refuses it naming both."""
+    if not (isinstance(input, Node) and isinstance(target, Node)) or input.dtype == target.dtype:
+        return input, target
+    dtype = result_type(op, input, target)
+    if dtype.kind != "f" or (target.dtype.kind != "f" and not int_target):
+        return input, target
+    return tuple(promote(op, dtype, input, target))
 
 
 def binary_cross_entropy(input: Any, target: Any, reduction: str = "mean") -> Any:  # noqa: A002
@@ -334,5 +340,7 @@ def binary_cross_entropy_with_logits(input: Any, target: Any,  # noqa: A002
                                      reduction: str = "mean") -> Any:
     """Like torch.nn.functional.binary_cross_entropy_with_logits: sigmoid + BCE, stable."""
     check_reduction("binary_cross_entropy_with_logits", reduction)
+    input, target = _promoted("binary_cross_entropy_with_logits", input, target,
+                              int_target=False)
     target = _float_target("binary_cross_entropy_with_logits", input, target)
     return BinaryCrossEntropyWithLogits.apply(input, target, reduction=reduction)
