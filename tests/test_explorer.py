@@ -4,6 +4,7 @@ with gradcheck), conv-cell arithmetic, backprop steps in the engine's order, ref
 from __future__ import annotations
 
 import copy
+import shutil
 
 import numpy as np
 import pytest
@@ -13,7 +14,15 @@ import tinygrad_cnn as tg
 from tinygrad_cnn import nn, runs
 from tinygrad_cnn.autograd import toposort
 from tinygrad_cnn.data import Normalize
-from tinygrad_cnn.explorer import ExplorerError, conv_cell, kernels, record_backprop, trace
+from tinygrad_cnn.explorer import (
+    ExplorerApp,
+    ExplorerError,
+    conv_cell,
+    kernels,
+    record_backprop,
+    trace,
+)
+from tinygrad_cnn.explorer.page import static_data
 
 MODELS = {"seed": mnist.seed_model, "lenet": mnist.lenet, "best": mnist.best_model}
 
@@ -232,3 +241,30 @@ def test_bad_images_and_classes_are_refused(digit):
         trace(model, digit, target=10)
     with pytest.raises(ExplorerError, match="label must be an integer class, got 'x'"):
         trace(model, digit, label="x")
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot program is not installed")
+def test_graph_tab_payload_has_the_gradients_own_graph(digit):
+    """The graph tab's second view: d loss / d image recorded with create_graph, each op's
+    backward a cluster named after it, drawn from the same record as the loss's graph."""
+    model = _model("lenet")
+    data = static_data(model, [digit], [5])
+    svg = data["model"]["grad_graph_svg"]
+    assert svg.startswith("<svg") and data["model"]["graph_svg"].startswith("<svg")
+    for title in ("CrossEntropyBackward", "LinearBackward", "ReLUBackward", "MaxPool2dBackward",
+                  "Conv2dBackward"):
+        assert f">{title}</text>" in svg, title
+    assert "1x1x28x28" in svg  # the gradient has the image's shape
+    assert "Conv2dBackward" not in data["model"]["graph_svg"]
+    record = record_backprop(model, digit, 5)
+    image = next(t for t in toposort(record.loss) if t.name == "image")
+    (grad,) = tg.autograd.grad(record.loss, image, create_graph=True)
+    clusters = {t._ctx.backward_of.name.split("[")[0] for t in toposort(grad)
+                if t._ctx is not None and t._ctx.backward_of is not None}
+    assert svg.count("class=\"cluster\"") == len({id(t._ctx.backward_of) for t in toposort(grad)
+                                                   if t._ctx is not None
+                                                   and t._ctx.backward_of is not None})
+    assert all(f">{name}Backward</text>" in svg for name in clusters)
+    app = ExplorerApp(model, grad_graph_svg=svg)
+    status, info = app.handle("GET", "/api/model", None)
+    assert status == 200 and info["grad_graph_svg"] == svg

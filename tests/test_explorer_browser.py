@@ -18,7 +18,7 @@ import tinygrad_cnn as tg
 from tinygrad_cnn.data import Normalize
 from tinygrad_cnn.datasets.preprocess import load_digit_image
 from tinygrad_cnn.explorer import ExplorerApp, conv_cell, make_server, record_backprop, trace
-from tinygrad_cnn.explorer.page import graph_svg
+from tinygrad_cnn.explorer.page import grad_graph_svg, graph_svg
 
 SCREENSHOTS = ROOT / "docs" / "img"
 
@@ -40,8 +40,9 @@ def setup(tmp_path_factory):
              "kernels": kernels}, checkpoint)
     images, labels, source = sample_digits(10)
     blank = np.zeros((28, 28), np.uint8)
-    app = ExplorerApp(model, images, labels, list(kernels.values()),
-                      graph_svg(record_backprop(model, blank, 0)))
+    backprop = record_backprop(model, blank, 0)
+    app = ExplorerApp(model, images, labels, list(kernels.values()), graph_svg(backprop),
+                      grad_graph_svg=grad_graph_svg(backprop))
     httpd = make_server(app)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -228,6 +229,23 @@ def test_graph_tab_steps_are_the_engines_backward(chromium, setup):
             assert sent["leaf"] == want.leaf
             if want.leaf:  # a parameter or the image: its .grad gets this gradient
                 assert f"{want.name}.grad accumulated this gradient" in panel.text
+    assert console_errors(chromium) == []
+
+
+def test_graph_tab_shows_the_gradients_graph_on_request(chromium, setup):
+    open_page(chromium, setup["url"])
+    _ready(chromium)
+    chromium.find_element("id", "tg-tab-graph").click()
+    assert not chromium.find_element("id", "tg-grad-view").is_displayed()
+    chromium.find_element("id", "tg-view-grad").click()
+    assert chromium.find_element("id", "tg-grad-view").is_displayed()
+    assert not chromium.find_element("id", "tg-loss-view").is_displayed()
+    titles = chromium.execute_script(
+        "return Array.from(document.querySelectorAll('#tg-grad-graph g.cluster > text'))"
+        ".map((t) => t.textContent)")
+    assert "Conv2dBackward" in titles and "CrossEntropyBackward" in titles
+    chromium.find_element("id", "tg-view-loss").click()
+    assert chromium.find_element("id", "tg-loss-view").is_displayed()
     assert console_errors(chromium) == []
 
 

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import nn
+from .. import autograd, nn
+from ..autograd import toposort
 from ..fileio import atomic_write
 from .payload import grads_json, model_info, trace_json
 from .steps import Backprop, record_backprop
@@ -36,12 +37,26 @@ def page_html(data: dict[str, Any], title: str = "tinygrad_cnn explorer") -> str
 def graph_svg(backprop: Backprop) -> str | None:
     """The loss graph as draw_graph draws it, grouped by layer, without values (the page shows
     them per step); None when Graphviz's `dot` is missing."""
-    import graphviz
-
     from ..viz import draw_graph
 
-    dot = draw_graph(backprop.loss, model=backprop.model, group_by_module=True,
-                     show_values=False, show_grads=False)
+    return _svg(draw_graph(backprop.loss, model=backprop.model, group_by_module=True,
+                           show_values=False, show_grads=False))
+
+
+def grad_graph_svg(backprop: Backprop) -> str | None:
+    """The graph of d loss / d image that backward records with create_graph=True: each op's
+    backward drawn as ops (`ReLUBackward`, `Conv2dBackward`, ...), the forward greyed; None
+    when Graphviz's `dot` is missing."""
+    from ..viz import draw_graph
+
+    image = next(t for t in toposort(backprop.loss) if t.name == "image")
+    (grad,) = autograd.grad(backprop.loss, image, create_graph=True, retain_graph=True)
+    return _svg(draw_graph(grad, model=backprop.model, show_values=False, show_grads=False))
+
+
+def _svg(dot: Any) -> str | None:
+    import graphviz
+
     try:
         svg = dot.pipe(format="svg").decode("utf-8")
     except graphviz.ExecutableNotFound:
@@ -82,7 +97,7 @@ def static_data(model: nn.Module, images: Sequence[np.ndarray],
         entries.append(entry)
         first = first or backprop
     return {"mode": "static", "images": entries,
-            "model": model_info(model, epoch_kernels, graph_svg(first))}
+            "model": model_info(model, epoch_kernels, graph_svg(first), grad_graph_svg(first))}
 
 
 class Explorer:

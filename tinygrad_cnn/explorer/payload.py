@@ -19,9 +19,11 @@ def b64(array: np.ndarray, dtype: str = "<f4") -> str:
 
 
 def model_info(model: nn.Module, epoch_kernels: list[np.ndarray] | None = None,
-               graph_svg: str | None = None) -> dict[str, Any]:
+               graph_svg: str | None = None,
+               grad_graph_svg: str | None = None) -> dict[str, Any]:
     """What does not change with the image: the layers, their shapes, the conv kernels (and the
-    first conv layer's kernels after every epoch, when a --report checkpoint kept them)."""
+    first conv layer's kernels after every epoch, when a --report checkpoint kept them), the
+    loss's graph and the graph of its gradient (create_graph) as SVG."""
     layers = []
     for name, layer in layers_of(model):
         entry: dict[str, Any] = {"name": name, "kind": type(layer).__name__}
@@ -35,7 +37,8 @@ def model_info(model: nn.Module, epoch_kernels: list[np.ndarray] | None = None,
     epochs = [b64(k) for k in (epoch_kernels or [])]
     first = next(iter(convs), None)
     return {"layers": layers, "kernels": convs, "epochs": epochs,
-            "epoch_layer": first if epochs else None, "graph_svg": graph_svg}
+            "epoch_layer": first if epochs else None, "graph_svg": graph_svg,
+            "grad_graph_svg": grad_graph_svg}
 
 
 def trace_json(t: Trace, backprop: Backprop | None = None) -> dict[str, Any]:

@@ -52,11 +52,11 @@ class ExplorerApp:
     def __init__(self, model: nn.Module, test_images: np.ndarray | None = None,
                  test_labels: Sequence[int] | None = None,
                  epoch_kernels: list[np.ndarray] | None = None, graph_svg: str | None = None,
-                 title: str = "tinygrad_cnn explorer") -> None:
+                 title: str = "tinygrad_cnn explorer", grad_graph_svg: str | None = None) -> None:
         self.model = model
         self.tests = np.zeros((0, 28, 28), np.uint8) if test_images is None else test_images
         self.labels = [None] * len(self.tests) if test_labels is None else list(test_labels)
-        self.info = model_info(model, epoch_kernels, graph_svg)
+        self.info = model_info(model, epoch_kernels, graph_svg, grad_graph_svg)
         self.info["tests"] = [{"index": i, "name": f"test image #{i}", "label": _int(label)}
                               for i, label in enumerate(self.labels)]
         self.page = page_html({"mode": "server"}, title).encode("utf-8")
@@ -305,11 +305,12 @@ def serve(model: nn.Module, test_images: np.ndarray | None = None,
           test_labels: Sequence[int] | None = None, epoch_kernels: list[np.ndarray] | None = None,
           host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve the explorer until Ctrl+C; on this machine only unless `host` says otherwise."""
-    from .page import graph_svg
+    from .page import grad_graph_svg, graph_svg
 
     blank = np.zeros((28, 28), np.uint8)  # any image gives the graph's shape
-    app = ExplorerApp(model, test_images, test_labels, epoch_kernels,
-                      graph_svg(record_backprop(model, blank, 0)))
+    backprop = record_backprop(model, blank, 0)
+    app = ExplorerApp(model, test_images, test_labels, epoch_kernels, graph_svg(backprop),
+                      grad_graph_svg=grad_graph_svg(backprop))
     server = make_server(app, host, port)
     address, bound = server.server_address[:2]
     if host not in ("127.0.0.1", "localhost", "::1"):

@@ -1,4 +1,5 @@
-// The graph tab: the loss's autograd graph (draw_graph's picture) and its backward, step by step.
+// The graph tab: the loss's autograd graph (draw_graph's picture) and its backward, step by step;
+// or the gradient's own graph, as backward(create_graph=True) records it.
 "use strict";
 
 TG.summaryText = (s) => {
@@ -49,4 +50,14 @@ TG.graphTab = (picture, panel, svg) => {
     step: () => { if (at < steps.length - 1) { at += 1; show(); } },
     reset: () => { at = -1; show(); },
   };
+};
+
+TG.gradGraphView = (picture, svg, lossView, gradView, showGrad) => {
+  picture.innerHTML = svg || "<p class='note'>Graphviz's <code>dot</code> was not found when " +
+    "this page was made, so the gradient's graph is not drawn.</p>";
+  const toggle = () => {
+    lossView.classList.toggle("hidden", showGrad.checked);
+    gradView.classList.toggle("hidden", !showGrad.checked);
+  };
+  return toggle;
 };

@@ -11,6 +11,8 @@
   const backward = () => $("tg-backward").checked;
   const target = () => Number($("tg-class").value);
   const graph = TG.graphTab($("tg-graph"), $("tg-step"), model.graph_svg);
+  const graphView = TG.gradGraphView($("tg-grad-graph"), model.grad_graph_svg,
+    $("tg-loss-view"), $("tg-grad-view"), $("tg-view-grad"));
 
   const render = () => {
     if (!trace) return;
@@ -121,6 +123,8 @@
       }
     });
   }
+  $("tg-view-loss").addEventListener("change", graphView);
+  $("tg-view-grad").addEventListener("change", graphView);
   $("tg-next").addEventListener("click", graph.step);
   $("tg-reset").addEventListener("click", graph.reset);
 
