@@ -1,15 +1,20 @@
 """atomic_write: the one way files are written whole or not at all (checkpoints, JSON, plots,
 graphs, reports, the dataset cache), and WriteError, which names the path the caller gave;
-open_regular: the one way files handed to a reader are opened (regular files only)."""
+open_regular: the one way files handed to a reader are opened (regular files only); read_npz:
+the one way .npz archives are read (every member's size checked before its array exists)."""
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 import stat
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import IO, Any, BinaryIO
+
+import numpy as np
 
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 
@@ -131,3 +136,87 @@ def open_regular(path: str | os.PathLike[str], error: type[Exception]) -> Binary
     if hasattr(os, "set_blocking"):
         os.set_blocking(fd, True)
     return os.fdopen(fd, "rb")
+
+
+# ----- bounded .npz reading -------------------------------------------------------------------
+# tg.save stores members uncompressed (ratio 1) and np.savez_compressed of weights stays under 2;
+# more than this many times the file's size is a zip bomb. Below the floor any ratio is fine
+# (small all-zero buffers compress 1000x)
+MAX_INFLATION = 20
+INFLATION_FLOOR = 256 * 2**20
+_CHUNK = 2**20  # members are read in pieces of this size straight into their arrays
+
+
+def read_npz(path: str | os.PathLike[str], error: type[Exception], what: str,
+             select: Callable[[list[str]], list[str] | None] | None = None
+             ) -> dict[str, np.ndarray]:
+    """The .npy members of the regular file `path` as arrays (keys without ".npy"), never
+    unpickled. `select(names)` sees the member names before any is read: it may refuse the
+    archive, or return the names to read (None: all). Each member's .npy header must account
+    for exactly its declared inflated size, and the members together may not inflate past
+    MAX_INFLATION times the file (or the floor), so a crafted archive fails before its arrays
+    exist; `error` names `what` and the file."""
+    path = os.fspath(path)
+    try:
+        with open_regular(path, error) as f, zipfile.ZipFile(f) as archive:
+            names = [info.filename for info in archive.infolist()]
+            chosen = select(names) if select is not None else None
+            infos = [info for info in archive.infolist() if info.filename.endswith(".npy")
+                     and (chosen is None or info.filename in chosen)]
+            return _read_members(archive, infos, os.fstat(f.fileno()).st_size, error,
+                                 f"{what} {path!r}")
+    except FileNotFoundError:
+        raise error(f"{what} {path!r} does not exist") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as cause:
+        raise error(f"{what} {path!r} is not a .npz archive: it is truncated, corrupt, or "
+                    f"another kind of file ({cause})") from None
+
+
+def _read_members(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], size: int,
+                  error: type[Exception], where: str) -> dict[str, np.ndarray]:
+    inflated = sum(info.file_size for info in infos)
+    if inflated > max(INFLATION_FLOOR, MAX_INFLATION * size):
+        raise error(f"{where} would inflate its {size:,} bytes to {inflated:,} bytes (the limit "
+                    f"is {MAX_INFLATION}x the file, or {INFLATION_FLOOR:,} bytes): a zip bomb "
+                    "or a damaged archive, not read")
+    return {info.filename.removesuffix(".npy"): _read_member(archive, info, error,
+                                                             f"{where}: member {info.filename!r}")
+            for info in infos}
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, error: type[Exception],
+                 where: str) -> np.ndarray:
+    """One member's array; its header must account for exactly its declared inflated size, and
+    the array is allocated only then and filled from the member (short data: truncated)."""
+    with archive.open(info) as f:
+        shape, fortran, dtype = _npy_header(f, error, where)
+        nbytes = math.prod(shape) * dtype.itemsize
+        if f.tell() + nbytes != info.file_size:
+            raise error(f"{where} declares {dtype} data of shape {shape} ({nbytes:,} bytes) but "
+                        f"holds {info.file_size - f.tell():,} bytes: the archive is damaged")
+        flat = np.empty(math.prod(shape), dtype)
+        view, done = memoryview(flat.view(np.uint8)), 0
+        while done < nbytes:
+            n = f.readinto(view[done:done + _CHUNK])
+            if not n:
+                raise error(f"{where} is truncated ({done:,} of {nbytes:,} bytes)")
+            done += n
+    return flat.reshape(shape[::-1]).transpose() if fortran else flat.reshape(shape)
+
+
+def _npy_header(f: Any, error: type[Exception], where: str
+                ) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """(shape, fortran_order, dtype) of a .npy stream; pickled (object) data is refused."""
+    readers = {(1, 0): np.lib.format.read_array_header_1_0,
+               (2, 0): np.lib.format.read_array_header_2_0}
+    try:
+        version = np.lib.format.read_magic(f)
+        if version not in readers:
+            raise ValueError(f"unsupported .npy version {version}")
+        shape, fortran, dtype = readers[version](f)
+    except (ValueError, TypeError, SyntaxError) as cause:
+        raise error(f"{where} is not a readable .npy array: {cause}") from None
+    if dtype.hasobject:
+        raise error(f"{where} contains pickled objects, which are never loaded "
+                    "(allow_pickle=False)")
+    return shape, fortran, dtype

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import math
 import os
-import zipfile
 from typing import Any
 
 import numpy as np
 
-from .fileio import atomic_write, open_regular
+from .fileio import atomic_write, read_npz
 from .safetensors_io import is_safetensors_path, load_safetensors, save_safetensors
 from .tensor import Tensor
 
@@ -110,13 +108,8 @@ def load(path: str | os.PathLike, map_location: Any = None, *,
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"checkpoint {path!r} does not exist")
-    with open_regular(path, CheckpointError) as f:
-        try:
-            with zipfile.ZipFile(f) as archive:
-                arrays = _read_members(path, archive, os.fstat(f.fileno()).st_size)
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as error:
-            raise CheckpointError(f"checkpoint {path!r} is not a .npz archive: it is truncated, "
-                                  f"corrupt, or another kind of file ({error})") from None
+    arrays = read_npz(path, CheckpointError, "checkpoint",
+                      lambda names: _check_members(path, names))
     try:
         manifest = json.loads(str(arrays.pop(MANIFEST)))
     except (json.JSONDecodeError, RecursionError, ValueError) as error:
@@ -131,66 +124,6 @@ def load(path: str | os.PathLike, map_location: Any = None, *,
     except _Damage as damage:
         raise CheckpointError(f"checkpoint {path!r} has a damaged manifest at key "
                               f"{damage.args[0]!r}: {damage.args[1]}") from None
-
-
-# save() stores members uncompressed (ratio 1) and np.savez_compressed of weights stays under 2;
-# more than this many times the file's size is a zip bomb. Below the floor any ratio is fine
-# (small all-zero buffers compress 1000x)
-MAX_INFLATION = 20
-INFLATION_FLOOR = 256 * 2**20
-_CHUNK = 2**20  # members are read in pieces of this size straight into their arrays
-
-
-def _read_members(path: str, archive: zipfile.ZipFile, size: int) -> dict[str, np.ndarray]:
-    """The archive's .npy members as arrays, after checking their declared sizes."""
-    infos = [info for info in archive.infolist() if info.filename.endswith(".npy")]
-    _check_members(path, [info.filename for info in archive.infolist()])
-    inflated = sum(info.file_size for info in infos)
-    if inflated > max(INFLATION_FLOOR, MAX_INFLATION * size):
-        raise CheckpointError(f"checkpoint {path!r} would inflate its {size:,} bytes to "
-                              f"{inflated:,} bytes (the limit is {MAX_INFLATION}x the file, or "
-                              f"{INFLATION_FLOOR:,} bytes): a zip bomb or a damaged archive, "
-                              "not read")
-    return {info.filename.removesuffix(".npy"): _read_member(path, archive, info)
-            for info in infos}
-
-
-def _read_member(path: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
-    """One member's array; its header must account for exactly its declared inflated size, and
-    the array is allocated only then and filled from the member (short data: truncated)."""
-    where = f"checkpoint {path!r}: member {info.filename!r}"
-    with archive.open(info) as f:
-        shape, fortran, dtype = _npy_header(f, where)
-        nbytes = math.prod(shape) * dtype.itemsize
-        if f.tell() + nbytes != info.file_size:
-            raise CheckpointError(f"{where} declares {dtype} data of shape {shape} "
-                                  f"({nbytes:,} bytes) but holds {info.file_size - f.tell():,} "
-                                  "bytes: the archive is damaged")
-        flat = np.empty(math.prod(shape), dtype)
-        view, done = memoryview(flat.view(np.uint8)), 0
-        while done < nbytes:
-            n = f.readinto(view[done:done + _CHUNK])
-            if not n:
-                raise CheckpointError(f"{where} is truncated ({done:,} of {nbytes:,} bytes)")
-            done += n
-    return flat.reshape(shape[::-1]).transpose() if fortran else flat.reshape(shape)
-
-
-def _npy_header(f: Any, where: str) -> tuple[tuple[int, ...], bool, np.dtype]:
-    """(shape, fortran_order, dtype) of a .npy stream; pickled (object) data is refused."""
-    readers = {(1, 0): np.lib.format.read_array_header_1_0,
-               (2, 0): np.lib.format.read_array_header_2_0}
-    try:
-        version = np.lib.format.read_magic(f)
-        if version not in readers:
-            raise ValueError(f"unsupported .npy version {version}")
-        shape, fortran, dtype = readers[version](f)
-    except (ValueError, TypeError, SyntaxError) as error:
-        raise CheckpointError(f"{where} is not a readable .npy array: {error}") from None
-    if dtype.hasobject:
-        raise CheckpointError(f"{where} contains pickled objects, which are never loaded "
-                              "(allow_pickle=False)")
-    return shape, fortran, dtype
 
 
 def _check_members(path: str, names: list[str]) -> None:

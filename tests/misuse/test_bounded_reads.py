@@ -30,17 +30,21 @@ import onnx, onnx.numpy_helper  # loaded before the cap, as a user's session has
 size = next(int(line.split()[1]) * 1024 for line in open("/proc/self/status")
             if line.startswith("VmSize:"))
 resource.setrlimit(resource.RLIMIT_AS, (size + 100 * 2**20, resource.RLIM_INFINITY))
+from tinygrad_cnn.datasets.npz import load_npz
 try:
-    (tonnx.load if sys.argv[1].endswith(".onnx") else tg.load)(sys.argv[1])
+    if sys.argv[2:] == ["dataset"]:
+        load_npz(sys.argv[1])
+    else:
+        (tonnx.load if sys.argv[1].endswith(".onnx") else tg.load)(sys.argv[1])
 except BaseException as error:
     print(type(error).__name__, error)
 """
 
 
-def limited_load(path: Path) -> str:
+def limited_load(path: Path, *kind: str) -> str:
     """`type: message` of the error loading `path` under the memory cap."""
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, "-c", LIMITED, str(path)], capture_output=True,
+    done = subprocess.run([sys.executable, "-c", LIMITED, str(path), *kind], capture_output=True,
                           text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
@@ -89,6 +93,16 @@ def test_a_header_claiming_more_than_the_member_holds_fails_before_allocating(tm
     out = limited_load(crafted_checkpoint(tmp_path / "liar.npz", (GIB,), None))
     assert out.startswith("CheckpointError") and "liar.npz" in out, out
     assert "member 'w.npy' declares float32 data of shape (1073741824,)" in out
+
+
+def test_a_zip_bomb_dataset_npz_fails_fast_in_under_100_mb(tmp_path) -> None:
+    path = tmp_path / "digits.npz"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("images.npy", npy_header((GIB, 28, 28), "|u1") + bytes(2**20))
+        archive.writestr("labels.npy", npy_header((4,), "<i8") + bytes(32))
+    patch_declared_size(path, "images.npy", 4 * GIB - 1)
+    out = limited_load(path, "dataset")
+    assert out.startswith("DataFileError") and "digits.npz" in out and "zip bomb" in out, out
 
 
 def test_a_checkpoint_member_cut_short_is_truncated(tmp_path) -> None:

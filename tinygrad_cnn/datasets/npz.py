@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from ..fileio import read_npz
 from .errors import DataFileError
 
 # Key pairs tried in order when none are given: ours, generic, Keras' mnist.npz
@@ -19,20 +19,15 @@ def load_npz(path: str | os.PathLike[str], images_key: str | None = None,
     """Read (images uint8 (N, H, W), labels int64 (N,)) from an .npz archive. Without keys the
     first of `KEY_PAIRS` present is used (pass x_test/y_test for Keras' test split). Images may
     be stored as (N, H, W), (N, 1, H, W) or (N, 784); integers in 0..255 or floats in [0, 1]."""
-    path = Path(path)
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, zipfile.BadZipFile) as exc:
-        raise DataFileError(f"{path}: not a readable .npz archive ({exc})") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise DataFileError(f"{path}: holds a single array; expected an .npz archive with "
-                            f"images and labels")
-    with archive:
-        keys = _choose_keys(path, list(archive.files), images_key, labels_key)
-        try:
-            images, labels = archive[keys[0]], archive[keys[1]]
-        except (ValueError, OSError, zipfile.BadZipFile) as exc:
-            raise DataFileError(f"{path}: cannot read arrays {keys} ({exc})") from None
+    path, keys = Path(path), []
+
+    def choose(names: list[str]) -> list[str]:  # only the two arrays are read (bounded)
+        arrays = [name.removesuffix(".npy") for name in names if name.endswith(".npy")]
+        keys.extend(_choose_keys(path, arrays, images_key, labels_key))
+        return [f"{key}.npy" for key in keys]
+
+    arrays = read_npz(path, DataFileError, "dataset", choose)
+    images, labels = arrays[keys[0]], arrays[keys[1]]
     images = as_uint8_images(images, f"{path}[{keys[0]!r}]")
     labels = as_int64_labels(labels, f"{path}[{keys[1]!r}]")
     if len(images) != len(labels):
