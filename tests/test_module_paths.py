@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 
+import numpy as np
 import pytest
 
 import tinygrad_cnn.data
@@ -36,3 +37,16 @@ def test_utils_data_names_are_the_data_pipelines_own_objects():
     assert DataLoader is tinygrad_cnn.data.DataLoader and Dataset is tinygrad_cnn.dataset.Dataset
     assert TensorDataset is tinygrad_cnn.dataset.TensorDataset
     assert default_collate([1, 2]).tolist() == [1, 2]
+
+
+def test_dataloader_takes_the_worker_settings_of_accelerator_scripts():
+    """mnist/main.py passes these when an accelerator is there; batches stay in process."""
+    from tinygrad_cnn.utils.data import DataLoader, TensorDataset
+
+    data = TensorDataset(np.arange(6.0), np.arange(6))
+    loader = DataLoader(data, batch_size=4, num_workers=1, persistent_workers=True,
+                        pin_memory=True, shuffle=True, prefetch_factor=2, timeout=0,
+                        worker_init_fn=None)
+    x, y = next(iter(loader))
+    assert x.shape == (4,) and sorted(np.concatenate([b[1].numpy() for b in loader])) == list(
+        range(6))

@@ -156,9 +156,11 @@ class DataLoader:
     def __init__(self, images: Any, labels: Any = None, batch_size: int | None = None,
                  shuffle: bool = False, drop_last: bool = False, seed: int | None = None,
                  transform: Transform | None = None, *, collate_fn: Any = None,
-                 num_workers: int = 0, pin_memory: bool = False) -> None:
-        # num_workers and pin_memory are PyTorch's: accepted, and batches are made in this
-        # process (a batch is one NumPy gather), there is no GPU memory to pin
+                 num_workers: int = 0, pin_memory: bool = False,
+                 persistent_workers: bool = False, prefetch_factor: int | None = None,
+                 timeout: float = 0, worker_init_fn: Any = None) -> None:
+        # num_workers, pin_memory and the worker settings are PyTorch's: accepted, and batches
+        # are made in this process (a batch is one NumPy gather), there is no GPU memory to pin
         # a dataset when it is one of ours, or array-free with no labels beside it (labels may
         # be PyTorch's second positional argument, batch_size: DataLoader(dataset, 64, True))
         dataset_call = labels is None or isinstance(labels, int) and not isinstance(labels, bool)
