@@ -251,3 +251,13 @@ def test_an_onnx_fifo_is_refused_at_once(tmp_path) -> None:
 def test_the_onnx_floor_has_the_external_data_fix() -> None:
     text = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
     assert '"onnx>=1.16' in text or '"onnx>=1.17' in text or '"onnx>=1.18' in text
+
+
+def test_an_image_fifo_is_refused_at_once(tmp_path) -> None:
+    os.mkfifo(tmp_path / "digit.png")
+    code = ("import sys\nfrom tinygrad_cnn.datasets.images import read_gray\n"
+            "try:\n    read_gray(sys.argv[1])\nexcept Exception as e:\n"
+            "    print(type(e).__name__, e)\n")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "digit.png")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.stdout.startswith("DataFileError") and "is a FIFO (named pipe)" in done.stdout

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ..fileio import open_regular
 from .errors import DataFileError
 
 MAX_PIXELS = 50_000_000  # a 50-megapixel photo; larger pictures are refused, not decoded
@@ -24,7 +25,7 @@ def read_gray(path: str | os.PathLike[str], max_pixels: int = MAX_PIXELS) -> np.
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our limit is lower
-            with Image.open(path) as image:
+            with open_regular(path, DataFileError) as f, Image.open(f) as image:  # no FIFO
                 width, height = image.size
                 if width * height > max_pixels:
                     raise DataFileError(f"{path}: {width}x{height} pixels, more than "
