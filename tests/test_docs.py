@@ -7,7 +7,6 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 import tinygrad_cnn as tg
 
@@ -84,12 +83,7 @@ def test_higher_order_tanh_derivatives_match_closed_forms():
 
 
 def test_higher_order_hessian_vector_product_on_lenet():
-    try:
-        v_hv, finite = _load("higher_order_example").hessian_vector_product()
-    except RuntimeError as refused:  # an op of LeNet whose backward has no second order yet
-        if "no second order" not in str(refused):
-            raise
-        pytest.skip(f"LeNet's second order is not there yet: {refused}")
+    v_hv, finite = _load("higher_order_example").hessian_vector_product()
     assert abs(v_hv) > 1e-3  # a real curvature, not an accidental zero
     np.testing.assert_allclose(v_hv, finite, rtol=1e-6)
 
@@ -134,7 +128,9 @@ def test_higher_order_tutorial_quotes_the_script():
     newton = [f"  step {i}: x = {x:.7f}" for i, x in enumerate(example.newton()[:7])]
     tanh = [f"  order {n}: {d.item():+.6f}  ({example.op_count(d)} ops)"
             for n, d in enumerate(example.tanh_derivatives(), start=1)]
-    for line in newton + tanh:
+    v_hv, finite = example.hessian_vector_product()
+    hvp = [f"LeNet Hessian-vector product: v.Hv = {v_hv:.6f}, finite differences {finite:.6f}"]
+    for line in newton + tanh + hvp:
         assert line in page, line
     for picture in ("tanh_grad_graph.svg", "tanh_grad2_graph.svg"):
         assert f"(img/{picture})" in page and (DOCS / "img" / picture).is_file()
