@@ -168,32 +168,13 @@ def _nearest(nodes: list[Tensor], max_nodes: int | None) -> tuple[list[Tensor], 
 def _draw_tensors(dot: graphviz.Digraph, nodes: list[Tensor], root: Tensor, names: Names,
                   options: tuple, group_by_module: bool, boundary: set[int]) -> None:
     ids = {id(t): f"t{i}" for i, t in enumerate(nodes)}
-    owner = _owners(nodes) if group_by_module else {}
+    clusters = _Clusters(dot, nodes, names, group_by_module)
     greyed = _forward_of_gradient(nodes)
     constants = _read_by_backward_only(nodes)
-    clusters: dict[int, graphviz.Digraph] = {}
-
-    def cluster(key: Any, label: str, fill: str, border: str) -> graphviz.Digraph:
-        if id(key) not in clusters:
-            clusters[id(key)] = sub = graphviz.Digraph(f"cluster_{len(clusters)}")
-            sub.attr(label=label, style="rounded,filled", fillcolor=fill, color=border,
-                     fontname="Helvetica", fontsize="11", labeljust="l")
-        return clusters[id(key)]
-
-    def target(t: Tensor) -> graphviz.Digraph:
-        ctx = t._ctx
-        if ctx is not None and ctx.backward_of is not None:  # recorded by a backward
-            return cluster(ctx.backward_of, backward_title(ctx.backward_of), "#fffaf4",
-                           order_colours(derivative_order(ctx))[1])
-        module = owner.get(id(t))
-        if module is None:
-            return dot
-        return cluster(module, names.title(module), CLUSTER_FILL, "#9a9ab0")
-
     for t in nodes:
         tid = ids[id(t)]
         label, fill = tensor_label(t, names, t is root, options, id(t) in constants)
-        graph = target(t)
+        graph = clusters.of(t)
         cut_here = id(t) in boundary  # made by an op that max_nodes left out: dashed
         op_fill, border, ink = _op_style(t._ctx, id(t) in greyed)
         recolour = {} if op_fill == OP_FILL else {"color": border, "fontcolor": ink}
@@ -210,8 +191,40 @@ def _draw_tensors(dot: graphviz.Digraph, nodes: list[Tensor], root: Tensor, name
             if id(p) in ids:
                 dot.edge(ids[id(p)], oid)
         dot.edge(oid, tid)
-    for sub in clusters.values():
-        dot.subgraph(sub)
+    clusters.close()
+
+
+class _Clusters:
+    """The subgraphs tensors are drawn in: one per module (group_by_module), and in a gradient's
+    graph one per forward op whose backward recorded ops, named after it (`TanhBackward`)."""
+
+    def __init__(self, dot: graphviz.Digraph, nodes: list[Tensor], names: Names,
+                 group_by_module: bool) -> None:
+        self.dot, self.names = dot, names
+        self.owner = _owners(nodes) if group_by_module else {}
+        self.graphs: dict[int, graphviz.Digraph] = {}
+
+    def of(self, t: Tensor) -> graphviz.Digraph:
+        ctx = t._ctx
+        if ctx is not None and ctx.backward_of is not None:  # recorded by a backward
+            border = order_colours(derivative_order(ctx))[1]
+            return self._get(ctx.backward_of, backward_title(ctx.backward_of), "#fffaf4", border)
+        module = self.owner.get(id(t))
+        if module is None:
+            return self.dot
+        return self._get(module, self.names.title(module), CLUSTER_FILL, "#9a9ab0")
+
+    def _get(self, key: Any, label: str, fill: str, border: str) -> graphviz.Digraph:
+        if id(key) not in self.graphs:
+            self.graphs[id(key)] = sub = graphviz.Digraph(f"cluster_{len(self.graphs)}")
+            sub.attr(label=label, style="rounded,filled", fillcolor=fill, color=border,
+                     fontname="Helvetica", fontsize="11", labeljust="l")
+        return self.graphs[id(key)]
+
+    def close(self) -> None:
+        """Add the clusters to the picture (after their nodes, which they list)."""
+        for sub in self.graphs.values():
+            self.dot.subgraph(sub)
 
 
 def _forward_of_gradient(nodes: list[Tensor]) -> set[int]:
