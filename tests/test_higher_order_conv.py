@@ -59,7 +59,7 @@ def test_third_order_through_conv2d(algorithm):
         x = x if x.requires_grad else x.detach().requires_grad_()
         out = ops.conv2d(x, w, padding=1, algorithm=algorithm)
         (grad_x,) = autograd.grad((out * out * out).sum(), x, create_graph=True)
-        return grad_x
+        return grad_x * grad_x  # a gradient penalty, so every gradient op is differentiated
 
     assert gradgradcheck(first_order, [x, w])
 
@@ -95,6 +95,21 @@ def test_gradgradcheck_avg_pool2d(params):
 def test_gradgradcheck_adaptive_avg_pool2d(output_size):
     x = np.random.default_rng(4).standard_normal((2, 2, 7, 6))
     assert gradgradcheck(lambda x: ops.adaptive_avg_pool2d(x * x, output_size) ** 2, [x])
+
+
+@pytest.mark.parametrize("pool", [lambda x: ops.max_pool2d(x, 3, 2, 1),
+                                  lambda x: ops.avg_pool2d(x, 3, 2, 1, count_include_pad=False),
+                                  lambda x: ops.adaptive_avg_pool2d(x, (3, 2))])
+def test_third_order_through_pooling(pool):
+    """Unpool's gradient is a gather (a pooling) whose gradient is the unpool again."""
+    x = np.random.default_rng(7).standard_normal((1, 2, 6, 5))
+
+    def first_order(x):
+        x = x if x.requires_grad else x.detach().requires_grad_()
+        (grad_x,) = autograd.grad((pool(x) ** 3).sum(), x, create_graph=True)
+        return grad_x * grad_x  # a gradient penalty: the unpool's own gradient then depends on x
+
+    assert gradgradcheck(first_order, [x])
 
 
 def test_gradgradcheck_conv_relu_pool_stack():
@@ -142,6 +157,44 @@ def test_first_order_kernels_and_the_graph_ops_agree(algorithm):
         results.append([t.grad.data for t in leaves])
     for first, graph in zip(*results):
         np.testing.assert_allclose(graph, first, rtol=1e-12, atol=1e-12)
+
+
+STACKS = {
+    "conv_maxpool": lambda x, w, b: ops.max_pool2d(ops.conv2d(x, w, b, padding=1), 3, 2, 1),
+    "grouped_conv_avgpool": lambda x, w, b: ops.avg_pool2d(
+        ops.conv2d(x, w[:, :1], b, dilation=2, padding=2, groups=2, algorithm="taps"), 2,
+        ceil_mode=True, count_include_pad=False),
+    "strided_conv_adaptive": lambda x, w, b: ops.adaptive_avg_pool2d(
+        ops.conv2d(x, w, b, stride=2, padding=1, algorithm="im2col"), (2, 3)),
+    "conv_2x2_maxpool": lambda x, w, b: ops.max_pool2d(
+        ops.conv2d(x, w, b, padding=1, algorithm="toeplitz"), 2),
+}
+
+
+def nth_gradients(f, values: list, order: int, create_last: bool) -> list:
+    """Gradients of order `order`: each order differentiates the squared norm of the previous
+    gradients (double backprop); the last one with or without create_graph."""
+    leaves = [Tensor(v, requires_grad=True, dtype=np.float64) for v in values]
+    out = (f(*leaves) ** 2).sum()
+    for k in range(order):
+        create = create_last or k < order - 1
+        grads = autograd.grad(out, leaves, create_graph=create, materialize_grads=True)
+        out = sum(((g * g).sum() for g in grads), leaves[0].sum() * 0.0)
+    return [g.data for g in grads]
+
+
+@pytest.mark.parametrize("order", [1, 2, 3])
+@pytest.mark.parametrize("name", list(STACKS))
+def test_each_order_agrees_between_the_kernels_and_the_graph_ops(name, order):
+    """At every order the ops' graph backwards (create_graph) give the numbers their NumPy
+    backwards give: gradgradcheck alone would miss a graph backward off by a factor, since its
+    finite differences run through the same graph backwards."""
+    rng = np.random.default_rng(8)
+    values = [rng.standard_normal(s) for s in ((2, 2, 6, 6), (4, 2, 3, 3), (4,))]
+    kernels = nth_gradients(STACKS[name], values, order, create_last=False)
+    graph_ops = nth_gradients(STACKS[name], values, order, create_last=True)
+    for a, b in zip(kernels, graph_ops):
+        np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-10)
 
 
 # ----- Hessian-vector products against PyTorch 2.13 ----------------------------------------------
