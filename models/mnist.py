@@ -288,7 +288,7 @@ def train(args: argparse.Namespace) -> dict:
     runs.check_run_folder(args.out, {"--data": args.data, "--train-dir": args.train_dir,
                                      "--test-dir": args.test_dir})
     run = runs.Run(args.out)
-    run.prepare()  # a bad --out fails now, not after an epoch
+    run.prepare(args.overwrite)  # a bad --out fails now, not after an epoch
     with run.locked(), ExitStack() as stack:  # a second run into this folder is refused
         return train_locked(args, run, stack)
 

@@ -48,9 +48,11 @@ class Run:
         self.out = Path(out)
         self.checkpoint = self.out / "checkpoint.npz"
 
-    def prepare(self) -> None:
+    def prepare(self, overwrite: bool = False) -> None:
         """Create the folder and check that every output can be written there, before training
-        spends any time: a file in the way, a read-only folder, an output that is a folder."""
+        spends any time: a file in the way, a read-only folder, an output that is a folder, or
+        (unless `overwrite`) files named as outputs in a folder that holds no run's checkpoint,
+        which no run here wrote."""
         if self.out.exists() and not self.out.is_dir():
             raise RunError(f"--out {self.out} is a file, not a folder: choose another --out")
         try:
@@ -63,6 +65,11 @@ class Run:
             if (self.out / name).is_dir():
                 raise RunError(f"{self.out / name} is a folder, where this run writes a file: "
                                "move it away or choose another --out")
+        strangers = [name for name in OUTPUTS if (self.out / name).exists()]
+        if strangers and not self.checkpoint.exists() and not overwrite:
+            raise RunError(f"--out {self.out} holds {', '.join(strangers)} but no run's "
+                           "checkpoint, so this program did not write them: move them away, "
+                           "choose another --out, or replace them with --overwrite")
 
     @contextmanager
     def locked(self) -> Iterator[None]:

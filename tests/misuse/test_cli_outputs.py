@@ -136,6 +136,14 @@ def test_its_own_outputs_are_replaced_without_overwrite(checkpoint, data, tmp_pa
     assert tg.load(weights).keys() == mnist.seed_model().state_dict().keys()
 
 
+def test_train_never_replaces_files_it_did_not_write(data, tmp_path) -> None:
+    (tmp_path / "report.html").write_text("my own report")
+    err = refused_keeping(tmp_path / "report.html", *quick(data, tmp_path))
+    assert f"--out {tmp_path} holds report.html but no run's checkpoint" in err
+    assert "--overwrite" in err and not (tmp_path / "checkpoint.npz").exists()
+    assert program(*quick(data, tmp_path, "--overwrite"))[0] == 0
+
+
 # ----------------------------------------------------------------------------- explore's port
 
 def test_explore_port_out_of_range(checkpoint) -> None:

@@ -298,7 +298,7 @@ def test_predict_shows_its_input(trained, tmp_path) -> None:
 
 
 def test_a_bug_in_our_code_keeps_its_traceback(data, tmp_path, monkeypatch) -> None:
-    def broken(self):
+    def broken(self, *args):
         raise RuntimeError("a bug")
     monkeypatch.setattr(runs.Run, "prepare", broken)
     with pytest.raises(RuntimeError, match="a bug"):
