@@ -384,6 +384,11 @@ def train_locked(args: argparse.Namespace, run: runs.Run, stack: ExitStack) -> d
         run.save(epoch + 1, config, parts, history, kernels, health)
         if stopping() and epoch + 1 < args.epochs:
             raise interrupted(run, f"epoch {epoch + 1}")
+    asked_to_stop = stopping()
+    stack.close()  # Ctrl-C raises again from here on (the report can take a while)
+    if asked_to_stop:
+        raise runs.Interrupted(f"interrupted after the last epoch: the run in {run.out} is "
+                               "complete; its report was not written")
 
     if start_epoch >= args.epochs:
         print(f"{run.out} has finished its {args.epochs} epochs; --epochs N extends it")
@@ -518,6 +523,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except runs.Interrupted as exc:
         print(exc, file=sys.stderr)
+        return INTERRUPTED
+    except KeyboardInterrupt:  # Ctrl-C outside training's steps (loading data, eval, a report)
+        print("interrupted", file=sys.stderr)
         return INTERRUPTED
     return 0
 

@@ -218,3 +218,11 @@ def test_an_interrupted_run_resumes_to_the_uninterrupted_result(data, tmp_path, 
     for history in histories:
         history.pop("seconds")  # wall time differs; every number of the training is equal
     assert cut["epoch"] == 2 and histories[0] == histories[1]
+
+
+def test_ctrl_c_outside_the_steps_is_one_line_and_130(checkpoint, data, monkeypatch) -> None:
+    def interrupted_evaluation(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(mnist.runs, "predict_proba", interrupted_evaluation)
+    code, _, err = program("eval", str(checkpoint), "--data", str(data))
+    assert code == 130 and err == "interrupted\n"
