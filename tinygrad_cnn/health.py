@@ -76,6 +76,8 @@ class HealthMonitor:
     """Per-layer training-health numbers of `model` (an nn.Module); see the module docstring."""
 
     def __init__(self, model: Any) -> None:
+        if not hasattr(model, "named_modules"):
+            raise TypeError(f"HealthMonitor watches an nn.Module, got {type(model).__name__}")
         self.model = model
         names = ModuleNames(model)
         self.layers: dict[str, Any] = {}  # layer name -> module, in model order

@@ -255,3 +255,18 @@ def test_conv2d_padding_mode(mode, error, words) -> None:
     with pytest.raises(error, match=words):
         nn.Conv2d(1, 1, 3, padding_mode=mode)
     assert nn.Conv2d(1, 1, 3, padding_mode="zeros").padding_mode == "zeros"
+
+
+@pytest.mark.parametrize("make, error, words", [
+    (lambda p: optim.SGD(p, lr="0.1"), TypeError, "SGD: lr should be a number, got '0.1'"),
+    (lambda p: optim.Adam(p, betas=(0.9,)), ValueError, r"betas should be a pair .* \(0.9,\)"),
+    (lambda p: optim.AdamW(p, eps=None), TypeError, "AdamW: eps should be a number, got None"),
+])
+def test_optimizer_hyper_parameters_are_numbers(make, error, words) -> None:
+    with pytest.raises(error, match=words):
+        make(params())
+
+
+def test_health_monitor_of_something_else() -> None:
+    with pytest.raises(TypeError, match="HealthMonitor watches an nn.Module, got str"):
+        tg.HealthMonitor("model")

@@ -4,6 +4,7 @@ Adagrad are in adaptive.py)."""
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable
 from typing import Any
 
@@ -160,6 +161,13 @@ def _ordered(params: Iterable[Any]) -> list[Any]:
                         f"Tensors or dicts, but got {type(params).__name__}") from None
 
 
+def _numbers(owner: str, **values: Any) -> None:
+    """Hyper-parameters are real numbers (a string lr would fail at its first comparison)."""
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{owner}: {name} should be a number, got {value!r}")
+
+
 def _check_keys(state_dict: Any, expected: set[str], owner: str) -> None:
     """A loaded state dict has exactly the `expected` keys (ValueError naming the others)."""
     if not isinstance(state_dict, dict):
@@ -182,6 +190,7 @@ class SGD(Optimizer):
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0.0,
                  dampening: float = 0.0, weight_decay: float = 0.0,
                  nesterov: bool = False) -> None:
+        _numbers("SGD", lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay)
         if lr < 0 or momentum < 0 or weight_decay < 0:
             raise ValueError(f"SGD: invalid lr={lr}, momentum={momentum} or "
                              f"weight_decay={weight_decay}")
@@ -217,6 +226,11 @@ class Adam(Optimizer):
     def __init__(self, params: Iterable[Any], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False) -> None:
+        _numbers(type(self).__name__, lr=lr, eps=eps, weight_decay=weight_decay)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"{type(self).__name__}: betas should be a pair (beta1, beta2), got "
+                             f"{betas!r}")
+        _numbers(type(self).__name__, beta1=betas[0], beta2=betas[1])
         if lr < 0 or eps < 0 or weight_decay < 0 or not all(0 <= b < 1 for b in betas):
             raise ValueError(f"{type(self).__name__}: invalid lr={lr}, betas={betas}, eps={eps} "
                              f"or weight_decay={weight_decay}")
