@@ -212,6 +212,9 @@ class Handler(BaseHTTPRequestHandler):
             pass
 
     def _send(self, status: int, data: bytes, kind: str) -> None:
+        # the reply gets a fresh timeout of its own (reads may have left a few ms): a client
+        # that stops reading holds its worker that long at most
+        self.connection.settimeout(self.server.request_timeout)
         self.send_response(status)
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(data)))
@@ -271,6 +274,11 @@ class ExplorerServer(ThreadingHTTPServer):
         except ValueError:
             literal = False
         return literal and self.server_address[0] in ("0.0.0.0", "::")
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away or stopped reading is no error of ours: no traceback."""
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         if not self.slots.acquire(blocking=False):
