@@ -317,8 +317,8 @@ class Tensor(Node):
     @staticmethod
     def full(shape: int | Sequence[int], value: Scalar, requires_grad: bool = False,
              dtype: Any = np.float32) -> Tensor:
-        return Tensor(np.full(_shape((shape,)), number(value, "full"), dtype), requires_grad,
-                      dtype)
+        fill = interop.as_array(number(value, "full"), dtype, "full")  # 300 in int8: an error
+        return Tensor(np.full(_shape((shape,)), fill, fill.dtype), requires_grad, dtype)
 
     @staticmethod
     def randn(*shape: int, requires_grad: bool = False, dtype: Any = np.float32) -> Tensor:
