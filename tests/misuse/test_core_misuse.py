@@ -111,3 +111,10 @@ def test_iterating_a_0d_tensor_raises() -> None:
 def test_string_dtypes_are_refused(make) -> None:
     with pytest.raises(TypeError, match="argument 'dtype' must be a dtype .* not str"):
         make()
+
+
+def test_full_with_a_value_its_dtype_cannot_hold_raises() -> None:
+    with pytest.raises(RuntimeError, match="value cannot be converted to type int8 without "
+                                           "overflow"):
+        tg.full((2,), 300, dtype=tg.int8)
+    assert tg.full((2,), -128, dtype=tg.int8).tolist() == [-128, -128]
