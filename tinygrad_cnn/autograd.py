@@ -159,6 +159,10 @@ def run_hooks(node: Tensor, grad: np.ndarray) -> np.ndarray:
     for hook in node._hooks:
         graph = isinstance(grad, engine.Node)  # create_graph: the gradient is a graph node
         result = hook(grad if graph else node._from_op(grad, None))
+        if result is not None and not isinstance(result, (engine.Node, np.ndarray)):
+            raise TypeError(f"expected Tensor, but hook {getattr(hook, '__name__', hook)!r} "
+                            f"returned '{type(result).__name__}' (a tensor hook returns None to "
+                            "keep the gradient, or a Tensor that replaces it)")
         if result is not None:
             if np.shape(getattr(result, "data", result)) != node.shape:
                 raise RuntimeError(f"hook {getattr(hook, '__name__', hook)!r} returned a gradient "
