@@ -270,3 +270,13 @@ def test_optimizer_hyper_parameters_are_numbers(make, error, words) -> None:
 def test_health_monitor_of_something_else() -> None:
     with pytest.raises(TypeError, match="HealthMonitor watches an nn.Module, got str"):
         tg.HealthMonitor("model")
+
+
+@pytest.mark.parametrize("junk", ["x", {"a": 1}, 3.0])
+def test_a_tensor_hook_returning_junk_says_so_as_pytorch(junk) -> None:
+    x = Tensor(2.0, requires_grad=True)
+    y = x * 3
+    y.register_hook(lambda grad: junk)
+    with pytest.raises(TypeError, match=f"expected Tensor, but hook '<lambda>' returned "
+                                        f"'{type(junk).__name__}'"):
+        y.backward()
