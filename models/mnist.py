@@ -111,6 +111,7 @@ RUN_FLAGS = ("model", *RECIPES["seed"], "dataset", "data", "train_dir", "test_di
 IDX_ENV = "TINYGRAD_CNN_IDX_DIR"  # the default of --data: a folder of your own IDX files
 NORMALIZE = Normalize()  # uint8 pixels -> MNIST's standardised floats
 DIGITS = [str(d) for d in range(10)]
+MAX_EXPLORER_IMAGES = 200  # each is traced forward and backward for the page: minutes beyond
 BAR_SECONDS = 0.25  # the progress bar redraws a few times per second, not every step
 
 # ----------------------------------------------------------------------------- command line
@@ -212,7 +213,8 @@ def build_parser(model: str) -> argparse.ArgumentParser:
                    help="port (0: any free one)")
     x.add_argument("--static", metavar="OUT.html", help="write one self-contained page instead")
     overwrite_argument(x)
-    x.add_argument("--images", type=number(int, 1), default=10, help="test images to pick from")
+    x.add_argument("--images", type=number(int, 1, maximum=MAX_EXPLORER_IMAGES), default=10,
+                   help="test images to pick from (each is traced forward and backward)")
     data_arguments(x)
     x.set_defaults(run=explore_command)
     return parser

@@ -226,3 +226,8 @@ def test_ctrl_c_outside_the_steps_is_one_line_and_130(checkpoint, data, monkeypa
     monkeypatch.setattr(mnist.runs, "predict_proba", interrupted_evaluation)
     code, _, err = program("eval", str(checkpoint), "--data", str(data))
     assert code == 130 and err == "interrupted\n"
+
+
+def test_explore_images_is_bounded(checkpoint) -> None:
+    code, _, err = program("explore", str(checkpoint), "--static", "x.html", "--images", "100000")
+    assert code == 2 and "--images" in err and "<= 200" in err
