@@ -162,7 +162,8 @@ def test_argument_checks() -> None:
     images, labels = dataset(4)
     with pytest.raises(ValueError, match=r"labels \(N,\), got \(4, 28, 28\) and \(3,\)"):
         DataLoader(images, labels[:3])
-    with pytest.raises(ValueError, match="batch_size should be a positive integer value, but got batch_size=0"):
+    with pytest.raises(ValueError, match="batch_size should be a positive integer value, but "
+                                         "got batch_size=0"):
         DataLoader(images, labels, batch_size=0)
     with pytest.raises(ValueError, match="seed must lie in"):
         DataLoader(images, labels, seed=-1)
