@@ -336,22 +336,25 @@ def _checked_node_grad(ctx: Function, index: int, parent: Node, grad: Node) -> N
 
 # ----- backward ----------------------------------------------------------------------------------
 def accumulate_into_grad(node: Node, grad: Any) -> None:
-    """Where backward puts a node's gradient by default: `.grad`, on leaves that require grad
-    and on tensors that asked for it (retain_grad)."""
+    """What backward does with a node's gradient when no `deliver` is given: `.grad`, on leaves
+    that require grad and on tensors that asked for it (retain_grad); a `deliver` that also
+    wants that (the explorer's step recorder) calls it."""
     if node._retains_grad:
         node._accumulate_grad(grad)
 
 
 def backward(root: Node, grad: Any, retain_graph: bool = False,
-             deliver: Callable[[Node, Any], None] = accumulate_into_grad,
+             deliver: Callable[[Node, Any], None] | None = None,
              create_graph: bool = False) -> None:
     """Reverse-mode autodiff: push `grad` (d root / d root) back through the recorded graph, in
-    reverse topological order, and hand each node its total gradient d root / d node
-    (`deliver`; by default leaves accumulate it into `.grad`). With `create_graph` the
-    gradients are graph nodes and every op's backward is recorded (`_graph_backward`)."""
+    reverse topological order, and hand each node its total gradient d root / d node: leaves
+    (and retain_grad tensors) accumulate it into `.grad`, or `deliver(node, grad)` takes every
+    node's instead. With `create_graph` the gradients are graph nodes and every op's backward
+    is recorded (`_graph_backward`)."""
     grads: dict[int, Any] = {id(root): grad}
     read_late: set[int] = set()
-    for observer in _state.observers:  # an optional event: the profiler counts steps by it
+    observers = _state.observers
+    for observer in observers:  # an optional event: the profiler counts steps by it
         pass_started = getattr(observer, "on_backward_pass", None)
         if pass_started is not None:
             pass_started(root)
@@ -361,7 +364,10 @@ def backward(root: Node, grad: Any, retain_graph: bool = False,
             continue  # nothing that needs a gradient depends on this node
         if node._hooks:
             grad_out = node._run_hooks(grad_out)
-        deliver(node, grad_out)
+        if deliver is not None:
+            deliver(node, grad_out)  # autograd.grad's capture, the explorer's recorder
+        elif node._retains_grad:
+            node._accumulate_grad(grad_out)  # leaves keep their gradient in .grad
         ctx = node._ctx
         if ctx is None:
             continue  # a leaf: no op to go back through
@@ -369,8 +375,15 @@ def backward(root: Node, grad: Any, retain_graph: bool = False,
             node._check_saved(ctx)
         if create_graph:
             input_grads = _graph_backward(ctx, node, grad_out)
-        else:
+        elif observers:
             input_grads = _call_backward(ctx, grad_out)
+        else:
+            input_grads = ctx.backward(ctx, grad_out)  # the op's own rule: its gradients
+            if type(input_grads) is not tuple:
+                input_grads = (input_grads,)
+        if len(input_grads) != len(ctx.parents):
+            raise RuntimeError(f"{ctx.name}.backward returned {len(input_grads)} gradients for "
+                               f"{len(ctx.parents)} inputs")
         for index, (parent, g) in enumerate(zip(ctx.parents, input_grads)):
             if g is None or not ctx.needs_input_grad[index]:
                 continue
@@ -390,7 +403,7 @@ def backward(root: Node, grad: Any, retain_graph: bool = False,
 
 
 def _call_backward(ctx: Function, grad_out: Any) -> tuple:
-    """ctx.backward(grad_out) as a tuple of one gradient per input, timed for observers."""
+    """ctx.backward(grad_out) as a tuple, timed and shown to observers."""
     observers = _state.observers
     if observers:
         start = perf_counter()
@@ -400,12 +413,7 @@ def _call_backward(ctx: Function, grad_out: Any) -> tuple:
             observer.on_backward(ctx, _arrays(input_grads), seconds)
     else:
         input_grads = ctx.backward(ctx, grad_out)
-    if not isinstance(input_grads, tuple):
-        input_grads = (input_grads,)
-    if len(input_grads) != len(ctx.parents):
-        raise RuntimeError(f"{ctx.name}.backward returned {len(input_grads)} gradients for "
-                           f"{len(ctx.parents)} inputs")
-    return input_grads
+    return input_grads if isinstance(input_grads, tuple) else (input_grads,)
 
 
 def _arrays(grads: Any) -> Any:
