@@ -116,11 +116,13 @@ class Scatter(Function):
     Shapes: out and grad_x have x's shape; index's shape is the corner of src that is read."""
     rule = "grad_x = g with 0 at the written places, grad_src = g read at them"
     flops = no_flops
+    graph_backward = True
 
     @staticmethod
     def forward(ctx: Function, x: np.ndarray, src: np.ndarray, index: Any = None,
                 dim: int = 0) -> np.ndarray:
         index = np.atleast_1d(index)
+        ctx.index, ctx.dim = index, dim
         ctx.places, ctx.src_shape = _places(index, dim), src.shape
         out = np.atleast_1d(x).copy()
         out[ctx.places] = _corner(np.atleast_1d(src), index.shape)
@@ -128,6 +130,8 @@ class Scatter(Function):
 
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> tuple:
+        if isinstance(grad_out, Node):
+            return _scatter_graph_backward(ctx, grad_out)
         grad = np.atleast_1d(grad_out)
         grad_x = grad.copy()
         grad_x[ctx.places] = 0
@@ -135,6 +139,19 @@ class Scatter(Function):
         grad_src = np.zeros(ctx.src_shape or (1,), dtype=grad_out.dtype)
         grad_src[tuple(slice(0, n) for n in written.shape)] = written
         return grad_x.reshape(grad_out.shape), grad_src.reshape(ctx.src_shape)
+
+
+def _scatter_graph_backward(ctx: Function, grad_out: Node) -> tuple:
+    """Scatter's rule in ops (create_graph): grad_x is grad_out with zeros scattered in at the
+    written places, grad_src grad_out gathered there (GetItem) and placed in src's corner
+    (ScatterAdd, whose backward is the gather again)."""
+    grad = grad_out.reshape(np.atleast_1d(grad_out.data).shape)
+    written = movement.GetItem.apply(grad, index=ctx.places)  # index's shape
+    zeros = np.zeros(written.shape, dtype=grad.data.dtype)
+    grad_x = Scatter.apply(grad, zeros, index=ctx.index, dim=ctx.dim)
+    corner = tuple(slice(0, n) for n in written.shape)
+    grad_src = movement.ScatterAdd.apply(written, shape=ctx.src_shape or (1,), index=corner)
+    return grad_x.reshape(grad_out.shape), grad_src.reshape(ctx.src_shape)
 
 
 def _places(index: np.ndarray, dim: int) -> tuple[np.ndarray, ...]:
