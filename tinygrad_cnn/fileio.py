@@ -147,15 +147,19 @@ INFLATION_FLOOR = 256 * 2**20
 _CHUNK = 2**20  # members are read in pieces of this size straight into their arrays
 
 
+Expect = Callable[[str, tuple, np.dtype], None]
+
+
 def read_npz(path: str | os.PathLike[str], error: type[Exception], what: str,
-             select: Callable[[list[str]], list[str] | None] | None = None
-             ) -> dict[str, np.ndarray]:
+             select: Callable[[list[str]], list[str] | None] | None = None,
+             expect: Expect | None = None) -> dict[str, np.ndarray]:
     """The .npy members of the regular file `path` as arrays (keys without ".npy"), never
     unpickled. `select(names)` sees the member names before any is read: it may refuse the
-    archive, or return the names to read (None: all). Each member's .npy header must account
-    for exactly its declared inflated size, and the members together may not inflate past
-    MAX_INFLATION times the file (or the floor), so a crafted archive fails before its arrays
-    exist; `error` names `what` and the file."""
+    archive, or return the names to read (None: all); `expect(key, shape, dtype)` sees each
+    member's header before its array exists, and may refuse it. Each member's .npy header must
+    account for exactly its declared inflated size, and the members together may not inflate
+    past MAX_INFLATION times the file (or the floor), so a crafted archive fails before its
+    arrays exist; `error` names `what` and the file."""
     path = os.fspath(path)
     try:
         with open_regular(path, error) as f, zipfile.ZipFile(f) as archive:
@@ -164,7 +168,7 @@ def read_npz(path: str | os.PathLike[str], error: type[Exception], what: str,
             infos = [info for info in archive.infolist() if info.filename.endswith(".npy")
                      and (chosen is None or info.filename in chosen)]
             return _read_members(archive, infos, os.fstat(f.fileno()).st_size, error,
-                                 f"{what} {path!r}")
+                                 f"{what} {path!r}", expect)
     except FileNotFoundError:
         raise error(f"{what} {path!r} does not exist") from None
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as cause:
@@ -173,23 +177,26 @@ def read_npz(path: str | os.PathLike[str], error: type[Exception], what: str,
 
 
 def _read_members(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], size: int,
-                  error: type[Exception], where: str) -> dict[str, np.ndarray]:
+                  error: type[Exception], where: str, expect: Expect | None
+                  ) -> dict[str, np.ndarray]:
     inflated = sum(info.file_size for info in infos)
     if inflated > max(INFLATION_FLOOR, MAX_INFLATION * size):
         raise error(f"{where} would inflate its {size:,} bytes to {inflated:,} bytes (the limit "
                     f"is {MAX_INFLATION}x the file, or {INFLATION_FLOOR:,} bytes): a zip bomb "
                     "or a damaged archive, not read")
-    return {info.filename.removesuffix(".npy"): _read_member(archive, info, error,
-                                                             f"{where}: member {info.filename!r}")
-            for info in infos}
+    return {info.filename.removesuffix(".npy"): _read_member(
+        archive, info, error, f"{where}: member {info.filename!r}", expect) for info in infos}
 
 
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, error: type[Exception],
-                 where: str) -> np.ndarray:
-    """One member's array; its header must account for exactly its declared inflated size, and
-    the array is allocated only then and filled from the member (short data: truncated)."""
+                 where: str, expect: Expect | None) -> np.ndarray:
+    """One member's array; its header must account for exactly its declared inflated size (and
+    satisfy `expect`), and the array is allocated only then and filled from the member (short
+    data: truncated)."""
     with archive.open(info) as f:
         shape, fortran, dtype = _npy_header(f, error, where)
+        if expect is not None:
+            expect(info.filename.removesuffix(".npy"), shape, dtype)
         nbytes = math.prod(shape) * dtype.itemsize
         if f.tell() + nbytes != info.file_size:
             raise error(f"{where} declares {dtype} data of shape {shape} ({nbytes:,} bytes) but "

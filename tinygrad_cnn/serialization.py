@@ -85,7 +85,8 @@ def _store(array: np.ndarray, path: list[str], arrays: dict[str, np.ndarray],
     while unique in arrays or unique == MANIFEST:  # a key containing "/" may collide with a path
         unique, n = f"{key}#{n}", n + 1
     arrays[unique] = array
-    return {"type": "array", "key": unique}
+    # the shape and dtype let load check each member's header before reading its data
+    return {"type": "array", "key": unique, "shape": list(array.shape), "dtype": array.dtype.str}
 
 
 def load(path: str | os.PathLike, map_location: Any = None, *,
@@ -108,10 +109,29 @@ def load(path: str | os.PathLike, map_location: Any = None, *,
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"checkpoint {path!r} does not exist")
+    manifest = _manifest(path)
+    declared = _declared(manifest.get("tree"))
     arrays = read_npz(path, CheckpointError, "checkpoint",
-                      lambda names: _check_members(path, names))
+                      lambda names: [name for name in names if name != f"{MANIFEST}.npy"],
+                      lambda key, shape, dtype: _check_declared(path, declared, key, shape, dtype))
     try:
-        manifest = json.loads(str(arrays.pop(MANIFEST)))
+        return _decode(manifest.get("tree"), arrays, "<root>", 0)
+    except _Damage as damage:
+        raise CheckpointError(f"checkpoint {path!r} has a damaged manifest at key "
+                              f"{damage.args[0]!r}: {damage.args[1]}") from None
+
+
+def _manifest(path: str) -> dict[str, Any]:
+    """The checkpoint's manifest, read before any of its arrays."""
+    only = f"{MANIFEST}.npy"
+
+    def manifest_only(names: list[str]) -> list[str]:
+        _check_members(path, names)
+        return [only]
+
+    text = read_npz(path, CheckpointError, "checkpoint", manifest_only)[MANIFEST]
+    try:
+        manifest = json.loads(str(text))
     except (json.JSONDecodeError, RecursionError, ValueError) as error:
         raise CheckpointError(f"checkpoint {path!r} has a damaged manifest: "
                               f"{type(error).__name__}") from None
@@ -119,11 +139,33 @@ def load(path: str | os.PathLike, map_location: Any = None, *,
         found = manifest.get("format") if isinstance(manifest, dict) else manifest
         raise CheckpointError(f"checkpoint {path!r} has unknown format {found!r:.60} "
                               f"(expected {FORMAT!r})")
-    try:
-        return _decode(manifest.get("tree"), arrays, "<root>", 0)
-    except _Damage as damage:
-        raise CheckpointError(f"checkpoint {path!r} has a damaged manifest at key "
-                              f"{damage.args[0]!r}: {damage.args[1]}") from None
+    return manifest
+
+
+def _declared(tree: Any) -> dict[str, tuple[list, str]]:
+    """key -> (shape, dtype) of every array node that records them (files written before the
+    manifest recorded shapes have none; their members are checked by their headers alone)."""
+    declared, stack = {}, [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > 2 * MAX_DEPTH + 2:  # a dict item is a [key, node] pair: two levels
+            continue  # _decode says the manifest is damaged
+        if isinstance(node, dict):
+            if isinstance(node.get("key"), str) and "shape" in node:
+                declared[node["key"]] = (node.get("shape"), node.get("dtype"))
+            items = node.get("items")
+            stack += [(child, depth + 1) for child in items] if isinstance(items, list) else []
+        elif isinstance(node, list):
+            stack += [(child, depth + 1) for child in node]
+    return declared
+
+
+def _check_declared(path: str, declared: dict, key: str, shape: tuple, dtype: np.dtype) -> None:
+    """A member's header must say what the manifest says of it, before its data is read."""
+    if key in declared and declared[key] != (list(shape), dtype.str):
+        raise CheckpointError(f"checkpoint {path!r}: member {key + '.npy'!r} holds {dtype.str} "
+                              f"{shape}, its manifest declares {declared[key][1]!r:.20} of shape "
+                              f"{declared[key][0]!r:.60}: the archive is damaged")
 
 
 def _check_members(path: str, names: list[str]) -> None:

@@ -92,7 +92,7 @@ def test_a_zip_bomb_checkpoint_fails_fast_in_under_100_mb(tmp_path) -> None:
 def test_a_header_claiming_more_than_the_member_holds_fails_before_allocating(tmp_path) -> None:
     out = limited_load(crafted_checkpoint(tmp_path / "liar.npz", (GIB,), None))
     assert out.startswith("CheckpointError") and "liar.npz" in out, out
-    assert "member 'w.npy' declares float32 data of shape (1073741824,)" in out
+    assert "member 'w.npy' holds <f4 (1073741824,), its manifest declares '<f4' of shape [1]" in out
 
 
 def test_a_zip_bomb_dataset_npz_fails_fast_in_under_100_mb(tmp_path) -> None:
@@ -261,3 +261,16 @@ def test_an_image_fifo_is_refused_at_once(tmp_path) -> None:
     done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "digit.png")],
                           capture_output=True, text=True, timeout=120)
     assert done.stdout.startswith("DataFileError") and "is a FIFO (named pipe)" in done.stdout
+
+
+def test_a_member_that_disagrees_with_the_manifest_is_refused_before_reading(tmp_path) -> None:
+    path = tmp_path / "swapped.npz"
+    tg.save({"w": np.zeros((2, 3), np.float32)}, path)
+    with zipfile.ZipFile(path) as archive:
+        manifest = archive.read("__manifest__.npy")
+    with zipfile.ZipFile(path, "w") as archive:  # the same bytes, declared as (3, 2)
+        archive.writestr("w.npy", npy_header((3, 2)) + bytes(24))
+        archive.writestr("__manifest__.npy", manifest)
+    message = r"swapped\.npz': member 'w\.npy' holds <f4 \(3, 2\), its manifest declares '<f4'"
+    with pytest.raises(CheckpointError, match=message + r" of shape \[2, 3\]"):
+        tg.load(path)
