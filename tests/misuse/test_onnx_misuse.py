@@ -70,3 +70,32 @@ def test_an_initializer_of_unknown_type_is_refused() -> None:
     bad = TensorProto(name="w", data_type=999, dims=[2])
     with pytest.raises(OnnxError, match=r"initializer 'w' is malformed"):
         onnx_load(onnx_model([helper.make_node("Relu", ["x"], ["y"])], [bad]))
+
+
+WEIGHT = numpy_helper.from_array(np.ones((2, 1, 3, 3), np.float32), "w")
+
+
+def one_layer(node, inits=(), shape=("N", 1, 5, 5)):
+    graph = helper.make_graph(
+        [node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape))],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], list(inits))
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+@pytest.mark.parametrize("node, inits, shape, message", [
+    (helper.make_node("Conv", ["x", "w"], ["y"], name="/c", group=3), [WEIGHT], ("N", 1, 5, 5),
+     r"node '/c' \(Conv\): cannot be loaded as an nn layer: .*divisible by groups=3"),
+    (helper.make_node("Conv", ["x", "w"], ["y"], name="/c", strides=[0, 0]), [WEIGHT],
+     ("N", 1, 5, 5), r"node '/c' \(Conv\): cannot be loaded .*stride must be >= 1"),
+    (helper.make_node("Conv", ["x", "w"], ["y"], name="/c"), [WEIGHT], ("N", 1, 2, 2),
+     r"node '/c' \(Conv\): cannot be loaded .*larger"),
+    (helper.make_node("MaxPool", ["x"], ["y"], name="/p"), [], ("N", 1, 5, 5),
+     r"node '/p' \(MaxPool\): needs its kernel_shape attribute"),
+    (helper.make_node("Softmax", ["x"], ["y"], name="/s", axis=9), [], ("N", 1, 5, 5),
+     r"node '/s' \(Softmax\): axis=9 is outside the input's 4 dimensions"),
+    (helper.make_node("Relu", ["x"], ["y"], name="/r"), [], ("N", 1, -3, 5),
+     r"input 'x' has a negative dimension"),
+])
+def test_layers_an_nn_layer_refuses_name_their_node(node, inits, shape, message) -> None:
+    with pytest.raises(OnnxError, match=message):
+        onnx_load(one_layer(node, inits, shape))

@@ -63,11 +63,7 @@ def load(source: str | os.PathLike | Any) -> nn.Sequential:
         if data != [current]:
             raise OnnxError(f"onnx.load: node {node.name!r} ({node.op_type}) reads {data}, not "
                             f"only the previous layer's output {current!r}: only chains load")
-        layer = _read_layer(node, tuple(value.shape), layers)
-        if layer is not None:  # else it folded into the previous layer, the shape unchanged
-            layers.append((_layer_path(node, constants), layer))
-            with no_grad():
-                value = _probe(layer, value, node)
+        value = _add_layer(node, value, layers, constants)
         current = node.outputs[0]
     if current != graph.output[0].name:
         raise OnnxError(f"onnx.load: {where}: the chain ends at {current!r}, not at the output "
@@ -157,6 +153,9 @@ def _example(value_info: Any, where: str) -> np.ndarray:
     """A zero input of the graph input's shape, batch 2 (any symbolic first dim)."""
     dims = value_info.type.tensor_type.shape.dim
     shape = [d.dim_value if d.HasField("dim_value") else None for d in dims]
+    if any(d is not None and d < 0 for d in shape):
+        raise OnnxError(f"onnx.load: {where}: input {value_info.name!r} has a negative "
+                        f"dimension in {shape}")
     if not shape or None in shape[1:]:
         raise OnnxError(f"onnx.load: {where}: input {value_info.name!r} needs a known rank and "
                         f"every dimension but the batch known, got {shape}")
@@ -168,6 +167,23 @@ def _shape(node: Node, shape: tuple) -> np.ndarray:
     batch of 2 is no size of the model), `start`/`end` as ONNX's opset 15."""
     dims = np.array([BATCH, *shape[1:]], np.int64)
     return dims[node.attr("start", 0):node.attr("end", len(dims))]
+
+
+def _add_layer(node: Node, value: Tensor, layers: list, constants: dict) -> Tensor:
+    """Read the node's layer into `layers` and run the example through it. What the layer
+    refuses (groups that do not divide, a kernel larger than its input, a bias of another size)
+    becomes an OnnxError naming the node."""
+    try:
+        layer = _read_layer(node, tuple(value.shape), layers)
+        if layer is None:  # it folded into the previous layer, the shape unchanged
+            return value
+        layers.append((_layer_path(node, constants), layer))
+        with no_grad():
+            return _probe(layer, value, node)
+    except OnnxError:
+        raise
+    except (ValueError, TypeError, IndexError) as error:
+        raise node.error(f"cannot be loaded as an nn layer: {error}") from None
 
 
 def _read_layer(node: Node, shape: tuple, layers: list) -> nn.Module | None:

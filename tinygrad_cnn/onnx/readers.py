@@ -228,6 +228,8 @@ def layer_norm(node: Node, shape: tuple) -> nn.Module:
 def _pool_args(node: Node) -> dict[str, Any]:
     if any(d != 1 for d in node.attr("dilations", [1, 1])):
         raise node.error("dilations are not supported by nn's pooling")
+    if "kernel_shape" not in node.attrs:
+        raise node.error("needs its kernel_shape attribute (ONNX requires it)")
     kernel = _pair(node, "kernel_shape")
     return dict(kernel_size=kernel, stride=_pair(node, "strides"), padding=_pads(node),
                 ceil_mode=bool(node.attr("ceil_mode", 0)))
@@ -281,7 +283,10 @@ def _resolve(target: list[int], shape: tuple) -> tuple | None:
 
 def softmax_axis(node: Node, shape: tuple) -> int:
     """The one axis of a Softmax or LogSoftmax (before opset 13 they flatten from `axis` on)."""
-    axis = node.attr("axis", -1 if node.opset >= 13 else 1) % len(shape)
+    axis = node.attr("axis", -1 if node.opset >= 13 else 1)
+    if not -len(shape) <= axis < len(shape):
+        raise node.error(f"axis={axis} is outside the input's {len(shape)} dimensions")
+    axis %= len(shape)
     if node.opset < 13 and axis != len(shape) - 1:
         raise node.error(f"opset {node.opset} {node.op_type} over axes {axis}.. has no nn layer")
     return axis
@@ -321,8 +326,9 @@ def log_softmax(node: Node, shape: tuple) -> nn.Module:
 def clip(node: Node, shape: tuple) -> nn.Module:
     """Clip with constant bounds (inputs since opset 11): ReLU6 for [0, 6], else Hardtanh."""
     bounds = [node.constant_or_none(i) for i in (1, 2)]
-    if any(b is None for b in bounds):
-        raise node.error("Clip needs both bounds as constants to become ReLU6 or Hardtanh")
+    if any(b is None or np.asarray(b).size != 1 for b in bounds):
+        raise node.error("Clip needs both bounds as one-number constants to become ReLU6 or "
+                         "Hardtanh")
     low, high = (float(np.asarray(b)) for b in bounds)
     return nn.ReLU6() if (low, high) == (0.0, 6.0) else nn.Hardtanh(low, high)
 
