@@ -91,6 +91,8 @@ def random_split(dataset: Any, lengths: Any, seed: int | None = None) -> list[Su
         for i in range(n - sum(counts)):
             counts[i % len(counts)] += 1
         lengths = counts
+    if any(size < 0 for size in lengths):
+        raise ValueError(f"random_split: lengths must be >= 0, got {lengths}")
     if sum(lengths) != n or any(int(size) != size for size in lengths):
         raise ValueError(f"random_split: the lengths {lengths} sum to {sum(lengths)}, the "
                          f"dataset has {n} samples")

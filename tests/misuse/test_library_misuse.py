@@ -280,3 +280,22 @@ def test_a_tensor_hook_returning_junk_says_so_as_pytorch(junk) -> None:
     with pytest.raises(TypeError, match=f"expected Tensor, but hook '<lambda>' returned "
                                         f"'{type(junk).__name__}'"):
         y.backward()
+
+
+def test_sequential_items_are_set_and_deleted_as_in_pytorch() -> None:
+    model = nn.Sequential(nn.ReLU(), nn.Tanh(), nn.Sigmoid())
+    model[1] = nn.Identity()
+    del model[0]
+    assert [name for name, _ in model.named_children()] == ["0", "1"]  # renumbered, as PyTorch
+    assert isinstance(model[0], nn.Identity) and isinstance(model[1], nn.Sigmoid)
+    with pytest.raises(IndexError, match="index 5 is out of range"):
+        del model[5]
+    with pytest.raises(TypeError, match="Sequential holds Modules, got int"):
+        model[0] = 3
+
+
+def test_random_split_refuses_negative_lengths() -> None:
+    from tinygrad_cnn.data import TensorDataset, random_split
+
+    with pytest.raises(ValueError, match=r"lengths must be >= 0, got \[-1, 5\]"):
+        random_split(TensorDataset(np.zeros((4, 2))), [-1, 5])

@@ -38,6 +38,23 @@ class _IndexedModules(Module):
             return sliced
         return self._list()[_checked_index(index, len(self))]
 
+    def __setitem__(self, index: int, module: Module) -> None:
+        """Replace the child at `index` (it keeps its name)."""
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__} holds Modules, got {type(module).__name__}")
+        names = [name for name, _ in self.named_children()]
+        setattr(self, names[_checked_index(index, len(names))], module)
+
+    def __delitem__(self, index: int | slice) -> None:
+        """Remove the child(ren) at `index`; the rest are numbered "0", "1", ... again, as
+        PyTorch renumbers them."""
+        names, kept = [name for name, _ in self.named_children()], self._list()
+        del kept[index if isinstance(index, slice) else _checked_index(index, len(kept))]
+        for name in names:
+            delattr(self, name)
+        for module in kept:
+            self.append(module)
+
     def __len__(self) -> int:
         return len(self._members()[2])
 
