@@ -74,6 +74,9 @@ def randint(*args: Any, size: Any = None, dtype: Any = None, requires_grad: Any 
     else:
         bounds = list(args)
     low, high = (0, bounds[0]) if len(bounds) == 1 else bounds
+    if not low < high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= "
+                           f"to={high}")
     draw = (generator or rng.generator()).integers(low, high, size=tuple(size))
     return Tensor(draw.astype(np.int64 if dtype is None else dtype), requires_grad, dtype=None)
 
