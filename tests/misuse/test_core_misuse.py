@@ -118,3 +118,9 @@ def test_full_with_a_value_its_dtype_cannot_hold_raises() -> None:
                                            "overflow"):
         tg.full((2,), 300, dtype=tg.int8)
     assert tg.full((2,), -128, dtype=tg.int8).tolist() == [-128, -128]
+
+
+def test_randint_with_low_not_below_high_uses_pytorchs_words() -> None:
+    with pytest.raises(RuntimeError, match="random_ expects 'from' to be less than 'to', but got "
+                                           "from=5 >= to=2"):
+        tg.randint(5, 2, (3,))
