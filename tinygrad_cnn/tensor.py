@@ -286,6 +286,13 @@ class Tensor(Node):
         """The same data (and version counter, as PyTorch), cut from the graph."""
         return Tensor._from_op(self.data, None, self)
 
+    def detach_(self) -> Tensor:
+        """Cut this tensor itself from the graph: it becomes a leaf that needs no gradient."""
+        if self._is_view:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        self._ctx, self._requires_grad = None, False
+        return self
+
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         self.requires_grad = requires_grad
         return self
