@@ -124,3 +124,11 @@ def test_randint_with_low_not_below_high_uses_pytorchs_words() -> None:
     with pytest.raises(RuntimeError, match="random_ expects 'from' to be less than 'to', but got "
                                            "from=5 >= to=2"):
         tg.randint(5, 2, (3,))
+
+
+def test_detach_in_place_makes_a_leaf_as_pytorch() -> None:
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * 2).detach_()
+    assert y.is_leaf and not y.requires_grad and y.grad_fn is None
+    with pytest.raises(RuntimeError, match="Can't detach views in-place"):
+        (x * 2)[0:1].detach_()
