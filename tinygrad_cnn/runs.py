@@ -213,7 +213,11 @@ def check_outputs(outputs: Mapping[str, str | None], inputs: Mapping[str, str | 
     given = {flag: path for flag, path in outputs.items() if path}
     for flag, path in given.items():
         for name, source in inputs.items():
-            if source and _same_or_inside(path, source):
+            # an IDX --data folder is read by its files' names: a new file beside them is no
+            # input (as check_run_folder), an existing one may be; in an image folder every
+            # file is data
+            beside = name.startswith("--data") and not os.path.exists(path)
+            if source and _same_or_inside(path, source) and not beside:
                 raise RunError(f"{flag} {path} is the {name} this command reads ({source}); "
                                "write to another path")
         twins = [other for other, p in given.items() if other != flag and _same_or_inside(p, path)]

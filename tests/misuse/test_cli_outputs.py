@@ -95,6 +95,18 @@ def test_predict_show_input_into_its_data(checkpoint, data) -> None:
     assert "is the --data folder this command reads" in err
 
 
+def test_a_new_file_beside_the_idx_data_is_no_input(checkpoint, data, tmp_path) -> None:
+    """The IDX reader reads its files by name: a picture written next to them reads nothing."""
+    beside = tmp_path / "idx"
+    beside.mkdir()
+    for name in os.listdir(data):
+        os.link(data / name, beside / name)
+    code, _, err = program("predict", str(checkpoint), "--random-test", "--data", str(beside),
+                           "--show-input", str(beside / "shown.png"))
+    assert code == 0, err
+    assert (beside / "shown.png").is_file()
+
+
 def test_explore_static_onto_its_checkpoint(checkpoint, data) -> None:
     err = refused_keeping(checkpoint, "explore", str(checkpoint), "--static", str(checkpoint),
                           "--data", str(data))
