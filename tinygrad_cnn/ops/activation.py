@@ -140,7 +140,7 @@ class LogSoftmax(Function):
     def forward(ctx: Function, x: np.ndarray, axis: int = -1) -> np.ndarray:
         # logsumexp with the max pulled out: exp never overflows and log never sees 0
         shifted = x - x.max(axis=axis, keepdims=True, initial=-np.inf)
-        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True)) if x.size else shifted
         ctx.save_for_backward(out)
         ctx.axis = axis
         return out
