@@ -4,7 +4,9 @@ torch venv; the tests keep PyTorch's numbers written down, so CI needs no torch)
     /work/venvs/torch/bin/python benchmarks/torch_parity.py
 
 Each case runs the same float64 inputs through both libraries and compares the forward values,
-the gradient of every input (for a random weighting of the output) and what each one raises.
+the gradient of every input (for a random weighting of the output), a Hessian-vector product
+(the gradient's own gradient along a random direction, through create_graph=True) and what
+each one raises.
 Prints one line per failing case and a summary; exit status 1 if any case fails.
 """
 
@@ -27,6 +29,7 @@ F = tg.nn.functional
 RNG = np.random.default_rng(0)
 FAILURES: list[str] = []
 COUNT = [0]
+SECOND_ORDER = [0]  # cases whose Hessian-vector product was compared
 
 
 def _both(values: list[np.ndarray]) -> tuple[list, list]:
@@ -61,14 +64,41 @@ def check(name: str, ours: Callable, theirs: Callable | None, *values: np.ndarra
     if not expected.requires_grad:
         return
     weights = RNG.standard_normal(got.shape)
-    (expected * torch.tensor(weights)).sum().backward()
-    (got * tg.tensor(weights)).sum().backward()
-    for i, (t, g) in enumerate(zip(ts, gs)):
-        if t.requires_grad:
-            want = np.zeros(t.shape) if t.grad is None else t.grad.numpy()
-            have = np.zeros(g.shape) if g.grad is None else g.grad.data
-            if not np.allclose(have, want, rtol=1e-5, atol=1e-7):
-                FAILURES.append(f"{name}: gradient of input {i} differs")
+    t_in = [t for t in ts if t.requires_grad]
+    g_in = [g for g in gs if g.requires_grad]
+    t_grads = torch.autograd.grad((expected * torch.tensor(weights)).sum(), t_in,
+                                  create_graph=True, allow_unused=True)
+    g_grads = tg.autograd.grad((got * tg.tensor(weights)).sum(), g_in, create_graph=True,
+                               allow_unused=True)
+    if not _same_grads(name, "gradient", t_in, t_grads, g_grads):
+        return
+    # second order: a Hessian-vector product along a random direction for every input
+    directions = [RNG.standard_normal(t.shape) for t in t_in]
+    t_hvp = _hvp(torch, t_in, t_grads, directions)
+    g_hvp = _hvp(tg, g_in, g_grads, directions)
+    if t_hvp is not None or g_hvp is not None:  # a side without a graph has zeros there
+        SECOND_ORDER[0] += 1
+        nothing = (None,) * len(t_in)
+        _same_grads(name, "Hessian-vector product", t_in, t_hvp or nothing, g_hvp or nothing)
+
+
+def _hvp(lib: Any, inputs: list, grads: tuple, directions: list) -> tuple | None:
+    """d/d inputs of sum(grad_i * v_i): None when no gradient has a graph (linear ops)."""
+    terms = [(g * lib.tensor(v)).sum() for g, v in zip(grads, directions)
+             if g is not None and g.requires_grad]
+    if not terms:
+        return None
+    return lib.autograd.grad(sum(terms[1:], terms[0]), inputs, allow_unused=True)
+
+
+def _same_grads(name: str, what: str, inputs: list, want: tuple, have: tuple) -> bool:
+    for i, (t, w, h) in enumerate(zip(inputs, want, have)):
+        w = np.zeros(t.shape) if w is None else w.detach().numpy(force=True)
+        h = np.zeros(t.shape) if h is None else h.data
+        if not np.allclose(h, w, rtol=1e-5, atol=1e-7):
+            FAILURES.append(f"{name}: {what} of input {i} differs")
+            return False
+    return True
 
 
 def _what(value: Any) -> str:
@@ -184,7 +214,8 @@ def main() -> int:
         group()
     for line in FAILURES:
         print(line)
-    print(f"{COUNT[0] - len(FAILURES)} of {COUNT[0]} cases agree with PyTorch {torch.__version__}")
+    print(f"{COUNT[0] - len(FAILURES)} of {COUNT[0]} cases agree with PyTorch {torch.__version__}"
+          f" ({SECOND_ORDER[0]} of them also in a Hessian-vector product)")
     return 1 if FAILURES else 0
 
 
