@@ -72,7 +72,7 @@ from .ops import (  # noqa: A004 (torch.sum, torch.max, ...: PyTorch's functions
 from .ops import clip as clamp
 from .rng import manual_seed
 from .serialization import CheckpointError, load, save
-from .tensor import Tensor
+from .tensor import Size, Tensor
 from .torch_compat.devices import accelerator, backends, get_default_device, set_default_device
 from .torch_compat.dtypes import (  # noqa: A004 (PyTorch's dtype names: tg.float32, tg.long, tg.bool, ...)
     double,
@@ -161,7 +161,7 @@ __all__ = [
     "nn", "no_grad", "norm", "ones", "ones_like", "ops", "optim", "permute", "prod", "rand",
     "rand_like", "randint", "randn", "randn_like", "relu", "render_graph", "reshape", "save",
     "saved_for_backward",
-    "set_default_device", "set_grad_enabled", "short", "sigmoid", "sign", "sin", "softmax",
+    "Size", "set_default_device", "set_grad_enabled", "short", "sigmoid", "sign", "sin", "softmax",
     "split", "sqrt", "squeeze", "stack", "std", "sub", "summary", "tanh", "tensor", "transpose",
     "uint8", "unsqueeze", "utils", "var", "where", "zeros", "zeros_like",
 ]

@@ -81,6 +81,10 @@ class _CustomOp(engine.Function):
     def name(self) -> str:
         return self.function.__name__
 
+    @property
+    def backward_name(self) -> str:
+        return f"{self.function.__name__}Backward"  # PyTorch's name for a custom Function's node
+
     def save_for_backward(self, *tensors: Any) -> None:
         self._tensors = tensors
         self._saved = tuple([t.data if isinstance(t, Node) else t for t in tensors])

@@ -192,6 +192,15 @@ class Function:
         return None
 
     @property
+    def backward_name(self) -> str:
+        """The grad_fn's name in PyTorch's form, as print(tensor) shows it (`MulBackward0`)."""
+        return f"{type(self).__name__}Backward0"
+
+    def __repr__(self) -> str:
+        """PyTorch's form for a `grad_fn`: `<MSELossBackward0 object at 0x...>`."""
+        return f"<{self.backward_name} object at {id(self):#x}>"
+
+    @property
     def next_functions(self) -> tuple[tuple[Any, int], ...]:
         """PyTorch's view of the graph backwards: per input, (the op that made it, 0), or
         (AccumulateGrad, 0) for a leaf that requires grad, or (None, 0) for a constant."""

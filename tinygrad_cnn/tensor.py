@@ -886,8 +886,8 @@ class Tensor(Node):
         return self.data.flags.c_contiguous
 
     @property
-    def size(self) -> Size:
-        out = Size(self.data.size)
+    def size(self) -> _SizeAttribute:
+        out = _SizeAttribute(self.data.size)
         out.shape = self.data.shape
         return out
 
@@ -922,32 +922,63 @@ _PLAIN_DTYPES = ("float32", "int64", "bool")  # the dtypes PyTorch's print leave
 def _torch_str(t: Tensor) -> str:
     """PyTorch's print form: 4 decimals, or none when every value is whole (`1., 2.`);
     NumPy's switch to scientific notation is PyTorch's (a value under 1e-4, over 1e8, or a
-    spread over 1000)."""
+    spread over 1000). Rows wrap where PyTorch's do: it fits (80 - 6 - ndim) // (width + 2)
+    values on a line, which NumPy's greedy wrap gives with a line width of 79 + ndim."""
     data = t.data
     whole = data.dtype.kind != "f" or not data.size or bool(
         np.all(np.isfinite(data) & (data == np.round(data))))
     width = 5 if data.dtype == np.bool_ and not data.all() else 4  # " True" only beside False
     values = np.array2string(data, precision=4, separator=", ", prefix="tensor(",
                              floatmode="maxprec" if whole else "fixed", threshold=1000,
-                             edgeitems=3, max_line_width=80,
+                             edgeitems=3, max_line_width=79 + max(data.ndim, 1),
                              formatter={"bool": lambda v: f"{v!s:>{width}}"})
+    values = values.replace(", ...,", ",  ...,")  # PyTorch's summarised row: " ..." as a value
     extra = [] if data.dtype.name in _PLAIN_DTYPES else [f"dtype=torch.{data.dtype.name}"]
     if t._ctx is not None:
-        extra.append(f"grad_fn=<{type(t._ctx).__name__}Backward0>")
+        extra.append(f"grad_fn=<{t._ctx.backward_name}>")
     elif t.requires_grad:
         extra.append("requires_grad=True")
-    return f"tensor({', '.join([values, *extra])})"
+    return _add_suffixes(f"tensor({values}", extra) + ")"
 
 
-class Size(int):
+def _add_suffixes(text: str, suffixes: list[str]) -> str:
+    """PyTorch's placement of `dtype=`/`grad_fn=`: after a comma on the last line while that
+    line stays within 80 columns (counted as PyTorch counts it), else on a new line."""
+    last_line = len(text) - text.rfind("\n") + 1
+    for suffix in suffixes:
+        if last_line + len(suffix) + 2 > 80:
+            text += ",\n" + " " * len("tensor(") + suffix
+            last_line = len("tensor(") + len(suffix)
+        else:
+            text += ", " + suffix
+            last_line += len(suffix) + 2
+    return text
+
+
+class Size(tuple):
+    """PyTorch's `torch.Size`, what `t.size()` returns: a tuple of the dimensions that prints as
+    `torch.Size([5, 3])`; its slices are Sizes too."""
+
+    def __repr__(self) -> str:
+        return f"torch.Size({list(self)})"
+
+    def __getitem__(self, index: Any) -> Any:
+        out = tuple.__getitem__(self, index)
+        return Size(out) if isinstance(index, slice) else out
+
+    def numel(self) -> int:
+        return int(np.prod(self, dtype=np.int64))
+
+
+class _SizeAttribute(int):
     """`t.size`: the number of elements (NumPy's `size`), and callable as PyTorch's `t.size()`
-    (the shape) and `t.size(dim)` (one dimension)."""
+    (the shape, a Size) and `t.size(dim)` (one dimension)."""
 
     shape: tuple[int, ...]
 
     def __call__(self, dim: int | None = None) -> Any:
         if dim is None:
-            return self.shape
+            return Size(self.shape)
         if not self.shape:
             raise IndexError(f"size: dimension specified as {dim} but tensor has no dimensions")
         return self.shape[normalize_axis(dim, self.shape, "size")]
