@@ -70,3 +70,10 @@ def test_a_custom_functions_node_has_pytorchs_name():
 ])
 def test_print_wraps_rows_and_places_grad_fn_as_pytorch(make, printed):
     assert str(make()) == printed
+
+
+def test_a_0d_tensor_formats_as_its_number():
+    # data_tutorial prints f"Label: {label}" with a 0-d int64 label: PyTorch shows "Label: 5"
+    assert f"Label: {tg.tensor(5)}" == "Label: 5" and format(tg.tensor(2.5), "") == "2.5"
+    assert f"{tg.tensor(True)}" == "True" and f"{tg.tensor(2.5, requires_grad=True) * 1}" == "2.5"
+    assert f"{tg.tensor([1])}" == "tensor([1])" and f"{tg.tensor(0.25):.1%}" == "25.0%"

@@ -176,8 +176,9 @@ class Tensor(Node):
         return _torch_str(self)
 
     def __format__(self, spec: str) -> str:
-        """f"{loss:.4f}" on a one-element tensor formats its number, as PyTorch's."""
-        if spec and self.data.size == 1:
+        """f"{loss:.4f}" on a one-element tensor formats its number, and f"{label}" on a 0-d
+        one prints the number alone (`Label: 5`), as PyTorch's."""
+        if self.ndim == 0 or (spec and self.data.size == 1):
             return format(self.data.item(), spec)
         return format(str(self), spec)
 
