@@ -77,3 +77,12 @@ def test_a_0d_tensor_formats_as_its_number():
     assert f"Label: {tg.tensor(5)}" == "Label: 5" and format(tg.tensor(2.5), "") == "2.5"
     assert f"{tg.tensor(True)}" == "True" and f"{tg.tensor(2.5, requires_grad=True) * 1}" == "2.5"
     assert f"{tg.tensor([1])}" == "tensor([1])" and f"{tg.tensor(0.25):.1%}" == "25.0%"
+
+
+def test_a_summarised_print_chooses_its_format_from_the_values_it_shows():
+    # nn_tutorial prints MNIST's (50000, 784) pixels: the shown corners are 0, so PyTorch
+    # writes `0.` though other pixels are fractions
+    x = tg.zeros(50, 40)
+    x[10:20, 10:20] = 0.5
+    assert str(x).startswith("tensor([[0., 0., 0.,  ..., 0., 0., 0.],\n")
+    assert str(x[10:20, 10:20]).startswith("tensor([[0.5000, 0.5000,")

@@ -926,8 +926,9 @@ def _torch_str(t: Tensor) -> str:
     spread over 1000). Rows wrap where PyTorch's do: it fits (80 - 6 - ndim) // (width + 2)
     values on a line, which NumPy's greedy wrap gives with a line width of 79 + ndim."""
     data = t.data
+    shown = _shown_values(data)
     whole = data.dtype.kind != "f" or not data.size or bool(
-        np.all(np.isfinite(data) & (data == np.round(data))))
+        np.all(np.isfinite(shown) & (shown == np.round(shown))))
     width = 5 if data.dtype == np.bool_ and not data.all() else 4  # " True" only beside False
     values = np.array2string(data, precision=4, separator=", ", prefix="tensor(",
                              floatmode="maxprec" if whole else "fixed", threshold=1000,
@@ -940,6 +941,17 @@ def _torch_str(t: Tensor) -> str:
     elif t.requires_grad:
         extra.append("requires_grad=True")
     return _add_suffixes(f"tensor({values}", extra) + ")"
+
+
+def _shown_values(data: np.ndarray) -> np.ndarray:
+    """The values a print shows, from which PyTorch (and NumPy) choose the format: over 1000
+    values, only the first and last 3 along each dimension."""
+    if data.size <= 1000:
+        return data
+    for axis in range(data.ndim):
+        if data.shape[axis] > 6:
+            data = np.concatenate([data.take(range(3), axis), data.take(range(-3, 0), axis)], axis)
+    return data
 
 
 def _add_suffixes(text: str, suffixes: list[str]) -> str:
