@@ -250,17 +250,26 @@ def _same_or_inside(path: str, source: str) -> bool:
         return False
 
 
-MARK = b"tinygrad_cnn"  # in the head of what we write: ONNX producer_name, safetensors metadata,
-# PNG Software text, the explorer page's generator meta tag
+# what we write carries our mark where its format keeps such a note, just after its magic: the
+# PNG Software text, the explorer page's generator meta tag, ONNX's producer_name (field 2, after
+# ir_version) and the safetensors metadata. The mark alone is not enough: every source file and
+# note about this library holds the word "tinygrad_cnn"
+MARKS = ((0, b"\x89PNG\r\n\x1a\n", b"tEXtSoftware\x00tinygrad_cnn"),
+         (0, b"<!DOCTYPE html>", b'<meta name="generator" content="tinygrad_cnn">'),
+         (0, b"\x08", b"\x12\x0ctinygrad_cnn"),
+         (8, b'{"__metadata__":{"producer":"tinygrad_cnn"}', b""))
 
 
 def written_here(path: str) -> bool:
-    """Whether the regular file `path` carries this library's mark in its first 64 KiB."""
+    """Whether the regular file `path` is one of the kinds this library writes, carrying its
+    mark (MARKS) in its first 4 KiB."""
     try:
         with open_regular(path, RunError) as f:
-            return MARK in f.read(65536)
+            head = f.read(4096)
     except (OSError, RunError):
         return False
+    return any(head.startswith(magic, offset) and mark in head
+               for offset, magic, mark in MARKS)
 
 
 def saved_config(state: Mapping[str, Any]) -> dict[str, Any]:

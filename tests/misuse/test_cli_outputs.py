@@ -138,6 +138,15 @@ def test_a_file_it_did_not_write_needs_overwrite(checkpoint, tmp_path) -> None:
     assert notes.read_bytes()[:2] != b"my"
 
 
+def test_a_file_naming_tinygrad_cnn_is_not_its_output(checkpoint, tmp_path) -> None:
+    """Notes and source files hold the word tinygrad_cnn; only the mark where each output kind
+    keeps it counts (export onto a README replaced it)."""
+    notes = tmp_path / "README.md"
+    notes.write_text("# tinygrad_cnn\nmy notes; producer_name tinygrad_cnn\n")
+    err = refused_keeping(notes, "export", str(checkpoint), str(notes))
+    assert f"out {notes} exists and was not written by tinygrad_cnn" in err
+
+
 def test_its_own_outputs_are_replaced_without_overwrite(checkpoint, data, tmp_path) -> None:
     onnx_out, weights, seen = (tmp_path / n for n in ("m.onnx", "m.safetensors", "seen.png"))
     for _ in range(2):
