@@ -21,7 +21,7 @@ import pytest
 import tinygrad_cnn as tg
 from tinygrad_cnn import nn
 from tinygrad_cnn.explorer import ExplorerApp, make_server
-from tinygrad_cnn.explorer.decode import MAX_DEPTH
+from tinygrad_cnn.explorer.decode import MAX_DEPTH, RequestError, parse_trace_request
 
 
 def tiny_model() -> nn.Module:
@@ -91,6 +91,8 @@ def png_claiming(width: int, height: int) -> str:
     (b"{}", "2, 2", 400, "is not one size in digits"),
     (b"[" * 32000, None, 400, f"32000 levels deep; at most {MAX_DEPTH}"),
     (b'{"test": 1' + b"0" * 400 + b"}", None, 400, "a number of 401 characters"),
+    # an unclosed string of escaped quotes: the depth check once backtracked over each quote
+    (b'"' + b'\\"' * 32000, None, 400, "the body is not valid JSON"),
     (b'{"pixels": [1e400]}', None, 400, "pixels must hold 784"),
     (json.dumps({"png": png_claiming(60000, 60000)}).encode(), None, 400,
      "png is not a readable PNG image of at most 1024x1024"),
@@ -99,6 +101,13 @@ def test_inputs_that_crashed_the_handler_get_a_json_4xx(port, body, length, stat
     reply = post(port, body, length=length.encode("utf-8").decode("latin-1") if length else None)
     assert status_and_error(reply)[0] == status, reply[:300]
     assert words in status_and_error(reply)[1]
+
+
+def test_brackets_and_escaped_quotes_inside_strings_are_no_nesting():
+    body = json.dumps({"png": '\\"' + "[" * 3 * MAX_DEPTH, "test": [[[0]]]}).encode()
+    with pytest.raises(RequestError, match="give exactly one of") as error:
+        parse_trace_request(body, 0)
+    assert "levels deep" not in str(error.value)
 
 
 def test_a_handler_bug_is_a_json_500_and_the_server_keeps_serving(port, capsys):

@@ -21,7 +21,10 @@ PNG_PREFIX = "data:image/png;base64,"
 MAX_SIDE = 1024  # a drawing's width and height, checked before its pixels are decoded
 MAX_DEPTH = 8  # a request nests one list in one object; deeper JSON is refused before parsing
 MAX_DIGITS = 40  # a number's length in the body: pixels and indices need a few digits
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+# escapes first, then strings without them: each pattern scans the text once (one pattern for
+# strings with escapes inside backtracks over every unclosed quote: quadratic in the body)
+_ESCAPE = re.compile(r"\\.", re.DOTALL)
+_STRING = re.compile(r'"[^"]*"')
 
 
 class RequestError(Exception):
@@ -57,7 +60,7 @@ def _number(kind: type) -> Any:
 
 def _depth(text: str) -> int:
     """How deeply the JSON text nests lists and objects (strings skipped), without parsing it."""
-    brackets = re.findall(r"[\[\]{}]", _STRING.sub("", text))
+    brackets = re.findall(r"[\[\]{}]", _STRING.sub("", _ESCAPE.sub("", text)))
     return max(accumulate(1 if b in "[{" else -1 for b in brackets), default=0)
 
 
