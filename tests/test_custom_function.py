@@ -96,6 +96,50 @@ def test_non_tensor_arguments_and_the_count_of_gradients():
         Scale.apply(1.0, 2.0)
 
 
+def test_needs_input_grad_has_one_entry_per_argument_as_pytorch():
+    """PyTorch 2.13 prints (False, True, False) in both and gives x.grad = [6., 8.]."""
+    seen = []
+
+    class ScaledProduct(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, k, x, y):
+            seen.append(ctx.needs_input_grad)
+            ctx.k = k
+            ctx.save_for_backward(x, y)
+            return x * y * k
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            seen.append(ctx.needs_input_grad)
+            x, y = ctx.saved_tensors
+            grad_x = grad_output * y * ctx.k if ctx.needs_input_grad[1] else None
+            grad_y = grad_output * x * ctx.k if ctx.needs_input_grad[2] else None
+            return None, grad_x, grad_y
+
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    ScaledProduct.apply(2.0, x, torch.tensor([3.0, 4.0])).sum().backward()
+    assert seen == [(False, True, False)] * 2 and x.grad.tolist() == [6.0, 8.0]
+
+
+def test_extra_trailing_nones_are_dropped_and_a_gradient_for_a_number_is_refused():
+    class ExtraNone(Scale):
+        @staticmethod
+        def backward(ctx, grad_output):
+            return grad_output * ctx.factor, None, None
+
+    class GradForTheNumber(Scale):
+        @staticmethod
+        def backward(ctx, grad_output):
+            return grad_output * ctx.factor, grad_output
+
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    ExtraNone.apply(x, 3.0).sum().backward()
+    assert x.grad.tolist() == [3.0, 3.0]  # as PyTorch: extra Nones are allowed
+    with pytest.raises(RuntimeError, match=r"GradForTheNumberBackward returned a gradient "
+                                           r"different than None at position 2"):
+        GradForTheNumber.apply(x, 3.0).sum().backward()
+
+
 def test_second_order_through_a_backward_written_in_tensor_ops():
     x = torch.tensor([1.0, 2.0], requires_grad=True)
     (g,) = torch.autograd.grad(Cube.apply(x).sum(), x, create_graph=True)

@@ -101,7 +101,7 @@ class _CustomOp(engine.Function):
         ctx.function, ctx.arguments = function, len(args)
         ctx.positions = tuple(i for i, a in enumerate(args) if isinstance(a, Node))
         inputs = [a.detach() if isinstance(a, Node) else a for a in args]
-        with no_grad():
+        with no_grad(), _needs_per_argument(ctx):
             out = function.forward(ctx, *inputs)
         if isinstance(out, (tuple, list)):
             raise NotImplementedError(f"{function.__name__}.forward returned {len(out)} values; "
@@ -111,17 +111,45 @@ class _CustomOp(engine.Function):
     @staticmethod
     def backward(ctx: Any, grad_out: Any) -> tuple:
         graph = isinstance(grad_out, Node)
-        ref = ctx.parents[0]
-        if graph:
-            grads = ctx.function.backward(ctx, grad_out)
-        else:
-            with no_grad():
-                grads = ctx.function.backward(ctx, ref._from_op(grad_out, None))
-        grads = grads if isinstance(grads, tuple) else (grads,)
-        if len(grads) != ctx.arguments:
-            raise RuntimeError(f"function {ctx.name}Backward returned an incorrect number of "
-                               f"gradients (expected {ctx.arguments}, got {len(grads)})")
+        with _needs_per_argument(ctx):
+            if graph:
+                grads = ctx.function.backward(ctx, grad_out)
+            else:
+                with no_grad():
+                    grad_out = ctx.parents[0]._from_op(grad_out, None)
+                    grads = ctx.function.backward(ctx, grad_out)
+        grads = _checked_count(grads if isinstance(grads, tuple) else (grads,), ctx)
         return tuple([_as_gradient(grads[i], graph, ctx) for i in ctx.positions])
+
+
+@contextmanager
+def _needs_per_argument(ctx: Any) -> Iterator[None]:
+    """ctx.needs_input_grad as PyTorch's Function sees it, one entry per argument of forward
+    (False for a non-Tensor), while the user's forward or backward runs; the engine's has one
+    per Tensor input."""
+    per_tensor = ctx.needs_input_grad
+    needs = dict(zip(ctx.positions, per_tensor))
+    ctx.needs_input_grad = tuple([needs.get(i, False) for i in range(ctx.arguments)])
+    try:
+        yield
+    finally:
+        ctx.needs_input_grad = per_tensor
+
+
+def _checked_count(grads: tuple, ctx: Any) -> tuple:
+    """One gradient per argument of forward, as PyTorch checks them: extra trailing Nones are
+    dropped, and an argument that is not a Tensor gets None."""
+    if len(grads) > ctx.arguments and all(g is None for g in grads[ctx.arguments:]):
+        grads = grads[:ctx.arguments]
+    if len(grads) != ctx.arguments:
+        raise RuntimeError(f"function {ctx.name}Backward returned an incorrect number of "
+                           f"gradients (expected {ctx.arguments}, got {len(grads)})")
+    for i, g in enumerate(grads):
+        if g is not None and i not in ctx.positions:
+            raise RuntimeError(f"function {ctx.name}Backward returned a gradient different "
+                               f"than None at position {i + 1}, but the corresponding forward "
+                               "input was not a Variable")
+    return grads
 
 
 def _as_gradient(grad: Any, graph: bool, ctx: Any) -> Any:
