@@ -5,6 +5,7 @@ DataLoader path (equal to sample-by-sample collation)."""
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import numpy as np
 import pytest
@@ -181,6 +182,18 @@ def test_decode_image_reads_a_png_as_uint8_chw(tmp_path):
     assert image.dtype == np.uint8 and image.shape == (3, 2, 3)
     np.testing.assert_array_equal(image.numpy()[2], rgb[:, :, 2])
     assert read_image(tmp_path / "x.png", ImageReadMode.GRAY).shape == (1, 2, 3)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+def test_decode_image_refuses_what_is_no_image_file_naming_it(tmp_path):
+    from tinygrad_cnn.vision.io import decode_image
+
+    os.mkfifo(tmp_path / "pipe.png")  # opening it blocked the reader for ever
+    with pytest.raises(RuntimeError, match=r"pipe\.png' is a FIFO"):
+        decode_image(tmp_path / "pipe.png")
+    (tmp_path / "notes.png").write_text("not a picture")
+    with pytest.raises(RuntimeError, match=r"cannot read '.*notes\.png' as an image"):
+        decode_image(tmp_path / "notes.png")
 
 
 def test_a_random_split_of_a_vision_dataset_batches_as_its_samples(fetched):
