@@ -92,6 +92,16 @@ def test_stack(shapes, axis):
     check_op(lambda *xs: tg.stack(xs, axis), lambda *a: np.stack(a, axis), shapes)
 
 
+
+def test_stack_promotes_as_pytorch_and_each_gradient_keeps_its_dtype():
+    ints, floats = Tensor([1, 2], dtype=np.int64), Tensor([0.5, 1.5], requires_grad=True)
+    out = tg.stack([ints, floats])
+    assert out.dtype == np.float32 and out.tolist() == [[1.0, 2.0], [0.5, 1.5]]  # PyTorch: float32
+    doubles = Tensor([1.0, 2.0], dtype=np.float64, requires_grad=True)
+    (tg.stack([doubles, floats]) * Tensor([[1.0], [2.0]], dtype=np.float64)).sum().backward()
+    assert floats.grad.dtype == np.float32 and floats.grad.tolist() == [2.0, 2.0]
+    assert doubles.grad.dtype == np.float64 and doubles.grad.tolist() == [1.0, 1.0]
+
 INDICES = [
     (slice(None), 1),
     (1,),

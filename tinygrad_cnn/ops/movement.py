@@ -289,6 +289,7 @@ def stack(tensors: Sequence[Any], dim: int = 0) -> Any:
     dim = normalize_axis(dim, shapes[0], "stack", rank=len(shapes[0]) + 1)
     if any(s != shapes[0] for s in shapes):
         raise ValueError(f"stack: all shapes must be equal, got {shapes}")
+    tensors = promote("stack", result_type("stack", *tensors), *tensors)  # as cat
     return Stack.apply(*tensors, axis=dim)
 
 
