@@ -78,6 +78,18 @@ def test_bad_hyper_parameters_are_refused(make):
         make(tg.zeros(2, requires_grad=True))
 
 
+@pytest.mark.parametrize("make, error, words", [
+    (lambda p: optim.Adadelta([p], lr="1"), TypeError, "Adadelta: lr should be a number"),
+    (lambda p: optim.Adamax([p], eps=None), TypeError, "Adamax: eps should be a number"),
+    (lambda p: optim.NAdam([p], betas=(0.9,)), ValueError, "NAdam: betas should be a pair"),
+    (lambda p: optim.RAdam([p], betas=(0.9, "0.99")), TypeError, "RAdam: beta2 should be a")])
+def test_hyper_parameters_of_the_wrong_kind_are_refused_at_construction(make, error, words):
+    """As SGD and Adam: a string lr or a one-element betas failed with Python's own errors, or
+    only at the first step."""
+    with pytest.raises(error, match=words):
+        make(tg.zeros(2, requires_grad=True))
+
+
 def test_frozen_parameters_are_accepted_and_skipped():
     """Fine-tuning as PyTorch's autograd tutorial: requires_grad=False parameters in the list."""
     frozen, head = tg.ones(2), tg.ones(2, requires_grad=True)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _numbers
 
 
 class Adadelta(Optimizer):
@@ -17,6 +17,7 @@ class Adadelta(Optimizer):
 
     def __init__(self, params: Iterable[Any], lr: float = 1.0, rho: float = 0.9,
                  eps: float = 1e-6, weight_decay: float = 0.0) -> None:
+        _numbers("Adadelta", lr=lr, rho=rho, eps=eps, weight_decay=weight_decay)
         if lr < 0 or eps < 0 or weight_decay < 0 or not 0 <= rho <= 1:
             raise ValueError(f"Adadelta: invalid lr={lr}, rho={rho}, eps={eps} or "
                              f"weight_decay={weight_decay}")

@@ -9,14 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer
-
-
-def _check(name: str, lr: float, betas: tuple[float, float], eps: float,
-           weight_decay: float) -> None:
-    if lr < 0 or eps < 0 or weight_decay < 0 or not all(0 <= b < 1 for b in betas):
-        raise ValueError(f"{name}: invalid lr={lr}, betas={betas}, eps={eps} or "
-                         f"weight_decay={weight_decay}")
+from .optimizer import Optimizer, _check_adam
 
 
 def _decayed(p: np.ndarray, grad: np.ndarray, group: dict[str, Any]) -> np.ndarray:
@@ -45,7 +38,7 @@ class Adamax(Optimizer):
     def __init__(self, params: Iterable[Any], lr: float = 2e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0) -> None:
-        _check("Adamax", lr, betas, eps, weight_decay)
+        _check_adam("Adamax", lr, betas, eps, weight_decay)
         super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps,
                                   "weight_decay": weight_decay})
 
@@ -72,7 +65,7 @@ class NAdam(Optimizer):
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, momentum_decay: float = 4e-3,
                  decoupled_weight_decay: bool = False) -> None:
-        _check("NAdam", lr, betas, eps, weight_decay)
+        _check_adam("NAdam", lr, betas, eps, weight_decay)
         if momentum_decay < 0:
             raise ValueError(f"NAdam: invalid momentum_decay={momentum_decay}")
         super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps,
@@ -107,7 +100,7 @@ class RAdam(Optimizer):
     def __init__(self, params: Iterable[Any], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, decoupled_weight_decay: bool = False) -> None:
-        _check("RAdam", lr, betas, eps, weight_decay)
+        _check_adam("RAdam", lr, betas, eps, weight_decay)
         super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps,
                                   "weight_decay": weight_decay,
                                   "decoupled_weight_decay": bool(decoupled_weight_decay)})

@@ -168,6 +168,17 @@ def _numbers(owner: str, **values: Any) -> None:
             raise TypeError(f"{owner}: {name} should be a number, got {value!r}")
 
 
+def _check_adam(owner: str, lr: Any, betas: Any, eps: Any, weight_decay: Any) -> None:
+    """Adam's family's settings: numbers, betas a pair in [0, 1), the rest >= 0."""
+    _numbers(owner, lr=lr, eps=eps, weight_decay=weight_decay)
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"{owner}: betas should be a pair (beta1, beta2), got {betas!r}")
+    _numbers(owner, beta1=betas[0], beta2=betas[1])
+    if lr < 0 or eps < 0 or weight_decay < 0 or not all(0 <= b < 1 for b in betas):
+        raise ValueError(f"{owner}: invalid lr={lr}, betas={betas}, eps={eps} or "
+                         f"weight_decay={weight_decay}")
+
+
 def _check_keys(state_dict: Any, expected: set[str], owner: str) -> None:
     """A loaded state dict has exactly the `expected` keys (ValueError naming the others)."""
     if not isinstance(state_dict, dict):
@@ -226,14 +237,7 @@ class Adam(Optimizer):
     def __init__(self, params: Iterable[Any], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False) -> None:
-        _numbers(type(self).__name__, lr=lr, eps=eps, weight_decay=weight_decay)
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"{type(self).__name__}: betas should be a pair (beta1, beta2), got "
-                             f"{betas!r}")
-        _numbers(type(self).__name__, beta1=betas[0], beta2=betas[1])
-        if lr < 0 or eps < 0 or weight_decay < 0 or not all(0 <= b < 1 for b in betas):
-            raise ValueError(f"{type(self).__name__}: invalid lr={lr}, betas={betas}, eps={eps} "
-                             f"or weight_decay={weight_decay}")
+        _check_adam(type(self).__name__, lr, betas, eps, weight_decay)
         super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps,
                                   "weight_decay": weight_decay, "amsgrad": bool(amsgrad)})
 
