@@ -1,21 +1,24 @@
 """The docs name only things that exist: every `tinygrad_cnn.…` name in docs/architecture.md is
 imported (the longest importable module prefix) and the rest looked up with getattr, and every
 `tinygrad_cnn/…` path named in the README, the architecture page, the add-an-op guide and the
-backprop tutorial is a file or folder of the repository."""
+backprop and higher-order tutorials is a file or folder of the repository."""
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import re
 from pathlib import Path
 
 import pytest
 
+from tinygrad_cnn import engine
+
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "architecture.md"
 NAMES = sorted(set(re.findall(r"`(tinygrad_cnn(?:\.\w+)+)", DOC.read_text(encoding="utf-8"))))
 PAGES = [ROOT / "README.md", DOC, ROOT / "docs" / "add_an_op.md",
-         ROOT / "docs" / "tutorial_backprop.md"]
+         ROOT / "docs" / "tutorial_backprop.md", ROOT / "docs" / "tutorial_higher_order.md"]
 # a path inside the package: tinygrad_cnn/ops/conv/op.py, tinygrad_cnn/nn/, ...
 PATH = re.compile(r"(tinygrad_cnn/[\w/]*(?:\.py)?)")
 PATHS = sorted({(page.name, found.rstrip("/")) for page in PAGES
@@ -48,3 +51,16 @@ def test_every_name_in_the_trace_exists(name):
 @pytest.mark.parametrize("page, path", PATHS, ids=[f"{p}:{q}" for p, q in PATHS])
 def test_every_path_the_docs_name_exists(page, path):
     assert (ROOT / path).exists(), f"{page} names {path}, which does not exist"
+
+
+def test_the_line_counts_of_the_trace_are_current():
+    """The trace's '`tinygrad_cnn/engine.py`, N lines' and 'engine.backward` (about N lines)'
+    stay within 10% of the code (they said 340 and 40 while the file had grown to 500)."""
+    text = DOC.read_text(encoding="utf-8")
+    stated_file = int(re.search(r"`tinygrad_cnn/engine\.py`, (\d+) lines", text)[1])
+    stated_backward = int(re.search(r"engine\.backward` \(about (\d+) lines\)", text)[1])
+    actual_file = len((ROOT / "tinygrad_cnn" / "engine.py").read_text().splitlines())
+    actual_backward = len(inspect.getsourcelines(engine.backward)[0])
+    assert abs(stated_file - actual_file) <= actual_file / 10, (stated_file, actual_file)
+    assert abs(stated_backward - actual_backward) <= actual_backward / 10, (stated_backward,
+                                                                            actual_backward)
