@@ -242,6 +242,19 @@ def test_external_data_is_never_followed(tmp_path) -> None:
         onnx_load(onnx_model([helper.make_node("Conv", ["x", "w"], ["y"])], [weight]))
 
 
+def test_a_constant_nodes_external_data_is_never_followed(tmp_path, monkeypatch) -> None:
+    """A Constant's value is a tensor too: numpy_helper read its file from the working folder."""
+    (tmp_path / "shape.bin").write_bytes(np.array([0, -1], np.int64).tobytes())
+    monkeypatch.chdir(tmp_path)
+    value = TensorProto(name="c", data_type=TensorProto.INT64, dims=[2],
+                        data_location=TensorProto.EXTERNAL)
+    value.external_data.add(key="location", value="shape.bin")
+    nodes = [helper.make_node("Constant", [], ["c"], value=value),
+             helper.make_node("Reshape", ["x", "c"], ["y"])]
+    with pytest.raises(OnnxError, match=r"keeps \['c'\] in external data files, which are not"):
+        onnx_load(onnx_model(nodes))
+
+
 def test_an_onnx_fifo_is_refused_at_once(tmp_path) -> None:
     os.mkfifo(tmp_path / "pipe.onnx")
     out = limited_load(tmp_path / "pipe.onnx")  # a blocked open would time out

@@ -93,13 +93,13 @@ def _check(onnx: Any, proto: Any, where: str) -> int:
     if opset > newest:
         raise OnnxError(f"onnx.load: {where} uses opset {opset}; the installed onnx knows "
                         f"opsets up to {newest}, whose operators this importer reads")
-    external = [t.name for t in proto.graph.initializer
-                if t.data_location == onnx.TensorProto.EXTERNAL]
+    tensors = _tensors(proto.graph)
+    external = [t.name for t in tensors if t.data_location == onnx.TensorProto.EXTERNAL]
     if external:
         raise OnnxError(f"onnx.load: {where} keeps {external[:3]} in external data files, "
                         "which are not read; save the model as one file "
                         "(onnx.save_model(model, path, save_as_external_data=False))")
-    for tensor in proto.graph.initializer:
+    for tensor in tensors:
         try:
             onnx.checker.check_tensor(tensor)
         except Exception as error:  # onnx.checker.ValidationError
@@ -109,6 +109,14 @@ def _check(onnx: Any, proto: Any, where: str) -> int:
     for value in _declared_values(onnx, proto):
         _check_size(value, where)
     return opset
+
+
+def _tensors(graph: Any) -> list[Any]:
+    """The graph's stored tensors: its initializers and its nodes' tensor attributes (a
+    Constant's value), each of which numpy_helper would read, external data included."""
+    attributes = [a for node in graph.node for a in node.attribute]
+    return [*graph.initializer, *(a.t for a in attributes if a.HasField("t")),
+            *(t for a in attributes for t in a.tensors)]
 
 
 def _check_order(graph: Any, where: str) -> None:
