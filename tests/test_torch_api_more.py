@@ -216,6 +216,19 @@ def test_scatter_with_a_value_and_a_zero_d_index_makes_a_one_hot_row():
         tg.zeros(3).scatter(0, tg.tensor([1]))
 
 
+
+def test_scatter_refuses_an_index_larger_than_self_or_src_in_pytorchs_words():
+    index = tg.tensor(np.zeros((2, 3), dtype=np.int64))
+    with pytest.raises(RuntimeError, match=r"scatter\(\): Expected index \[2, 3\] to be smaller "
+                       r"than self \[3, 3\] apart from dimension 0 and to be smaller size than "
+                       r"src \[2, 2\]"):
+        tg.zeros(3, 3).scatter(0, index, tg.ones(2, 2))  # was NumPy's broadcast error
+    with pytest.raises(RuntimeError, match=r"Expected index \[2, 3\] to be smaller than self "
+                       r"\[3, 2\] apart from dimension 0$"):
+        tg.zeros(3, 2).scatter(0, index, value=1.0)  # was NumPy's IndexError
+    with pytest.raises(RuntimeError, match="same number of dimensions as src tensor"):
+        tg.zeros(3, 3).scatter(0, index, tg.ones(6))
+
 def test_randint_takes_pytorchs_two_forms():
     tg.manual_seed(0)
     draws = tg.randint(10, size=(1000,))

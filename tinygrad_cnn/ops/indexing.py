@@ -102,12 +102,17 @@ def gather(x: Any, dim: int, index: Any) -> Any:
             raise RuntimeError(f"gather(): Size does not match at dimension {d} expected index "
                                f"{list(index.shape)} to be no larger than self {list(shape)} "
                                f"apart from dimension {dim}")
+    _in_bounds("gather", index, shape, dim)
+    return Gather.apply(x, index=index, dim=dim)
+
+
+def _in_bounds(op: str, index: np.ndarray, shape: tuple[int, ...], dim: int) -> None:
+    """Every entry of gather's or scatter's index names a place along dim (PyTorch's error)."""
     size = shape[dim] if shape else 1
     bad = index[(index < 0) | (index >= size)]
     if bad.size:
-        raise RuntimeError(f"gather(): index {bad.flat[0]} is out of bounds for dimension {dim} "
+        raise RuntimeError(f"{op}(): index {bad.flat[0]} is out of bounds for dimension {dim} "
                            f"with size {size}")
-    return Gather.apply(x, index=index, dim=dim)
 
 
 class Scatter(Function):
@@ -178,16 +183,29 @@ def scatter(x: Any, dim: int, index: Any, src: Any = None, value: Any = None) ->
     if max(index.ndim, 1) != max(len(shape), 1):
         raise RuntimeError(f"scatter(): Index tensor must have the same number of dimensions as "
                            f"self tensor (index shape {index.shape}, self shape {shape})")
-    size = shape[dim] if shape else 1
-    bad = index[(index < 0) | (index >= size)]
-    if bad.size:
-        raise RuntimeError(f"scatter(): index {bad.flat[0]} is out of bounds for dimension {dim} "
-                           f"with size {size}")
+    _scatter_sizes(index, shape, dim, src)
+    _in_bounds("scatter", index, shape, dim)
     if src is None:
         src = np.full(np.atleast_1d(index).shape, value)
     dtype = result_type("scatter", x)
     x, src = promote("scatter", dtype, x, src)
     return Scatter.apply(x, src, index=index, dim=dim)
+
+
+def _scatter_sizes(index: np.ndarray, shape: tuple[int, ...], dim: int, src: Any) -> None:
+    """PyTorch's check: index no larger than self off dim, nor than a src tensor anywhere."""
+    src_shape = shape_of(src) if isinstance(src, (Node, np.ndarray)) else None
+    if src_shape is not None and max(len(src_shape), 1) != max(index.ndim, 1):
+        raise RuntimeError(f"scatter(): Index tensor must have the same number of dimensions as "
+                           f"src tensor (index shape {index.shape}, src shape {src_shape})")
+    wrong = any(n > limit for d, (n, limit) in enumerate(zip(index.shape, shape)) if d != dim)
+    if src_shape is not None:
+        wrong = wrong or any(n > limit for n, limit in zip(index.shape, src_shape))
+    if wrong:
+        against_src = "" if src_shape is None else (
+            f" and to be smaller size than src {list(src_shape)}")
+        raise RuntimeError(f"scatter(): Expected index {list(index.shape)} to be smaller than self "
+                           f"{list(shape)} apart from dimension {dim}{against_src}")
 
 
 class Embedding(Function):
