@@ -137,7 +137,11 @@ def _range(name: str, entry: Any, damaged: Callable[[str], Exception]) -> tuple[
 
 def _tensor(f: BinaryIO, start: int, name: str, entry: dict[str, Any],
             damaged: Callable[[str], Exception]) -> np.ndarray:
-    array = np.empty(entry["shape"], np.dtype(DTYPES[entry["dtype"]]).newbyteorder("<"))
+    try:  # an empty tensor's other dimensions are not bounded by the file's size
+        array = np.empty(entry["shape"], np.dtype(DTYPES[entry["dtype"]]).newbyteorder("<"))
+    except ValueError as error:  # "Maximum allowed dimension exceeded", too many dimensions
+        raise damaged(f"tensor {name!r:.60} of shape {entry['shape']!s:.80} is no array "
+                      f"({error})") from None
     f.seek(start + entry["data_offsets"][0])
     if f.readinto(memoryview(array.reshape(-1).view(np.uint8))) != array.nbytes:
         raise damaged(f"tensor {name!r} is cut short")

@@ -163,6 +163,15 @@ def test_safetensors_entries_must_account_for_their_bytes(tmp_path, entry, probl
         tg.load(path)
 
 
+def test_an_empty_safetensors_entry_of_impossible_shape_names_the_file(tmp_path) -> None:
+    """No bytes bound an empty tensor's other dimensions: NumPy's raw ValueError before."""
+    entry = {"dtype": "F32", "shape": [0, 10**30], "data_offsets": [0, 0]}
+    path = safetensors_file(tmp_path / "bad.safetensors", {"w": entry}, b"")
+    with pytest.raises(CheckpointError, match=r"bad\.safetensors.*tensor 'w' of shape \[0, 1"
+                                              r"0+\] is no array"):
+        tg.load(path)
+
+
 # ----------------------------------------------------------------------------- not regular files
 
 FIFO_LOAD = """
