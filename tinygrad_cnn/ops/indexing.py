@@ -36,14 +36,13 @@ class Gather(Function):
     @staticmethod
     def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
         index = ctx.index
-        places = list(np.ix_(*[np.arange(n) for n in index.shape]))
-        places[ctx.dim] = index
+        places = _places(index, ctx.dim)
         if isinstance(grad_out, Node):  # create_graph: the scatter as an op of the graph
             grad = movement.ScatterAdd.apply(grad_out.reshape(index.shape),
-                                             shape=ctx.shape or (1,), index=tuple(places))
+                                             shape=ctx.shape or (1,), index=places)
             return grad.reshape(ctx.shape)
         grad = np.zeros(ctx.shape or (1,), dtype=grad_out.dtype)
-        np.add.at(grad, tuple(places), grad_out.reshape(index.shape))  # repeats add up
+        np.add.at(grad, places, grad_out.reshape(index.shape))  # repeats add up
         return grad.reshape(ctx.shape)
 
 
