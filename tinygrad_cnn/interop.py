@@ -51,8 +51,7 @@ def as_array(data: Any, dtype: Any, what: str = "Tensor()") -> np.ndarray:
     dicts, ragged lists and object arrays are not tensors, as in PyTorch). Python numbers that
     an integer `dtype` cannot hold (300 in int8, NaN) raise as torch.tensor does."""
     if isinstance(dtype, str):  # np.dtype would take "float32"; torch.dtype arguments are not str
-        raise TypeError(f"{what}: argument 'dtype' must be a dtype (tg.float32, np.float32), not "
-                        f"str {dtype!r}")
+        raise _string_dtype(dtype, what)
     if type(data) is np.ndarray and data.dtype.kind in _NUMERIC_KINDS and (
             dtype is None or data.dtype == dtype):
         return data  # the common case: used as is
@@ -76,9 +75,13 @@ def as_array(data: Any, dtype: Any, what: str = "Tensor()") -> np.ndarray:
 def as_dtype(dtype: Any, what: str = "Tensor()") -> np.dtype:
     """A dtype argument as a NumPy dtype: strings and non-numeric kinds refused (TypeError)."""
     if isinstance(dtype, str):
-        raise TypeError(f"{what}: argument 'dtype' must be a dtype (tg.float32, np.float32), not "
-                        f"str {dtype!r}")
+        raise _string_dtype(dtype, what)
     return _dtype(dtype)
+
+
+def _string_dtype(dtype: str, what: str) -> TypeError:
+    return TypeError(f"{what}: argument 'dtype' must be a dtype (tg.float32, np.float32), not "
+                     f"str {dtype!r}")
 
 
 def _check_fits(array: np.ndarray, dtype: np.dtype) -> None:
