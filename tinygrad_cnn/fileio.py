@@ -201,14 +201,19 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, error: type[Ex
         if f.tell() + nbytes != info.file_size:
             raise error(f"{where} declares {dtype} data of shape {shape} ({nbytes:,} bytes) but "
                         f"holds {info.file_size - f.tell():,} bytes: the archive is damaged")
-        flat = np.empty(math.prod(shape), dtype)
+        try:  # an empty array's other dimensions are not bounded by the member's size
+            flat = np.empty(math.prod(shape), dtype)
+            array = flat.reshape(shape[::-1]).transpose() if fortran else flat.reshape(shape)
+        except ValueError as cause:  # "Maximum allowed dimension exceeded", too many dims
+            raise error(f"{where} declares shape {shape!s:.80}, which is no array ({cause})"
+                        ) from None
         view, done = memoryview(flat.view(np.uint8)), 0
         while done < nbytes:
             n = f.readinto(view[done:done + _CHUNK])
             if not n:
                 raise error(f"{where} is truncated ({done:,} of {nbytes:,} bytes)")
             done += n
-    return flat.reshape(shape[::-1]).transpose() if fortran else flat.reshape(shape)
+    return array
 
 
 def _npy_header(f: Any, error: type[Exception], where: str

@@ -18,6 +18,7 @@ import pytest
 
 import tinygrad_cnn as tg
 from tinygrad_cnn import CheckpointError
+from tinygrad_cnn.fileio import read_npz
 
 GIB = 2**30
 # Runs `tg.load` (or another reader) on argv[1] after capping the address space at what the
@@ -103,6 +104,16 @@ def test_a_zip_bomb_dataset_npz_fails_fast_in_under_100_mb(tmp_path) -> None:
     patch_declared_size(path, "images.npy", 4 * GIB - 1)
     out = limited_load(path, "dataset")
     assert out.startswith("DataFileError") and "digits.npz" in out and "zip bomb" in out, out
+
+
+def test_an_empty_member_of_impossible_shape_names_the_file(tmp_path) -> None:
+    """No bytes bound an empty array's other dimensions: NumPy's raw ValueError before."""
+    path = tmp_path / "odd.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("w.npy", npy_header((0, 10**30)))
+    with pytest.raises(CheckpointError, match=r"odd\.npz.*'w\.npy' declares shape \(0, 10+\), "
+                                              "which is no array"):
+        read_npz(path, CheckpointError, "checkpoint")
 
 
 def test_a_checkpoint_member_cut_short_is_truncated(tmp_path) -> None:
