@@ -77,6 +77,13 @@ def test_backward_takes_pytorchs_gradient_and_inputs():
         (x * 2).backward()
 
 
+def test_autograd_backward_of_several_tensors_weights_each_by_its_grad_tensor():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    tg.autograd.backward([(x * x).sum(), x * 3], [None, tg.tensor([1.0, 10.0])])
+    assert x.grad.tolist() == [5.0, 34.0]  # 2x + 3 * [1, 10]
+    with pytest.raises(ValueError, match=r"backward\(grad_tensors=...\) has shape \(3,\)"):
+        tg.autograd.backward([x.sum(), x * 2], [None, tg.ones(3)])
+
 def test_set_grad_enabled_and_inference_mode():
     x, _ = _xw()
     with tg.set_grad_enabled(False):

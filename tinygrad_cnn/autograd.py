@@ -243,7 +243,7 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
     for n, out in enumerate(outputs):
         if not out.requires_grad:
             raise RuntimeError(f"grad: output {n} (shape {out.shape}) does not require grad")
-    root, seed = _one_root(outputs, seeds)
+    root, seed = _one_root(outputs, seeds, "grad(grad_outputs=...)")
     create_graph = bool(create_graph)
     retain_graph = create_graph if retain_graph is None else bool(retain_graph)
     capture = Capture(inputs)
@@ -266,13 +266,13 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
     return tuple(result)
 
 
-def _one_root(outputs: list, seeds: list) -> tuple[Tensor, np.ndarray]:
+def _one_root(outputs: list, seeds: list, what: str) -> tuple[Tensor, np.ndarray]:
     """One output and its seed; several outputs as one pass over the sum of the weighted
     outputs, so hooks see whole gradients, once."""
     if len(outputs) == 1:
-        return outputs[0], outputs[0]._seed(seeds[0], "grad(grad_outputs=...)")
+        return outputs[0], outputs[0]._seed(seeds[0], what)
     with enable_grad():  # recorded even inside no_grad: the graph already exists
-        weighted = [(out * out._from_op(out._seed(s, "grad(grad_outputs=...)"), None)).sum()
+        weighted = [(out * out._from_op(out._seed(s, what), None)).sum()
                     for out, s in zip(outputs, seeds)]
         root = weighted[0]
         for w in weighted[1:]:
@@ -293,7 +293,5 @@ def backward(tensors: Tensor | Sequence[Tensor], grad_tensors: Any = None,
     if len(tensors) == 1:
         tensors[0].backward(seeds[0], retain_graph, create_graph, inputs)
         return
-    with enable_grad():
-        root = sum((t * t._from_op(t._seed(s, "backward(grad_tensors=...)"), None)).sum()
-                   for t, s in zip(tensors, seeds))
-    root.backward(None, retain_graph, create_graph, inputs)
+    root, seed = _one_root(tensors, seeds, "backward(grad_tensors=...)")
+    root.backward(seed, retain_graph, create_graph, inputs)
