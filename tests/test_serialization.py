@@ -171,3 +171,13 @@ def test_loading_into_a_different_model_names_key_and_shapes(tmp_path) -> None:
     other = nn.Sequential(nn.Linear(5, 3))
     with pytest.raises(ValueError, match=r"'0\.weight'.*\(3, 4\).*\(3, 5\)"):
         other.load_state_dict(tc.load(path)["model"])
+
+
+def test_map_location_as_a_dict_or_function_loads_on_the_cpu(tmp_path) -> None:
+    """Older PyTorch pages write map_location=lambda storage, loc: storage (or a dict of
+    devices); only a device other than the CPU is refused."""
+    tc.save({"w": np.arange(3, dtype=np.float32)}, tmp_path / "m.pth")
+    for where in (lambda storage, loc: storage, {"cuda:0": "cpu"}, tc.device("cpu")):
+        assert tc.load(tmp_path / "m.pth", map_location=where)["w"].tolist() == [0, 1, 2]
+    with pytest.raises(ValueError, match="map_location=device.*on the CPU"):
+        tc.load(tmp_path / "m.pth", map_location=tc.device("cuda"))

@@ -92,16 +92,17 @@ def _store(array: np.ndarray, path: list[str], arrays: dict[str, np.ndarray],
 def load(path: str | os.PathLike, map_location: Any = None, *,
          weights_only: bool | None = None) -> dict[str, Any]:
     """Read a checkpoint written by `save` (exact types and structure). PyTorch's
-    `map_location` (the CPU) and `weights_only` are accepted: a checkpoint here is only data,
-    never pickle, whichever is asked. Only regular files
+    `map_location` and `weights_only` are accepted: arrays load on the CPU (a device or name
+    other than the CPU is refused; a dict or function mapping devices has nothing to remap), and
+    a checkpoint here is only data, never pickle, whichever is asked. Only regular files
     carrying its manifest are read: a plain .npz, a .zip, a PyTorch .pt, a FIFO or a folder
     raises CheckpointError, and so does a damaged manifest, naming the file and the key. Every
     member is checked before its array exists: its .npy header's shape and dtype must account for
     exactly its inflated size, and the members together may not inflate past the limits below (a
     zip bomb). Raises FileNotFoundError for a missing file. A ".safetensors" path loads as a flat
     dict of arrays."""
-    if map_location is not None and not str(getattr(map_location, "type", map_location)
-                                            ).startswith("cpu"):
+    device = getattr(map_location, "type", map_location)
+    if isinstance(device, str) and not device.startswith("cpu"):
         raise ValueError(f"load: map_location={map_location!r}: arrays load on the CPU, the "
                          "only device here")
     if is_safetensors_path(path):
