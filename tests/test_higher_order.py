@@ -33,6 +33,18 @@ def test_backward_create_graph_keeps_a_graph_on_dot_grad():
     np.testing.assert_allclose(x.grad.item(), e * np.log(2.0) + e - e / 4.0)
 
 
+def test_a_seed_that_requires_grad_is_part_of_the_gradients_graph():
+    """PyTorch's double-vjp: under create_graph, grad_outputs / backward's gradient that require
+    grad are inputs of the gradient (d(x**2 * v)/dx = 2 x v, whose gradient in v is 2 x)."""
+    x, v = Tensor([1.0, 2.0], requires_grad=True), Tensor([1.0, 1.0], requires_grad=True)
+    (g,) = autograd.grad(x * x, x, grad_outputs=v, create_graph=True)
+    assert autograd.grad(g.sum(), v)[0].tolist() == [2.0, 4.0]
+    x, v = Tensor([1.0, 2.0], requires_grad=True), Tensor([1.0, 3.0], requires_grad=True)
+    (x ** 3).backward(v, create_graph=True)
+    assert x.grad.tolist() == [3.0, 36.0] and v.grad is None  # 3 x**2 v
+    x.grad.sum().backward()
+    assert v.grad.tolist() == [3.0, 12.0] and x.grad.tolist() == [9.0, 72.0]  # 3 x**2; + 6 x v
+
 def test_retain_graph_defaults_to_create_graph():
     x = Tensor([1.0, 2.0], requires_grad=True)
     y = (x * x).sum()

@@ -243,12 +243,11 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
     for n, out in enumerate(outputs):
         if not out.requires_grad:
             raise RuntimeError(f"grad: output {n} (shape {out.shape}) does not require grad")
-    root, seed = _one_root(outputs, seeds, "grad(grad_outputs=...)")
     create_graph = bool(create_graph)
+    root, seed = _one_root(outputs, seeds, "grad(grad_outputs=...)", create_graph)
     retain_graph = create_graph if retain_graph is None else bool(retain_graph)
     capture = Capture(inputs)
-    engine.backward(root, root._from_op(seed, None) if create_graph else seed, retain_graph,
-                    capture, create_graph)
+    engine.backward(root, seed, retain_graph, capture, create_graph)
     result = []
     for i, t in enumerate(inputs):
         found = capture.of(t)
@@ -266,18 +265,20 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
     return tuple(result)
 
 
-def _one_root(outputs: list, seeds: list, what: str) -> tuple[Tensor, np.ndarray]:
-    """One output and its seed; several outputs as one pass over the sum of the weighted
-    outputs, so hooks see whole gradients, once."""
+def _one_root(outputs: list, seeds: list, what: str, graph: bool = False) -> tuple[Tensor, Any]:
+    """One output and its seed (a Tensor with `graph`, Tensor._seed's); several outputs as one
+    pass over the sum of the weighted outputs, so hooks see whole gradients, once (their seeds
+    are constants there, also under create_graph)."""
     if len(outputs) == 1:
-        return outputs[0], outputs[0]._seed(seeds[0], what)
+        return outputs[0], outputs[0]._seed(seeds[0], what, graph)
     with enable_grad():  # recorded even inside no_grad: the graph already exists
         weighted = [(out * out._from_op(out._seed(s, what), None)).sum()
                     for out, s in zip(outputs, seeds)]
         root = weighted[0]
         for w in weighted[1:]:
             root = root + w
-    return root, np.ones((), root.dtype)
+    seed = np.ones((), root.dtype)
+    return root, root._from_op(seed, None) if graph else seed
 
 
 def backward(tensors: Tensor | Sequence[Tensor], grad_tensors: Any = None,

@@ -243,10 +243,8 @@ class Tensor(Node):
             raise RuntimeError(
                 "backward() on a tensor that does not require grad: no input of the graph "
                 "that made it has requires_grad=True (or it was made under no_grad())")
-        seed = self._seed(gradient, "backward(gradient=...)")
         create_graph = bool(create_graph)
-        if create_graph:
-            seed = Tensor._from_op(seed, None)
+        seed = self._seed(gradient, "backward(gradient=...)", create_graph)
         retain_graph = create_graph if retain_graph is None else bool(retain_graph)
         if inputs is None:
             engine.backward(self, seed, retain_graph, create_graph=create_graph)
@@ -262,19 +260,26 @@ class Tensor(Node):
             if capture.of(t) is not None:
                 t._accumulate_grad(capture.of(t))
 
-    def _seed(self, gradient: Any, what: str) -> np.ndarray:
-        """d self / d self for backward: ones for a one-element tensor, else `gradient`."""
+    def _seed(self, gradient: Any, what: str, graph: bool = False) -> Any:
+        """d self / d self for backward: ones for a one-element tensor, else `gradient`; with
+        `graph` (create_graph) a Tensor, `gradient` itself when it requires grad, so the
+        gradients are differentiable with respect to it too, as PyTorch's."""
         if gradient is None:
             if self.data.size != 1:
                 raise RuntimeError(
                     f"backward() without a gradient needs a one-element output, but this tensor "
                     f"has shape {self.shape}: reduce it first (e.g. .sum()) or pass gradient= "
                     "of that shape")
-            return np.ones(self.shape, dtype=self.dtype)
-        seed = interop.as_array(getattr(gradient, "data", gradient), self.dtype, what)
+            seed = np.ones(self.shape, dtype=self.dtype)
+        else:
+            seed = interop.as_array(getattr(gradient, "data", gradient), self.dtype, what)
         if seed.shape != self.shape:
             raise ValueError(f"{what} has shape {seed.shape}, the tensor has shape {self.shape}")
-        return seed
+        if not graph:
+            return seed
+        if isinstance(gradient, Tensor) and gradient.requires_grad:
+            return gradient if gradient.dtype == self.dtype else gradient.to(self.dtype)
+        return Tensor._from_op(seed, None)
 
     def retain_grad(self) -> Tensor:
         """Keep `.grad` on this non-leaf tensor after backward() (leaves always keep theirs)."""
