@@ -125,7 +125,3 @@ class GraphMath:
     @staticmethod
     def zeros_like(x: Node) -> np.ndarray:
         return np.zeros_like(x.data)
-
-    @staticmethod
-    def ones_like(x: Node) -> np.ndarray:
-        return np.ones_like(x.data)
