@@ -147,6 +147,16 @@ def test_a_file_naming_tinygrad_cnn_is_not_its_output(checkpoint, tmp_path) -> N
     assert f"out {notes} exists and was not written by tinygrad_cnn" in err
 
 
+def test_the_explorer_page_carries_the_mark_where_it_is_looked_for(tmp_path) -> None:
+    from tinygrad_cnn.explorer.page import page_html
+    from tinygrad_cnn.runs import written_here
+
+    (tmp_path / "page.html").write_text(page_html({"mode": "static"}))
+    (tmp_path / "notes.html").write_text("<!DOCTYPE html><p>made with tinygrad_cnn</p>")
+    assert written_here(str(tmp_path / "page.html"))
+    assert not written_here(str(tmp_path / "notes.html"))
+
+
 def test_its_own_outputs_are_replaced_without_overwrite(checkpoint, data, tmp_path) -> None:
     onnx_out, weights, seen = (tmp_path / n for n in ("m.onnx", "m.safetensors", "seen.png"))
     for _ in range(2):
