@@ -125,6 +125,21 @@ def test_corrupt_gzip(tmp_path: Path, damage: str) -> None:
         read_idx(tmp_path / "c.gz")
 
 
+def test_a_gzip_claiming_far_more_than_it_can_hold_is_refused_before_reading(tmp_path: Path
+                                                                           ) -> None:
+    """A gzip bomb: 20x its size and over 256 MB is refused by its header, before inflating
+    (it once grew in memory as long as the stream gave data)."""
+    claim = (300, 1000, 1000)  # 300 MB of uint8
+    blob = gzip.compress(idx_bytes(0x08, claim, bytes(4096)))
+    (tmp_path / "bomb.gz").write_bytes(blob)
+    with pytest.raises(IDXError, match=rf"bomb\.gz: its {len(blob):,} gzipped bytes claim "
+                                       "300,000,000 bytes.*a gzip bomb"):
+        read_idx(tmp_path / "bomb.gz")
+    small = gzip.compress(idx_bytes(0x08, (64, 64), bytes(64 * 64)))  # 1000x, under the floor
+    (tmp_path / "zeros.gz").write_bytes(small)
+    assert read_idx(tmp_path / "zeros.gz").shape == (64, 64)
+
+
 def test_write_refuses_unsupported_dtype(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="cannot write int64 array"):
         write_idx(tmp_path / "a", np.zeros(3, np.int64))

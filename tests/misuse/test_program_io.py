@@ -324,7 +324,7 @@ def test_gzip_bomb_fails_fast_and_small(tmp_path) -> None:
 def test_gzip_claiming_more_than_it_holds(tmp_path) -> None:
     header = bytes([0, 0, 8, 2]) + (60000).to_bytes(4, "big") * 2  # 3.6 GB claimed
     (tmp_path / "liar.gz").write_bytes(gzip.compress(header + bytes(100)))
-    with pytest.raises(IDXError, match=r"liar\.gz: truncated: expected 3600000000 bytes"):
+    with pytest.raises(IDXError, match=r"liar\.gz: its \d+ gzipped bytes claim 3,600,000,000"):
         read_idx(tmp_path / "liar.gz")
 
 

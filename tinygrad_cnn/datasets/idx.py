@@ -12,7 +12,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from ..fileio import open_regular
+from ..fileio import INFLATION_FLOOR, MAX_INFLATION, open_regular
 from .cache import atomic_open
 from .checks import check_images, check_labels
 from .errors import IDXError
@@ -51,7 +51,7 @@ def read_idx(path: PathLike) -> np.ndarray:
         if not gzipped:
             return _read_stream(raw, str(path), path.stat().st_size)
         with gzip.GzipFile(fileobj=raw) as stream:
-            return _read_stream(stream, str(path), None)
+            return _read_stream(stream, str(path), None, os.fstat(raw.fileno()).st_size)
 
 
 def decode_idx(data: bytearray | bytes, name: str) -> np.ndarray:
@@ -59,12 +59,14 @@ def decode_idx(data: bytearray | bytes, name: str) -> np.ndarray:
     if data[:2] != GZIP_MAGIC:
         return parse_idx(data, name)
     with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
-        return _read_stream(stream, name, None)
+        return _read_stream(stream, name, None, len(data))
 
 
-def _read_stream(stream: BinaryIO, name: str, size: int | None) -> np.ndarray:
+def _read_stream(stream: BinaryIO, name: str, size: int | None, packed: int | None = None
+                 ) -> np.ndarray:
     """Read the header, then exactly the data it announces; `size` is the whole file's size
-    when known (raw files), so a wrong size fails before anything is allocated."""
+    when known (raw files), so a wrong size fails before anything is allocated; `packed` the
+    gzipped file's size, which bounds what its header may claim as read_npz bounds members."""
     try:
         head = stream.read(4)
         if len(head) == 4 and head[:2] == b"\0\0":
@@ -73,6 +75,10 @@ def _read_stream(stream: BinaryIO, name: str, size: int | None) -> np.ndarray:
         expected = math.prod(shape) * dtype.itemsize
         if size is not None:
             _check_size(size - header, expected, shape, dtype, name)
+        if packed is not None and expected > max(INFLATION_FLOOR, MAX_INFLATION * packed):
+            raise IDXError(f"{name}: its {packed:,} gzipped bytes claim {expected:,} bytes of "
+                           f"data (the limit is {MAX_INFLATION}x the file, or "
+                           f"{INFLATION_FLOOR:,} bytes): a gzip bomb or a damaged file, not read")
         data = bytearray(header) + _read_at_most(stream, expected + 1)
     except (OSError, EOFError, zlib.error) as exc:
         raise IDXError(f"{name}: corrupt gzip data ({exc})") from None
