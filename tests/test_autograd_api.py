@@ -40,6 +40,9 @@ def test_grad_refuses_unused_inputs_unless_allowed():
     assert gw is None and gx.tolist() == [2.0, 2.0]
     gx, gw = tg.autograd.grad((x * 2).sum(), [x, w], materialize_grads=True)
     assert gw.tolist() == [0.0, 0.0]
+    with pytest.raises(ValueError, match="Expected allow_unused to be True or not passed when "
+                                         "materialize_grads=True"):  # PyTorch's words
+        tg.autograd.grad((x * 2).sum(), [x, w], allow_unused=False, materialize_grads=True)
     (g,) = tg.autograd.grad((x * x).sum(), x, create_graph=True)  # 2x, itself a graph
     assert g.requires_grad and g.tolist() == [2.0, 4.0]
 

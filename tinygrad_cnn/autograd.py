@@ -233,36 +233,44 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
     inputs = [inputs] if hasattr(inputs, "_requires_grad") else list(inputs)
     if not outputs or not inputs:
         raise RuntimeError(f"grad requires non-empty {'outputs' if not outputs else 'inputs'}.")
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads"
+                         "=True, but got: allow_unused=False.")
     seeds = grad_outputs if isinstance(grad_outputs, (list, tuple)) else [grad_outputs] * len(
         outputs)
     if len(seeds) != len(outputs):
         raise ValueError(f"grad: {len(seeds)} grad_outputs for {len(outputs)} outputs")
-    for i, t in enumerate(inputs):
-        if not t.requires_grad:
-            raise RuntimeError(f"grad: input {i} (shape {t.shape}) does not require grad")
-    for n, out in enumerate(outputs):
-        if not out.requires_grad:
-            raise RuntimeError(f"grad: output {n} (shape {out.shape}) does not require grad")
+    require_grad("grad: input", inputs)
+    require_grad("grad: output", outputs)
     create_graph = bool(create_graph)
     root, seed = _one_root(outputs, seeds, "grad(grad_outputs=...)", create_graph)
     retain_graph = create_graph if retain_graph is None else bool(retain_graph)
     capture = Capture(inputs)
     engine.backward(root, seed, retain_graph, capture, create_graph)
-    result = []
-    for i, t in enumerate(inputs):
-        found = capture.of(t)
-        if isinstance(found, engine.Node):
-            result.append(found)
-        elif found is not None:
-            result.append(t._from_op(np.array(found), None))
-        elif materialize_grads:
-            result.append(t._from_op(np.zeros_like(t.data), None))
-        elif allow_unused:
-            result.append(None)
-        else:
-            raise RuntimeError(f"grad: input {i} (shape {t.shape}) was not used to compute the "
-                               "outputs; pass allow_unused=True to get None for it")
-    return tuple(result)
+    return tuple([_gradient_of(t, i, capture.of(t), allow_unused, materialize_grads)
+                  for i, t in enumerate(inputs)])
+
+
+def require_grad(what: str, tensors: Sequence[Tensor]) -> None:
+    """Refuse a tensor that does not require grad among those named `what` ("grad: input")."""
+    for i, t in enumerate(tensors):
+        if not t.requires_grad:
+            raise RuntimeError(f"{what} {i} (shape {t.shape}) does not require grad")
+
+
+def _gradient_of(t: Tensor, i: int, found: Any, allow_unused: bool | None,
+                 materialize: bool) -> Tensor | None:
+    """grad's result for input t: the gradient captured, zeros or None for an unused input."""
+    if isinstance(found, engine.Node):
+        return found
+    if found is not None:
+        return t._from_op(np.array(found), None)
+    if materialize:
+        return t._from_op(np.zeros_like(t.data), None)
+    if allow_unused:
+        return None
+    raise RuntimeError(f"grad: input {i} (shape {t.shape}) was not used to compute the "
+                       "outputs; pass allow_unused=True to get None for it")
 
 
 def _one_root(outputs: list, seeds: list, what: str, graph: bool = False) -> tuple[Tensor, Any]:

@@ -250,10 +250,7 @@ class Tensor(Node):
             engine.backward(self, seed, retain_graph, create_graph=create_graph)
             return
         inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-        for i, t in enumerate(inputs):
-            if not t.requires_grad:
-                raise RuntimeError(f"backward(inputs=...): input {i} (shape {t.shape}) does not "
-                                   "require grad")
+        autograd.require_grad("backward(inputs=...): input", inputs)
         capture = autograd.Capture(inputs)
         engine.backward(self, seed, retain_graph, capture, create_graph)
         for t in inputs:
