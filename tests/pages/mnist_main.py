@@ -2,7 +2,8 @@
 """In the style of pytorch/examples mnist/main.py: argparse, the two-conv Net with dropout,
 datasets.MNIST with Compose([ToTensor(), Normalize(...)]), torch.utils.data.DataLoader,
 Adadelta with StepLR, the accelerator check, train and test loops that print progress, and
-saving the state dict. The data is tests/pages/_data.py's stand-in."""
+saving the state dict. Under tests/test_pages.py the data is tests/pages/_data.py's stand-in;
+run directly, datasets.MNIST downloads the real files into ../data, as the page does."""
 import argparse
 
 import tinygrad_cnn as torch
