@@ -63,6 +63,15 @@ def test_to_tensor_is_hwc_to_chw_and_scales_only_uint8():
     assert transforms.PILToTensor()(Image.fromarray(rgb)).dtype == np.uint8
 
 
+def test_to_tensor_of_a_1_bit_image_is_float_zeros_and_ones():
+    """torchvision multiplies mode '1' by 255 before its uint8 scaling: 0. and 1. in float32
+    (NumPy reads the pixels as bools, which were kept as a bool tensor)."""
+    bits = Image.fromarray(np.array([[0, 255, 0], [255, 255, 0]], np.uint8)).convert("1")
+    x = transforms.ToTensor()(bits)
+    assert x.dtype == np.float32 and x.shape == (1, 2, 3)
+    assert x.tolist() == [[[0.0, 1.0, 0.0], [1.0, 1.0, 0.0]]]
+
+
 def test_normalize_per_channel_and_its_refusals():
     x = tg.tensor(np.ones((3, 2, 2), np.float32))
     out = transforms.Normalize([0.0, 0.5, 1.0], [1.0, 0.5, 2.0])(x).numpy()

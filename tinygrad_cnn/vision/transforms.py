@@ -41,10 +41,13 @@ def _scaled(x: np.ndarray) -> np.ndarray:
 
 class ToTensor:
     """PIL image or HWC array -> CHW float32 Tensor; uint8 pixels are divided by 255 (to [0, 1]),
-    other dtypes are kept, as torchvision's."""
+    other dtypes are kept, as torchvision's (a 1-bit PIL image is 0 or 255 first, so 0. or 1.)."""
 
     def __call__(self, pic: Any) -> Tensor:
-        return Tensor(_scaled(pil_to_array(pic).transpose(2, 0, 1)), dtype=None)
+        array = pil_to_array(pic)
+        if getattr(pic, "mode", None) == "1":  # NumPy reads 1-bit pixels as bools
+            array = array.astype(np.uint8) * np.uint8(255)
+        return Tensor(_scaled(array.transpose(2, 0, 1)), dtype=None)
 
     def batch(self, x: np.ndarray) -> np.ndarray:
         return _scaled(x)
