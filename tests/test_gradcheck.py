@@ -65,6 +65,13 @@ def test_works_in_float64_even_for_float32_inputs():
     assert gradcheck(lambda x: (x * x).sum(), [Tensor([0.3, 0.7], requires_grad=True)])
 
 
+def test_a_float32_input_that_is_not_checked_is_upcast_too():
+    """linear refuses mixed dtypes: a float32 weight beside the checked float64 input failed."""
+    x = Tensor(uniform(2, 3), requires_grad=True)
+    weight = Tensor(uniform(4, 3, seed=1))  # float32, no grad: not checked
+    assert gradcheck(lambda x, w: x.linear(w), [x, weight])
+
+
 def test_check_op_catches_a_wrong_forward_and_a_wrong_gradient():
     with pytest.raises(AssertionError):
         check_op(lambda x: x.exp(), np.sin, [(2, 3)])

@@ -80,12 +80,14 @@ def gradgradcheck(
 
 def _float64_inputs(inputs: Sequence[Any]) -> tuple[list[bool], list[np.ndarray]]:
     """Which inputs to check (those that require grad; every float input when none does) and
-    the inputs' values, the checked ones copied to float64."""
+    the inputs' values, every float one copied to float64 (a float32 constant beside a float64
+    input would make ops that refuse mixed dtypes, such as linear, fail)."""
     tensors = [x if isinstance(x, Tensor) else Tensor(x, dtype=np.float64) for x in inputs]
     check = [t.requires_grad for t in tensors]
     if not any(check):
         check = [np.issubdtype(t.dtype, np.floating) for t in tensors]
-    values = [np.array(t.data, dtype=np.float64 if c else t.dtype) for t, c in zip(tensors, check)]
+    values = [np.array(t.data, dtype=np.float64 if t.dtype.kind == "f" else t.dtype)
+              for t in tensors]
     return check, values
 
 
