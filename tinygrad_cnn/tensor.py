@@ -386,7 +386,6 @@ class Tensor(Node):
         return Tensor(np.ones_like(interop.as_array(other, None, "ones_like")), requires_grad,
                       dtype=None)
 
-
     def new_zeros(self, *size: Any, dtype: Any = None, requires_grad: bool = False,
                   device: Any = None) -> Tensor:
         """A new tensor of `size`, with this tensor's dtype unless `dtype` is given (PyTorch's
@@ -666,7 +665,6 @@ class Tensor(Node):
     def avg_pool2d(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
         return ops.avg_pool2d(self, kernel_size, stride, padding)
 
-
     # ----- trigonometry and rounding ------------------------------------------------------------
     def sin(self) -> Tensor:
         return ops.sin(self)
@@ -744,26 +742,31 @@ class Tensor(Node):
     def where(self, condition: Any, other: Any) -> Tensor:
         return ops.where(condition, self, other)
 
-    # ----- reductions ---------------------------------------------------------------------------
+    # ----- reductions: PyTorch's dim and keepdim (NumPy's axis and keepdims accepted too) -----
+    @numpy_names
     def prod(self, dim: Axis = None, keepdim: bool = False) -> Tensor:
         return ops.prod(self, dim, keepdim)
 
+    @numpy_names
     def logsumexp(self, dim: Axis, keepdim: bool = False) -> Tensor:
         return ops.logsumexp(self, dim, keepdim)
 
+    @numpy_names
     def norm(self, p: Any = "fro", dim: Axis = None, keepdim: bool = False) -> Tensor:
         return ops.norm(self, p, dim, keepdim)
 
+    @numpy_names
     def cumsum(self, dim: int) -> Tensor:
         return ops.cumsum(self, dim)
 
+    @numpy_names
     def all(self, dim: Axis = None, keepdim: bool = False) -> Tensor:
         return ops.all(self, dim, keepdim)
 
+    @numpy_names
     def any(self, dim: Axis = None, keepdim: bool = False) -> Tensor:
         return ops.any(self, dim, keepdim)
 
-    # ----- reductions, softmax and dims under PyTorch's names ---------------------------------
     @numpy_names
     def sum(self, dim: Axis = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
         """PyTorch's sum; `dtype` casts the input first (int32 summed as int64, say)."""
@@ -808,6 +811,7 @@ class Tensor(Node):
     def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         return ops.argmin(self, dim, keepdim)
 
+    # ----- softmax and dims ---------------------------------------------------------------------
     @numpy_names
     def softmax(self, dim: int = -1) -> Tensor:
         return ops.softmax(self, dim)
@@ -825,7 +829,6 @@ class Tensor(Node):
         return ops.unsqueeze(self, dim)
 
     # ----- in-place updates (inplace.py has PyTorch's rules) ---------------------------------
-
     def __iadd__(self, other: Any) -> Tensor:
         return inplace.update(self, "add_", ops.add, other)
 
@@ -894,6 +897,7 @@ class Tensor(Node):
         out.shape = self.data.shape
         return out
 
+
 def _shape(args: Sequence[Any]) -> tuple[int, ...]:
     """A factory's sizes: f(2, 3) or f((2, 3)), each a non-negative int."""
     return sizes(_dims(args), "Tensor factory")
@@ -904,8 +908,6 @@ def _float_samples(name: str, dtype: Any) -> None:
     if np.dtype(interop.as_dtype(dtype)).kind != "f":
         raise RuntimeError(f"{name}: not implemented for {np.dtype(dtype)} (PyTorch refuses "
                            "integer dtypes for random floats too); draw floats, then convert")
-
-
 
 
 def _dims(args: Sequence[Any]) -> tuple[Any, ...]:

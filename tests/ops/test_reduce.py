@@ -194,3 +194,20 @@ def test_keepdims_must_be_a_bool(reduce, bad):
         getattr(x, reduce)(axis=0, keepdims=bad)
     out = getattr(x, reduce)(axis=0, keepdims=np.bool_(True))
     assert (out[0] if reduce in ("max", "min") else out).shape == (1, 2)
+
+
+@pytest.mark.parametrize("name, reference", [
+    ("prod", lambda a: a.prod(axis=0, keepdims=True)),
+    ("logsumexp", lambda a: np.log(np.exp(a).sum(axis=0, keepdims=True))),
+    ("all", lambda a: a.all(axis=0, keepdims=True)),
+    ("any", lambda a: a.any(axis=0, keepdims=True)),
+    ("sum", lambda a: a.sum(axis=0, keepdims=True)),
+])
+def test_every_reduction_method_takes_numpys_axis_and_keepdims(name, reference):
+    """One convention (issue 17): dim/keepdim, with NumPy's names as aliases on every method
+    (prod, logsumexp, norm, cumsum, all and any refused axis= while sum took it)."""
+    a = np.array([[1.0, 2.0], [3.0, 0.0]], dtype=np.float32)
+    out = getattr(Tensor(a), name)(axis=0, keepdims=True)
+    np.testing.assert_allclose(out.data, reference(a), rtol=1e-6)
+    np.testing.assert_allclose(Tensor(a).norm(2, axis=1).data, np.sqrt((a * a).sum(axis=1)))
+    np.testing.assert_allclose(Tensor(a).cumsum(axis=1).data, a.cumsum(axis=1))

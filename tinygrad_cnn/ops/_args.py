@@ -69,7 +69,6 @@ def as_pair(value: Any, name: str, minimum: int | None = None) -> tuple[int, int
     return int(pair[0]), int(pair[1])
 
 
-
 # NumPy's names for PyTorch's, both accepted: x.sum(axis=1, keepdims=True) is x.sum(dim=1,
 # keepdim=True). PyTorch's are the parameters' names; NumPy's are aliases.
 NUMPY_NAMES = {"axis": "dim", "keepdims": "keepdim"}

@@ -249,8 +249,6 @@ def expand(x: Any, shape: Sequence[int]) -> Any:
     return Expand.apply(x, shape=expand_sizes(shape))
 
 
-
-
 def pad(x: Any, pad: Any, value: float = 0.0) -> Any:
     """Constant padding. A flat tuple of ints is PyTorch's F.pad: (left, right) for the last
     dim, then (top, bottom) for the one before, and so on; an int pads every side of every dim;
@@ -261,7 +259,6 @@ def pad(x: Any, pad: Any, value: float = 0.0) -> Any:
         raise ValueError(f"pad: widths must be >= 0, got {pad!r} (negative padding crops in "
                          "PyTorch; slice the tensor instead)")
     return Pad.apply(x, pad_width=widths, value=number(value, "pad"))
-
 
 
 @numpy_names

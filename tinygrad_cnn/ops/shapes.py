@@ -19,7 +19,6 @@ def sizes(shape: Any, op: str, unknown: bool = False) -> tuple[int, ...]:
     return dims
 
 
-
 def number(value: Any, op: str) -> Any:
     """A fill value, bound or limit: a Python or NumPy number (not a string, None, a list)."""
     if isinstance(value, (int, float, np.number, np.bool_)):
@@ -35,7 +34,6 @@ def expand_sizes(shape: Any) -> tuple[int, ...]:
     return dims
 
 
-
 def _ints(shape: Any, op: str) -> tuple[int, ...]:
     """An int or a sequence of ints (not floats, not bools) as a tuple of Python ints."""
     dims = (shape,) if isinstance(shape, (int, np.integer)) else shape
@@ -43,7 +41,6 @@ def _ints(shape: Any, op: str) -> tuple[int, ...]:
             isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in dims):
         raise TypeError(f"{op}: a shape must be ints, got {shape!r}")
     return tuple(int(d) for d in dims)
-
 
 
 def pad_widths(pad: Any, shape: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
