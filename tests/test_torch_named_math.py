@@ -101,6 +101,8 @@ def test_narrow_is_a_view_with_pytorchs_checks():
     with pytest.raises(RuntimeError, match=r"start \(3\) \+ length \(2\) exceeds dimension size "
                        r"\(4\)"):
         base.narrow(1, 3, 2)
+    with pytest.raises(RuntimeError, match=r"narrow\(\): length must be non-negative"):
+        base.narrow(1, 1, -1)  # PyTorch's words; was "start (1) + length (-1) exceeds ..."
     with pytest.raises(IndexError, match="narrow: dimension out of range"):
         base.narrow(2, 0, 1)
 

@@ -181,8 +181,10 @@ def narrow(x: Any, dim: int, start: int, length: int) -> Any:
         raise IndexError(f"narrow(): start ({start}) is out of range for dimension {dim} of "
                          f"size {size}")
     start = start % size if start < 0 else start
-    if length < 0 or start + length > size:
-        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
+    if length < 0:
+        raise RuntimeError(f"narrow(): length must be non-negative, got {length}.")
+    if start + length > size:
+        raise RuntimeError(f"narrow(): start ({start}) + length ({length}) exceeds dimension size "
                            f"({size}).")
     return Narrow.apply(x, dim=dim, start=int(start), length=int(length))
 
