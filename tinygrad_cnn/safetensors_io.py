@@ -66,7 +66,9 @@ def save_safetensors(state: dict[str, Any], path: str | os.PathLike) -> None:
 DTYPES = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.int64,
           "I32": np.int32, "I16": np.int16, "I8": np.int8, "U64": np.uint64, "U32": np.uint32,
           "U16": np.uint16, "U8": np.uint8, "BOOL": np.bool_}
-MAX_HEADER = 100 * 2**20  # the safetensors library's own limit on the JSON header
+# The JSON header's limit: ours are a few KB, a model of 10,000 tensors needs about 1 MB; the
+# library's own 100 MB parses into many times that in Python objects, over 1 GiB for tiny entries
+MAX_HEADER = 4 * 2**20
 
 
 def load_safetensors(path: str | os.PathLike) -> dict[str, np.ndarray]:

@@ -155,6 +155,18 @@ def test_a_safetensors_header_claiming_1_gib_fails_fast_in_under_100_mb(tmp_path
     assert "the tensors end at byte" in out
 
 
+def test_a_safetensors_header_of_many_megabytes_is_refused_before_parsing(tmp_path) -> None:
+    """A header of tiny entries parses into many times its size: the library's 100 MB limit let
+    such a file allocate over 1 GiB."""
+    entries = {f"t{i}": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]}
+               for i in range(80000)}
+    path = safetensors_file(tmp_path / "many.safetensors", entries, b"")
+    with pytest.raises(CheckpointError, match=r"many\.safetensors.*the header claims [0-9,]+ "
+                                              r"bytes; the file has [0-9,]+ and the limit is "
+                                              "4,194,304"):
+        tg.load(path)
+
+
 def test_a_safetensors_header_length_past_the_file_is_refused_before_reading(tmp_path) -> None:
     path = tmp_path / "long.safetensors"
     path.write_bytes(struct.pack("<Q", 2**40) + b"{}")
