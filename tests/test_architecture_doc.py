@@ -1,7 +1,8 @@
 """The docs name only things that exist: every `tinygrad_cnn.…` name in docs/architecture.md is
 imported (the longest importable module prefix) and the rest looked up with getattr, and every
-`tinygrad_cnn/…` path named in the README, the architecture page, the add-an-op guide and the
-backprop and higher-order tutorials is a file or folder of the repository."""
+path of the package, tests, docs, benchmarks, examples or models named in the README, the
+architecture page, the add-an-op guide and the two tutorials is a file or folder of the
+repository."""
 
 from __future__ import annotations
 
@@ -19,11 +20,12 @@ DOC = ROOT / "docs" / "architecture.md"
 NAMES = sorted(set(re.findall(r"`(tinygrad_cnn(?:\.\w+)+)", DOC.read_text(encoding="utf-8"))))
 PAGES = [ROOT / "README.md", DOC, ROOT / "docs" / "add_an_op.md",
          ROOT / "docs" / "tutorial_backprop.md", ROOT / "docs" / "tutorial_higher_order.md"]
-# a path inside the package: tinygrad_cnn/ops/conv/op.py, tinygrad_cnn/nn/, ...
-PATH = re.compile(r"(tinygrad_cnn/[\w/]*(?:\.py)?)")
+# a path of the repository: tinygrad_cnn/ops/conv/op.py, tinygrad_cnn/nn/, tests/test_tiers.py,
+# docs/img/tanh_grad_graph.svg, ...; a pattern such as tests/ops/test_<family>.py is no path
+PATH = re.compile(r"(?<![\w/.])((?:tinygrad_cnn|tests|docs|benchmarks|examples|models)/[\w/.-]*"
+                  r"[\w/])(?![\w/<-])")
 PATHS = sorted({(page.name, found.rstrip("/")) for page in PAGES
-                for found in PATH.findall(page.read_text(encoding="utf-8"))
-                if "<" not in found})
+                for found in PATH.findall(page.read_text(encoding="utf-8"))})
 
 
 def _resolve(dotted: str) -> object:
