@@ -140,6 +140,26 @@ def test_extra_trailing_nones_are_dropped_and_a_gradient_for_a_number_is_refused
         GradForTheNumber.apply(x, 3.0).sum().backward()
 
 
+def test_a_result_that_is_no_tensor_is_refused_naming_the_function():
+    class ReturnsNone(Scale):
+        @staticmethod
+        def forward(ctx, x, factor):
+            return None
+
+    class GradientIsText(Scale):
+        @staticmethod
+        def backward(ctx, grad_output):
+            return "oops", None
+
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match="ReturnsNone.forward's result must be a Tensor, got "
+                                        "NoneType"):  # was a tensor of dtype object
+        ReturnsNone.apply(x, 3.0)
+    with pytest.raises(TypeError, match="GradientIsText.backward's gradient for argument 0 must "
+                                        "be a Tensor, got str"):  # was 'a gradient of shape ()'
+        GradientIsText.apply(x, 3.0).sum().backward()
+
+
 def test_second_order_through_a_backward_written_in_tensor_ops():
     x = torch.tensor([1.0, 2.0], requires_grad=True)
     (g,) = torch.autograd.grad(Cube.apply(x).sum(), x, create_graph=True)

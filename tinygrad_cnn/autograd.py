@@ -106,7 +106,7 @@ class _CustomOp(engine.Function):
         if isinstance(out, (tuple, list)):
             raise NotImplementedError(f"{function.__name__}.forward returned {len(out)} values; "
                                       "an autograd.Function here returns one Tensor")
-        return out.data if isinstance(out, Node) else np.asarray(out)
+        return _numeric(out, f"{function.__name__}.forward's result")
 
     @staticmethod
     def backward(ctx: Any, grad_out: Any) -> tuple:
@@ -119,7 +119,7 @@ class _CustomOp(engine.Function):
                     grad_out = ctx.parents[0]._from_op(grad_out, None)
                     grads = ctx.function.backward(ctx, grad_out)
         grads = _checked_count(grads if isinstance(grads, tuple) else (grads,), ctx)
-        return tuple([_as_gradient(grads[i], graph, ctx) for i in ctx.positions])
+        return tuple([_as_gradient(grads[i], i, graph, ctx) for i in ctx.positions])
 
 
 @contextmanager
@@ -152,17 +152,25 @@ def _checked_count(grads: tuple, ctx: Any) -> tuple:
     return grads
 
 
-def _as_gradient(grad: Any, graph: bool, ctx: Any) -> Any:
-    """A user backward's result as the engine wants it: arrays at first order; under
-    create_graph, nodes (an array there has no graph: it may not be differentiated again)."""
-    if grad is None:
-        return None
-    if not graph:
-        return grad.data if isinstance(grad, Node) else np.asarray(grad)
-    if isinstance(grad, Node):
+def _as_gradient(grad: Any, i: int, graph: bool, ctx: Any) -> Any:
+    """A user backward's result for argument i as the engine wants it: arrays at first order;
+    under create_graph, nodes (an array there has no graph: it may not be differentiated
+    again)."""
+    if grad is None or (graph and isinstance(grad, Node)):
         return grad
-    return engine.FirstOrderOnly.apply(*ctx.parents, value=np.asarray(grad),
-                                       op=ctx.function.__name__)
+    array = _numeric(grad, f"{ctx.name}.backward's gradient for argument {i}")
+    if not graph:
+        return array
+    return engine.FirstOrderOnly.apply(*ctx.parents, value=array, op=ctx.function.__name__)
+
+
+def _numeric(value: Any, what: str) -> np.ndarray:
+    """A user Function's result as an array of numbers; anything else a TypeError naming it
+    (None, a string, ... would become an object array)."""
+    array = value.data if isinstance(value, Node) else np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{what} must be a Tensor, got {type(value).__name__}")
+    return array
 
 
 # ----- hooks on a tensor's gradient ------------------------------------------------------------
