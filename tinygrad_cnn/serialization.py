@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 from typing import Any
 
 import numpy as np
@@ -15,6 +17,13 @@ from .tensor import Tensor
 MANIFEST = "__manifest__"
 FORMAT = "tinygrad_cnn.checkpoint/1"
 _NUMBER = (bool, int, float)
+# A manifest's JSON parses into many times its size when it is made of tiny items ("[[],[],..."),
+# so its size and its count of items are bounded before it is parsed. A training run's is mostly
+# its history, one string; 10,000 arrays take about 200,000 items
+MAX_MANIFEST_BYTES = 32 * 2**20
+MAX_MANIFEST_ITEMS = 2**20
+_ESCAPE = re.compile(r"\\.", re.DOTALL)
+_STRING = re.compile(r'"[^"]*"')
 
 
 class CheckpointError(ValueError):
@@ -130,9 +139,19 @@ def _manifest(path: str) -> dict[str, Any]:
         _check_members(path, names)
         return [only]
 
-    text = read_npz(path, CheckpointError, "checkpoint", manifest_only)[MANIFEST]
+    def small(key: str, shape: tuple, dtype: np.dtype) -> None:
+        if math.prod(shape) * dtype.itemsize > MAX_MANIFEST_BYTES:
+            raise CheckpointError(f"checkpoint {path!r} has a manifest of "
+                                  f"{math.prod(shape) * dtype.itemsize:,} bytes, more than "
+                                  f"{MAX_MANIFEST_BYTES:,}: damaged or crafted, not read")
+
+    text = str(read_npz(path, CheckpointError, "checkpoint", manifest_only, small)[MANIFEST])
+    items = _json_items(text)
+    if items > MAX_MANIFEST_ITEMS:
+        raise CheckpointError(f"checkpoint {path!r} has a manifest of {items:,} JSON items, more "
+                              f"than {MAX_MANIFEST_ITEMS:,}: damaged or crafted, not parsed")
     try:
-        manifest = json.loads(str(text))
+        manifest = json.loads(text)
     except (json.JSONDecodeError, RecursionError, ValueError) as error:
         raise CheckpointError(f"checkpoint {path!r} has a damaged manifest: "
                               f"{type(error).__name__}") from None
@@ -141,6 +160,13 @@ def _manifest(path: str) -> dict[str, Any]:
         raise CheckpointError(f"checkpoint {path!r} has unknown format {found!r:.60} "
                               f"(expected {FORMAT!r})")
     return manifest
+
+
+def _json_items(text: str) -> int:
+    """How many values, keys and containers the JSON text holds (its separators and opening
+    brackets outside strings), in two linear scans and without parsing it."""
+    bare = _STRING.sub("", _ESCAPE.sub("", text))
+    return sum(bare.count(mark) for mark in "[{,:")
 
 
 def _declared(tree: Any) -> dict[str, tuple[list, str]]:

@@ -5,6 +5,7 @@ by only 100 MB; a FIFO or a folder is refused without blocking."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import struct
@@ -306,6 +307,31 @@ def test_an_image_fifo_is_refused_at_once(tmp_path) -> None:
     done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "digit.png")],
                           capture_output=True, text=True, timeout=120)
     assert done.stdout.startswith("DataFileError") and "is a FIFO (named pipe)" in done.stdout
+
+
+def manifest_only_checkpoint(path: Path, member: bytes) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("__manifest__.npy", member)
+    return path
+
+
+def test_a_manifest_of_millions_of_tiny_items_fails_before_parsing(tmp_path) -> None:
+    """A few KB of deflated "[[],[],..." parsed into hundreds of MB of Python lists."""
+    text = '{"format": "tinygrad_cnn.checkpoint/1", "tree": [' + "[]," * 1_500_000 + "[]]}"
+    buffer = io.BytesIO()
+    np.save(buffer, np.array(text))
+    path = manifest_only_checkpoint(tmp_path / "items.npz", buffer.getvalue())
+    out = limited_load(path)
+    assert out.startswith("CheckpointError") and "items.npz" in out, out
+    assert "has a manifest of 3,000,006 JSON items, more than 1,048,576" in out
+
+
+def test_a_manifest_member_over_its_limit_is_refused_by_its_header(tmp_path) -> None:
+    member = npy_header((), f"<U{9 * 2**20}") + bytes(64)  # 36 MiB of text claimed
+    path = manifest_only_checkpoint(tmp_path / "long.npz", member)
+    with pytest.raises(CheckpointError, match=r"long\.npz' has a manifest of 37,748,736 bytes, "
+                                              r"more than 33,554,432"):
+        tg.load(path)
 
 
 def test_a_member_that_disagrees_with_the_manifest_is_refused_before_reading(tmp_path) -> None:
