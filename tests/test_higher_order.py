@@ -45,6 +45,23 @@ def test_a_seed_that_requires_grad_is_part_of_the_gradients_graph():
     x.grad.sum().backward()
     assert v.grad.tolist() == [3.0, 12.0] and x.grad.tolist() == [9.0, 72.0]  # 3 x**2; + 6 x v
 
+def test_create_graph_records_the_backward_also_under_no_grad():
+    """As PyTorch's engine (grad mode = create_graph while it runs): the accumulation of x used
+    three times and the reduction of a broadcast gradient are recorded too."""
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x * x).sum()
+    with tg.no_grad():
+        (g,) = autograd.grad(y, x, create_graph=True)
+    assert g.requires_grad and g.tolist() == [3.0, 12.0]  # 3x**2
+    assert autograd.grad(g.sum(), x)[0].tolist() == [6.0, 12.0]  # 6x
+    w = Tensor([[1.0], [2.0]], requires_grad=True)
+    y = (w * Tensor([[1.0, 2.0, 3.0]])).pow(2).sum()
+    with tg.no_grad():
+        (g,) = autograd.grad(y, w, create_graph=True)
+        assert not tg.is_grad_enabled()  # the mode outside comes back
+    assert g.tolist() == [[28.0], [56.0]]  # 2 w * (1 + 4 + 9)
+    assert autograd.grad(g.sum(), w)[0].tolist() == [[28.0], [28.0]]
+
 def test_retain_graph_defaults_to_create_graph():
     x = Tensor([1.0, 2.0], requires_grad=True)
     y = (x * x).sum()

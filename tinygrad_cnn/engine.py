@@ -359,7 +359,13 @@ def backward(root: Node, grad: Any, retain_graph: bool = False,
     reverse topological order, and hand each node its total gradient d root / d node: leaves
     (and retain_grad tensors) accumulate it into `.grad`, or `deliver(node, grad)` takes every
     node's instead. With `create_graph` the gradients are graph nodes and every op's backward
-    is recorded (`_graph_backward`)."""
+    is recorded (`_graph_backward`), also when called under no_grad (as PyTorch's)."""
+    if create_graph and not _state.grad_enabled:  # the reductions and sums here are recorded too
+        _state.grad_enabled = True
+        try:
+            return backward(root, grad, retain_graph, deliver, create_graph)
+        finally:
+            _state.grad_enabled = False
     grads: dict[int, Any] = {id(root): grad}
     read_late: set[int] = set()
     observers = _state.observers
@@ -437,9 +443,7 @@ def _graph_backward(ctx: Function, out: Node, grad_out: Node) -> tuple:
     """ctx's backward on graph nodes, recorded: what it saved comes back as the nodes it came
     from (an input, the output, or a constant for anything else, such as a mask). An op whose
     backward is NumPy only still gives first-order gradients, which refuse a second backward."""
-    recording = _state.grad_enabled
-    _state.grad_enabled = True
-    try:
+    try:  # recording is on: backward turned it on for create_graph
         if not ctx.graph_backward:
             arrays = _call_backward(ctx, grad_out.data)
             grads = tuple([None if g is None else FirstOrderOnly.apply(
@@ -449,7 +453,6 @@ def _graph_backward(ctx: Function, out: Node, grad_out: Node) -> tuple:
                 ctx._saved_nodes = tuple([_saved_node(a, ctx, out) for a in ctx._saved])
             grads = _call_backward(ctx, grad_out)
     finally:
-        _state.grad_enabled = recording
         known = (*ctx.parents, out, grad_out, *(ctx._saved_nodes or ()))
         ctx._saved_nodes = None
     _mark_backward_of(ctx, grads, known)
