@@ -249,6 +249,41 @@ def test_an_onnx_input_of_74_gib_fails_fast_in_under_100_mb(tmp_path) -> None:
     assert "'x' of shape ['N', 1, 100000, 100000] would hold 20,000,000,000 values" in out
 
 
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        out.append(value & 0x7F | (0x80 if value > 0x7F else 0))
+        value >>= 7
+        if not value:
+            return bytes(out)
+
+
+def test_an_onnx_file_of_millions_of_empty_nodes_fails_unparsed_in_under_100_mb(tmp_path):
+    """8M empty nodes: a 16 MB file whose protobuf parse alone would build about 1.2 GB of
+    objects (150 bytes a node, measured); counted on the bytes and refused before parsing."""
+    nodes = b"\x0a\x00" * 8_000_000  # GraphProto.node (field 1), each an empty NodeProto
+    path = tmp_path / "nodes.onnx"
+    path.write_bytes(b"\x3a" + _varint(len(nodes)) + nodes)  # ModelProto.graph (field 7)
+    out = limited_load(path)
+    assert out.startswith("OnnxError") and "nodes.onnx" in out, out
+    assert "holds more than 524,288 protobuf entries" in out and "refused unparsed" in out
+
+
+def test_the_entry_count_follows_the_schema_and_refuses_broken_bytes() -> None:
+    from tinygrad_cnn.onnx.wire import WireError, count_entries
+
+    def count(n: int) -> int:
+        model = onnx_model([helper.make_node("Relu", ["x"], ["y"])] * n)
+        return count_entries(model.SerializeToString(), onnx.ModelProto.DESCRIPTOR, 10**6)
+
+    relu = count(2) - count(1)  # a node entry, its op_type, one input and one output name
+    assert relu == 4 and count(5) - count(1) == 4 * relu
+    data = onnx_model([helper.make_node("Relu", ["x"], ["y"])]).SerializeToString()
+    with pytest.raises(WireError, match="runs past|truncated"):
+        count_entries(data[:-3], onnx.ModelProto.DESCRIPTOR, 10**6)
+    assert count_entries(data, onnx.ModelProto.DESCRIPTOR, 3) == 4  # stops once past the limit
+
+
 def test_an_onnx_layer_whose_output_would_be_huge_fails_before_the_probe(tmp_path) -> None:
     weight = numpy_helper.from_array(np.ones((4096, 1, 1, 1), np.float32), "w")
     path = tmp_path / "wide.onnx"

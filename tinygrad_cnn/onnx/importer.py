@@ -22,6 +22,7 @@ from ..fileio import open_regular
 from ..tensor import Tensor
 from .common import BATCH, OnnxError, is_constant_name, onnx_library
 from .readers import READERS, Node
+from .wire import WireError, count_entries
 
 _FOLDABLE = ("Constant", "Identity", "Transpose", "Cast", "Gather", "Unsqueeze", "Squeeze",
              "Concat", "Slice")
@@ -30,6 +31,9 @@ _FOLDABLE = ("Constant", "Identity", "Transpose", "Cast", "Gather", "Unsqueeze",
 # against it before any array exists, so a declared (N, 1, 100000, 100000) input fails at once.
 MAX_PROBE_VALUES = 2**26
 PROBE_BATCH = 2
+# The most protobuf entries (messages, repeated names, numbers) a file may hold: parsing builds
+# an object per entry, and 2**19 of them stay under 100 MB; LeNet's export holds a few hundred.
+MAX_ENTRIES = 2**19
 
 
 def load(source: str | os.PathLike | Any) -> nn.Sequential:
@@ -77,6 +81,14 @@ def _read(onnx: Any, path: str) -> Any:
         raise FileNotFoundError(f"ONNX file {path!r} does not exist")
     with open_regular(path, OnnxError) as f:
         data = f.read()
+    try:  # counted on the bytes first: a crafted file of millions of tiny entries never parses
+        entries = count_entries(data, onnx.ModelProto.DESCRIPTOR, MAX_ENTRIES)
+    except WireError as error:
+        raise OnnxError(f"onnx.load: {path!r} is not a readable ONNX file: {error}") from None
+    if entries > MAX_ENTRIES:
+        raise OnnxError(f"onnx.load: {path!r} holds more than {MAX_ENTRIES:,} protobuf entries "
+                        "(nodes, attributes, names, ...); parsing it would take more memory than "
+                        "any model this library loads needs, so it is refused unparsed")
     try:
         return onnx.load_model_from_string(data)
     except Exception as error:  # protobuf's DecodeError and friends
