@@ -35,13 +35,28 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None,  # noqa: A0
         raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
                          f"but found {rounding_mode!r}")
     if rounding_mode == "floor":
-        return _result(ops.floor_divide(input, other), out, "div", input, other)
+        return _result(_floor_div(input, other), out, "div", input, other)
     result = ops.div(input, other)
     if rounding_mode == "trunc":
         result = ops.sign(result) * ops.floor(ops.abs(result))
         dtype = result_type("div", input, other)
         result = result if dtype.kind == "f" else result.to(dtype)  # integers stay integers
     return _result(result, out, "div", input, other)
+
+
+def _floor_div(x: Any, y: Any) -> Tensor:
+    """x // y with PyTorch's gradient for div(rounding_mode="floor"): zero for both inputs (the
+    `//` operator's own backward refuses, as PyTorch's floor_divide). The zeros come through
+    sign(), whose gradient is 0, so the result stays in the graph without changing a value."""
+    quotient = ops.floor_divide(_detached(x), _detached(y))
+    needs = [v for v in (x, y) if getattr(v, "requires_grad", False)]
+    for v in needs:
+        quotient = quotient + ops.sign(v) * 0
+    return quotient
+
+
+def _detached(value: Any) -> Any:
+    return value.detach() if isinstance(value, Tensor) else value
 
 
 def matmul(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:  # noqa: A002
