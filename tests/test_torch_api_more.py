@@ -251,11 +251,11 @@ def test_bce_with_logits_promotes_between_floats_and_refuses_an_int_target():
 
 
 def test_div_floor_has_pytorchs_zero_gradient():
-    """torch.div(x, y, rounding_mode="floor") backpropagates zeros (PyTorch 2.13:
+    """tg.div(x, y, rounding_mode="floor") backpropagates zeros (PyTorch 2.13:
     x.grad == y.grad == [0., 0.]); the `//` operator's own backward refuses, as floor_divide's."""
-    x = torch.tensor([5.0, -3.0], requires_grad=True)
-    y = torch.tensor([2.0, 2.0], requires_grad=True)
-    z = torch.div(x, y, rounding_mode="floor")
+    x = tg.tensor([5.0, -3.0], requires_grad=True)
+    y = tg.tensor([2.0, 2.0], requires_grad=True)
+    z = tg.div(x, y, rounding_mode="floor")
     assert z.tolist() == [2.0, -2.0] and z.requires_grad
     z.sum().backward()
     assert x.grad.tolist() == [0.0, 0.0] and y.grad.tolist() == [0.0, 0.0]
