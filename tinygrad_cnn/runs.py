@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -81,7 +82,16 @@ class Run:
         except ImportError:  # Windows: no flock, runs are not locked
             yield
             return
-        with open(self.out / LOCK, "a+", encoding="ascii") as f:
+        path = self.out / LOCK
+        try:  # the lock file itself: never through a link, never a FIFO (it would block)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
+        except OSError as error:
+            raise RunError(f"{path} cannot be the run's lock file ({error.strerror}); remove "
+                           "it") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise RunError(f"{path} is not a regular file; remove it")
+        with os.fdopen(fd, "r+", encoding="ascii") as f:
             try:
                 fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:

@@ -217,6 +217,21 @@ def test_a_second_run_into_a_training_folder_names_the_first(data, tmp_path) -> 
     assert program(*quick(data, tmp_path / "run"))[0] == 0  # the lock died with its process
 
 
+@pytest.mark.parametrize("kind", ["symlink", "fifo"])
+def test_a_lock_file_that_is_a_link_or_a_fifo_is_refused_not_followed(data, tmp_path, kind):
+    out = tmp_path / "run"
+    out.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    if kind == "symlink":
+        (out / ".lock").symlink_to(victim)
+    else:
+        os.mkfifo(out / ".lock")
+    err = user_error(*quick(data, out))  # returns at once: a FIFO is not waited on
+    assert ".lock" in err and ("lock file" in err or "not a regular file" in err), err
+    assert victim.read_text() == "keep me"
+
+
 # ----------------------------------------------------------------------------- Ctrl-C
 
 @pytest.mark.parametrize("kind", [signal.SIGINT, signal.SIGTERM])
