@@ -35,6 +35,8 @@ import sys
 import time
 from pathlib import Path
 
+from quiet import load, wait_quiet  # benchmarks/quiet.py: the machine's state beside each table
+
 ROOT = Path(__file__).resolve().parent.parent
 TORCH_PYTHON = "/work/venvs/torch/bin/python"
 BATCH, LR, MOMENTUM = 128, 0.01, 0.9
@@ -248,32 +250,6 @@ def configurations() -> dict:
 def run(cmd: list) -> dict:
     done = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT)
     return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def load() -> str:
-    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-
-
-def idle_fraction(seconds: float = 0.3) -> float:
-    """Share of the machine's CPU time left idle over `seconds` (/proc/stat)."""
-    def sample() -> tuple:
-        with open("/proc/stat") as f:
-            values = [int(v) for v in f.readline().split()[1:]]
-        return values[3] + values[4], sum(values)
-    idle0, total0 = sample()
-    time.sleep(seconds)
-    idle1, total1 = sample()
-    return (idle1 - idle0) / max(total1 - total0, 1)
-
-
-def wait_quiet(min_idle: float, patience_s: float) -> float:
-    """Wait (at most patience_s) until the other engineers' jobs leave min_idle of the CPUs
-    free; returns the idle share last seen, which the tables report."""
-    deadline = time.monotonic() + patience_s
-    idle = idle_fraction()
-    while idle < min_idle and time.monotonic() < deadline:
-        idle = idle_fraction()
-    return idle
 
 
 def drive() -> None:

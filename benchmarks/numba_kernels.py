@@ -46,6 +46,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from quiet import load, wait_quiet  # benchmarks/quiet.py: the machine's state beside each table
+
 ROOT = Path(__file__).resolve().parent.parent
 TOEPLITZ, TAPS = (0, 2, 1, 3), (1, 0, 2, 3)  # memory order of the NCHW axes
 POOL_CASES = {"lenet1": ((128, 6, 24, 24), TOEPLITZ), "lenet2": ((128, 16, 8, 8), TOEPLITZ),
@@ -597,32 +599,6 @@ def run_worker(impl: str, threads: int, blas: int, extra: list, cache: str) -> d
            "--blas-threads", str(blas), *extra]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def load() -> str:
-    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-
-
-def idle_fraction(seconds: float = 0.3) -> float:
-    """Share of the machine's CPU time left idle over `seconds` (/proc/stat)."""
-    def sample() -> tuple:
-        with open("/proc/stat") as f:
-            values = [int(v) for v in f.readline().split()[1:]]
-        return values[3] + values[4], sum(values)
-    idle0, total0 = sample()
-    time.sleep(seconds)
-    idle1, total1 = sample()
-    return (idle1 - idle0) / max(total1 - total0, 1)
-
-
-def wait_quiet(min_idle: float, patience_s: float) -> float:
-    """Wait (at most patience_s) until the other engineers' jobs leave min_idle of the CPUs
-    free; returns the idle share last seen, which the tables report."""
-    deadline = time.monotonic() + patience_s
-    idle = idle_fraction()
-    while idle < min_idle and time.monotonic() < deadline:
-        idle = idle_fraction()
-    return idle
 
 
 def label(impl: str, threads: int, blas: int) -> str:
