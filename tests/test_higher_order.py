@@ -246,3 +246,12 @@ def test_second_order_equals_pytorchs(name):
     hx, hy = autograd.grad((gx * v).sum() + (gy * v).sum(), [x, y])
     for ours, theirs in zip((gx, gy, hx, hy), TORCH[name]):
         np.testing.assert_allclose(ours.data, theirs, rtol=1e-10, atol=1e-12)
+
+
+def test_gradgradcheck_and_gradcheck_refuse_inputs_with_nothing_to_check():
+    ints = Tensor(np.array([1, 2]), dtype=None)  # an integer Tensor (arrays become float64)
+    with pytest.raises(ValueError, match=r"at least one floating-point input.*\['int64'\]"):
+        gradgradcheck(lambda x: (x * x).sum(), [ints])
+    with pytest.raises(ValueError, match="at least one floating-point input"):
+        tg.gradcheck(lambda x: x * 2, [ints])
+    assert gradgradcheck(lambda x: (x * x * x).sum(), [np.array([1, 2])])  # as float64

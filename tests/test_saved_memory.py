@@ -268,3 +268,19 @@ def test_peak_follows_the_memory_numpy_really_holds():
     assert abs((peak.live - peak.start_bytes) - (end - start)) < 32 * 1024
     assert peak.start_bytes == saved.graph_bytes + 4  # and the seed
     assert peak.peak_bytes > peak.start_bytes
+
+
+def test_wrong_inputs_are_named():
+    import numpy as np
+    import pytest
+
+    import tinygrad_cnn as tg
+    from tinygrad_cnn.saved_memory import saved_for_backward
+
+    with pytest.raises(TypeError, match="saved_for_backward: loss must be a Tensor.*ndarray"):
+        saved_for_backward(np.ones(3))
+    model = tg.nn.Sequential(tg.nn.Linear(4, 2))
+    with pytest.raises(ValueError, match="summary: batch_size must be >= 1"):
+        tg.nn.summary(model, (1, 4), verbose=False, batch_size=0)
+    with pytest.raises(TypeError, match="summary: batch_size must be an int, got 'a'"):
+        tg.nn.summary(model, (1, 4), verbose=False, batch_size="a")

@@ -86,6 +86,9 @@ def _float64_inputs(inputs: Sequence[Any]) -> tuple[list[bool], list[np.ndarray]
     check = [t.requires_grad for t in tensors]
     if not any(check):
         check = [np.issubdtype(t.dtype, np.floating) for t in tensors]
+    if not any(check):  # PyTorch's gradcheck refuses too: there would be nothing to check
+        raise ValueError("gradcheck: expects at least one floating-point input to check; got "
+                         f"dtypes {[str(t.dtype) for t in tensors]}")
     values = [np.array(t.data, dtype=np.float64 if t.dtype.kind == "f" else t.dtype)
               for t in tensors]
     return check, values

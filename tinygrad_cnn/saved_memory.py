@@ -96,6 +96,9 @@ def _layer(names: ModuleNames, module: Any) -> str:
 def saved_for_backward(loss: Node, model: Any = None) -> SavedMemory:
     """Count what the graph of `loss` keeps for backward, per op, per layer (named by `model`'s
     dotted names when given) and in total. Call it before `loss.backward()`, which frees it."""
+    if not isinstance(loss, Node):
+        raise TypeError(f"saved_for_backward: loss must be a Tensor (the output whose graph "
+                        f"backward would walk), got {type(loss).__name__}")
     names = ModuleNames(model)
     ctxs = recorded_ops(loss)
     ops = [OpSaved(ctx.name, _layer(names, ctx.module), saved_bytes(ctx)) for ctx in ctxs]

@@ -11,6 +11,7 @@ import numpy as np
 from .. import rng
 from ..autograd import enable_grad, no_grad, observe
 from ..engine import Function
+from ..ops._args import as_count
 from ..tensor import Tensor
 from .layers import Conv2d, Linear
 from .module import Module
@@ -133,6 +134,11 @@ def summary(model: Module, input_shape: tuple[int, ...], dtype: Any = np.float32
     total (`ModelSummary.saved_bytes`, each buffer once). Prints the table when `verbose` and
     returns a ModelSummary. Training flags, buffers (batch-norm statistics) and the random
     generator are restored afterwards; nothing is updated."""
+    if batch_size is not None:
+        batch_size = as_count(batch_size, "summary: batch_size")
+        if batch_size == 0:
+            raise ValueError("summary: batch_size must be >= 1 (the batch whose saved bytes are "
+                             "counted), got 0")
     result = ModelSummary(tuple(int(d) for d in input_shape))
     names = {id(m): name or type(m).__name__ for name, m in model.named_modules()}
     called: list[Module] = []
