@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "tinygrad_cnn"
 
 # module (or package prefix) -> tier; the longest matching prefix wins
 TIERS = {
-    "engine": 1, "grad_mode": 1, "autograd": 1, "rng": 1, "memory": 1,
+    "engine": 1, "grad_mode": 1, "autograd": 1, "rng": 1, "memory": 1, "threads": 1,
     "ops": 2,
     "tensor": 3, "inplace": 3, "interop": 3, "devices": 3,
     "nn": 4, "optim": 4, "data": 4, "dataset": 4, "datasets": 4, "serialization": 4,

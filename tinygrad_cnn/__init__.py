@@ -71,6 +71,7 @@ from .ops import (  # noqa: A004 (torch.sum, torch.max, ...: PyTorch's functions
 )
 from .ops import clip as clamp
 from .rng import manual_seed
+from .threads import get_num_threads, set_num_threads
 from .serialization import CheckpointError, load, save
 from .tensor import Size, Tensor
 from .torch_compat.devices import accelerator, backends, get_default_device, set_default_device
@@ -157,6 +158,7 @@ __all__ = [
     "gradgradcheck",
     "index_select", "inference_mode", "int16", "int32", "int64", "int8", "is_grad_enabled", "le",
     "linspace", "load", "log", "log_softmax", "logspace", "logsumexp", "long", "lt", "manual_seed",
+    "get_num_threads", "set_num_threads",
     "masked_fill", "matmul", "maximum", "mean", "minimum", "mm", "mul", "narrow", "ne", "neg",
     "nn", "no_grad", "norm", "ones", "ones_like", "ops", "optim", "permute", "prod", "rand",
     "rand_like", "randint", "randn", "randn_like", "relu", "render_graph", "reshape", "save",

@@ -79,6 +79,11 @@ class Sequential(_IndexedModules):
             super().__init__(modules)  # type: ignore[arg-type]
 
     def forward(self, x: Any) -> Any:
+        from . import parallel  # its list of per-sample layers imports the layer modules
+
+        n = parallel.slices_for(self, x)
+        if n > 1:  # slices of the batch on n threads (nn/parallel.py; tg.set_num_threads)
+            return parallel.run_split(self, x, n)
         for module in self:
             x = module(x)
         return x

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ops
+from .. import ops, threads
 from ..ops._args import as_count
 from ..tensor import Tensor
 from .module import Module, Parameter
@@ -41,7 +41,7 @@ class _BatchNorm(Module):
         running_mean = running_var = None
         if self.track_running_stats:
             running_mean, running_var = self.running_mean.data, self.running_var.data
-            if self.training:
+            if self.training and threads.first_slice():  # once per batch when split
                 self.num_batches_tracked.data += 1
                 if momentum is None:
                     momentum = 1.0 / float(self.num_batches_tracked.data)

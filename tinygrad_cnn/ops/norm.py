@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import threads
 from ..engine import Function, Node
 from ._args import array_of, shape_of
 from ._math import GraphMath
@@ -132,11 +133,12 @@ class BatchNorm(Function):
         weight, bias = _split_affine(affine, has_weight, has_bias)
         planes = _Planes(x)
         x = planes.work(x)
-        if training:
-            mean = planes.sum(x) / count
+        if training:  # all_sum: the whole batch's sums when nn/parallel.py split it
+            sum_x, count = threads.all_sum((planes.sum(x), count))
+            mean = sum_x / count
             source = x - planes.vector(mean)
-            var = planes.sum(source, source) / count
-            if running_mean is not None:
+            var = threads.all_sum(planes.sum(source, source)) / count
+            if running_mean is not None and threads.first_slice():
                 running_mean *= 1 - momentum
                 running_mean += momentum * mean
                 running_var *= 1 - momentum
@@ -179,8 +181,10 @@ class BatchNorm(Function):
         scale = inv_std if weight is None else inv_std * weight
         grad_x = None
         if batch_terms:  # xhat * mean(g * xhat) = centered * (inv_std * mean(g * xhat))
-            mean_g = vector(sum_g / ctx.count)
-            coef = vector(sum_gxhat * inv_std / ctx.count)
+            # over the whole batch when split (the weight and bias keep this slice's share)
+            all_g, all_gxhat = threads.all_sum((sum_g, sum_gxhat))
+            mean_g = vector(all_g / ctx.count)
+            coef = vector(all_gxhat * inv_std / ctx.count)
             grad_x = _standardize_grad(g, source, vector(scale), mean_g, coef)
         elif need_x:
             grad_x = g * vector(scale)
