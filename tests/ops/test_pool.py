@@ -8,6 +8,16 @@ import pytest
 from helpers import check_op, uniform
 
 from tinygrad_cnn import Tensor, gradcheck, nn, ops
+from tinygrad_cnn.ops import compiled
+
+
+@pytest.fixture(autouse=True, params=["numpy", "compiled"])
+def tier(request):
+    """Every test twice: the NumPy path and the compiled tier's kernels (where numba is)."""
+    if request.param == "compiled" and not compiled.available():
+        pytest.skip("numba is not installed")
+    with compiled.use(request.param == "compiled"):
+        yield
 
 
 def pair(v):

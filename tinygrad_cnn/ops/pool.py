@@ -10,6 +10,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..engine import Function, Node
+from . import compiled
 from ._args import as_flag, as_pair
 from ._flops import per_input_element
 
@@ -195,17 +196,23 @@ class MaxGather2d(Function):
 
 # The 2x2 / stride 2 fast path: two np.maximum calls over pairs, no window copy and no argmax.
 # Width pairs first, then height pairs: "left >= right", then "top >= bottom", gives ties to the
-# first maximum in row-major order. H and W split into (size/2, 2) by a reshape, free for the
-# contiguous NCHW arrays conv outputs are (ops/conv's layout contract).
+# first maximum in row-major order. H and W split into (size/2, 2) by a reshape, a view in any
+# memory layout, so out and grad_x come back in x's memory order. With the compiled tier on
+# (ops/compiled.py), one numba pass makes the same choices and saves a uint8 index instead.
 def _max_pool_2x2(ctx: Function, x: np.ndarray) -> np.ndarray:
+    ctx.compiled = x.dtype in (np.float32, np.float64) and compiled.enabled()
+    if ctx.compiled:
+        return _max_pool_2x2_compiled(ctx, x)
     n, c, h, w = x.shape  # already cropped to even sizes
-    pairs = x.reshape(n, c, h // 2, 2, w // 2, 2)  # copies only a non-contiguous x
+    pairs = x.reshape(n, c, h // 2, 2, w // 2, 2)  # a view: splitting an axis never copies
     width_max = np.maximum(pairs[..., 0], pairs[..., 1])  # (N, C, OH, 2, OW)
     ctx.save_for_backward(pairs, width_max)
     return np.maximum(width_max[:, :, :, 0], width_max[:, :, :, 1])
 
 
 def _max_pool_2x2_backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
+    if ctx.compiled:
+        return _max_pool_2x2_backward_compiled(ctx, grad_out)
     pairs, width_max = ctx.saved_tensors
     # g * mask for the winner, g - that for the loser: exactly one of each pair gets g
     grad_width = np.empty_like(width_max)  # in the input's memory order, as every array here
@@ -224,6 +231,60 @@ def _max_pool_2x2_backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
     padded = np.zeros(full_shape, dtype=grad_x.dtype)  # odd H or W: the last row/column was in
     padded[:, :, :grad_x.shape[2], :grad_x.shape[3]] = grad_x  # no window
     return padded
+
+
+def _max_pool_2x2_compiled(ctx: Function, x: np.ndarray) -> np.ndarray:
+    n, c, h, w = x.shape  # already cropped to even sizes
+    order = _memory_order(x)
+    out = _empty_in_order((n, c, h // 2, w // 2), order, x.dtype)
+    index = _empty_in_order(out.shape, order, np.uint8)  # the winner, 0..3 row-major
+    axes = _loop_axes(order)
+    compiled.kernels("pool").max_pool_2x2(_loop_view(x, axes), _loop_view(out, axes),
+                                          _loop_view(index, axes))
+    ctx.save_for_backward(index)
+    ctx.dtype = x.dtype
+    return out
+
+
+def _max_pool_2x2_backward_compiled(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
+    (index,) = ctx.saved_tensors
+    full_shape, order = ctx.geom.shape, _memory_order(index)
+    grad_x = _empty_in_order(full_shape, order, ctx.dtype)
+    oh, ow = index.shape[2:]
+    grad_x[:, :, 2 * oh:, :] = 0  # odd H or W: the last row/column was in no window
+    grad_x[:, :, :, 2 * ow:] = 0
+    axes = _loop_axes(order)
+    compiled.kernels("pool").max_unpool_2x2(
+        _loop_view(grad_out.astype(grad_x.dtype, copy=False), axes), _loop_view(index, axes),
+        _loop_view(grad_x[:, :, :2 * oh, :2 * ow], axes))
+    return grad_x
+
+
+def _memory_order(a: np.ndarray) -> tuple:
+    """a's axes from the slowest-varying in memory to the fastest."""
+    return tuple(sorted(range(a.ndim), key=lambda axis: -abs(a.strides[axis])))
+
+
+def _empty_in_order(shape: tuple, order: tuple, dtype: np.dtype) -> np.ndarray:
+    """An uninitialised array of `shape` whose memory runs in `order` (as _memory_order says)."""
+    return np.empty([shape[axis] for axis in order], dtype).transpose(np.argsort(order))
+
+
+def _loop_axes(order: tuple) -> tuple:
+    """The kernels' (P, Q, 2 OH, R, 2 OW) axes of a[..., None] (axis 4 the extra size-1 one) for
+    an NCHW array stored in `order`: the loops then walk the memory of the conv's layouts
+    contiguously (NCHW, Toeplitz's (N, H, C, W), taps' (C, N, H, W)); any other layout gets NCHW
+    loops over its strides."""
+    n_c = [axis for axis in order if axis < 2]
+    if order[-1] != 3 or order[0] == 2:
+        return (0, 1, 2, 4, 3)
+    if order.index(2) == 2:  # N and C before H
+        return (n_c[0], n_c[1], 2, 4, 3)
+    return (n_c[0], 4, 2, n_c[1], 3)  # one of them between H and W
+
+
+def _loop_view(a: np.ndarray, axes: tuple) -> np.ndarray:
+    return a[..., None].transpose(axes)
 
 
 class AvgPool2d(Function):

@@ -1,0 +1,177 @@
+"""The optional compiled tier: numba kernels for the hot loops, built on first use and cached on
+disk; the NumPy ops stay the reference and the fallback (numba absent, TINYGRAD_CNN_COMPILED=0,
+other dtypes).
+
+    python -c "from tinygrad_cnn.ops import compiled; print(compiled.warm_up())"  # build them now
+
+Nothing here imports numba at import time: `available()` tries once, when an op first asks. The
+kernels are plain loops over arrays in any memory layout (numba reads the strides), compiled for
+float32 and float64 with `cache=True` (numba's cache directory: `__pycache__` beside this file,
+else a user-wide one, or NUMBA_CACHE_DIR) and `nogil=True`, so Python threads can run them side by
+side. Not `parallel=True`: numba's OpenMP threads beside OpenBLAS's made training steps several
+times slower on two cores (docs/benchmarks.md, issue 19).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import SimpleNamespace
+from typing import Any
+
+_enabled = os.environ.get("TINYGRAD_CNN_COMPILED", "1").strip() != "0"
+_available: bool | None = None  # None: numba not tried yet
+_families: dict[str, SimpleNamespace] = {}
+_seconds: dict[str, float] = {}
+_lock = threading.Lock()  # two threads asking for a family at once build it once
+
+
+def available() -> bool:
+    """Whether numba imports (tried once, on the first call)."""
+    global _available
+    if _available is None:
+        try:
+            import numba  # noqa: F401
+            _available = True
+        except ImportError:
+            _available = False
+    return _available
+
+
+def enabled() -> bool:
+    """Whether the ops use the kernels: numba is available and the tier is switched on (the
+    default; TINYGRAD_CNN_COMPILED=0 in the environment or set_enabled(False) turns it off)."""
+    return _enabled and available()
+
+
+def set_enabled(flag: bool) -> bool:
+    """Switch the tier on or off for the ops called from now on; returns the previous setting."""
+    global _enabled
+    previous, _enabled = _enabled, bool(flag)
+    return previous
+
+
+@contextmanager
+def use(flag: bool) -> Iterator[None]:
+    """`with compiled.use(False):` runs the NumPy path (tests compare the two), then restores."""
+    previous = set_enabled(flag)
+    try:
+        yield
+    finally:
+        set_enabled(previous)
+
+
+def compile_seconds() -> dict[str, float]:
+    """Seconds each kernel family took on first use: compiling, or loading numba's disk cache."""
+    return dict(_seconds)
+
+
+def kernels(family: str) -> SimpleNamespace:
+    """The compiled kernels of `family` ("pool"), built on the first call."""
+    if family not in _families:
+        with _lock:
+            if family not in _families:
+                start = time.perf_counter()
+                _families[family] = _BUILDERS[family]()
+                _seconds[family] = time.perf_counter() - start
+    return _families[family]
+
+
+def warm_up() -> dict[str, float]:
+    """Build every family now (e.g. before timing a training run); returns compile_seconds()."""
+    if not available():
+        raise RuntimeError("the compiled tier needs numba: pip install 'tinygrad_cnn[fast]'")
+    for family in _BUILDERS:
+        kernels(family)
+    return compile_seconds()
+
+
+def _jit(loops: Callable, signatures: list) -> Callable:
+    """loops compiled now for these signatures, and only for them: no later call compiles again
+    (numba would for each new layout or dtype)."""
+    import numba
+
+    try:
+        kernel = numba.njit(cache=True, nogil=True)(loops)
+    except RuntimeError as error:  # no writable cache directory: compile in every process
+        warnings.warn(f"{error}; set NUMBA_CACHE_DIR to a writable directory", stacklevel=3)
+        kernel = numba.njit(nogil=True)(loops)
+    for signature in signatures:
+        kernel.compile(signature)
+    kernel.disable_compile()
+    return kernel
+
+
+def _strided(dtype: Any, ndim: int, readonly: bool = False) -> Any:
+    """numba's type of an array in any layout ('A'); a read-only one accepts writable arrays too
+    (inputs may be broadcasts, as the gradient of a sum)."""
+    from numba import types
+
+    return types.Array(dtype, ndim, "A", readonly=readonly)
+
+
+# ---------------------------------------------------------------- 2x2 / stride 2 max pooling
+# Arrays as (P, Q, 2 OH, R, 2 OW) views: P, Q, R are N, C and a size-1 axis in the order that
+# walks the caller's memory contiguously (ops/pool.py picks it); the loops are the same for all.
+# The choices are exactly those of pool.py's NumPy path, so both give the same bits:
+# out = np.maximum(np.maximum(a, b), np.maximum(c, d)) for the window [[a, b], [c, d]], where
+# np.maximum(p, q) is p when p > q or p is NaN, else q; the winner (the uint8 index, 0..3
+# row-major) is the top row when max(top) >= max(bottom), then its left element when left >=
+# right: the first maximum on ties (PyTorch's rule); with a NaN these comparisons are false.
+# Backward writes g at the winner and 0.0 elsewhere, as PyTorch (the NumPy path's g * mask writes
+# -0.0 beside some winners when g < 0, and NaN beside them when g is infinite or NaN).
+
+def _max_pool_2x2_loops(x, out, index):  # pragma: no cover (runs compiled)
+    p_size, q_size, oh_size, r_size, ow_size = out.shape
+    for p in range(p_size):
+        for q in range(q_size):
+            for oh in range(oh_size):
+                h = 2 * oh
+                for r in range(r_size):
+                    for ow in range(ow_size):
+                        w = 2 * ow
+                        a, b = x[p, q, h, r, w], x[p, q, h, r, w + 1]
+                        c, d = x[p, q, h + 1, r, w], x[p, q, h + 1, r, w + 1]
+                        top = a if a > b or a != a else b
+                        bottom = c if c > d or c != c else d
+                        out[p, q, oh, r, ow] = top if top > bottom or top != top else bottom
+                        if top >= bottom:
+                            index[p, q, oh, r, ow] = 0 if a >= b else 1
+                        else:
+                            index[p, q, oh, r, ow] = 2 if c >= d else 3
+
+
+def _max_unpool_2x2_loops(grad_out, index, grad_x):  # pragma: no cover (runs compiled)
+    p_size, q_size, oh_size, r_size, ow_size = grad_out.shape
+    for p in range(p_size):
+        for q in range(q_size):
+            for oh in range(oh_size):
+                h = 2 * oh
+                for r in range(r_size):
+                    for ow in range(ow_size):
+                        w = 2 * ow
+                        g, k = grad_out[p, q, oh, r, ow], index[p, q, oh, r, ow]
+                        grad_x[p, q, h, r, w] = g if k == 0 else 0.0
+                        grad_x[p, q, h, r, w + 1] = g if k == 1 else 0.0
+                        grad_x[p, q, h + 1, r, w] = g if k == 2 else 0.0
+                        grad_x[p, q, h + 1, r, w + 1] = g if k == 3 else 0.0
+
+
+def _pool_kernels() -> SimpleNamespace:
+    from numba import types
+
+    index, saved_index = _strided(types.uint8, 5), _strided(types.uint8, 5, readonly=True)
+    forward, backward = [], []
+    for dtype in (types.float32, types.float64):
+        read, write = _strided(dtype, 5, readonly=True), _strided(dtype, 5)
+        forward.append((read, write, index))
+        backward.append((read, saved_index, write))
+    return SimpleNamespace(max_pool_2x2=_jit(_max_pool_2x2_loops, forward),
+                           max_unpool_2x2=_jit(_max_unpool_2x2_loops, backward))
+
+
+_BUILDERS: dict[str, Callable[[], SimpleNamespace]] = {"pool": _pool_kernels}
