@@ -147,6 +147,9 @@ class Function:
     graph_backward = False  # True: backward also runs on graph nodes (create_graph)
     _saved: tuple[np.ndarray, ...] | None = ()
     _saved_nodes: tuple | None = None  # what saved_tensors gives during a graph backward
+    # set by an op whose inputs were computed on threads of their own (a batch split): runs
+    # walk(i) for each input i on those threads, returns the results (_walk_branches)
+    run_branches: Callable[[Callable[[int], Any]], list] | None = None
 
     @staticmethod
     def forward(ctx: Function, *args: Any, **params: Any) -> np.ndarray:
@@ -373,48 +376,98 @@ def backward(root: Node, grad: Any, retain_graph: bool = False,
         pass_started = getattr(observer, "on_backward_pass", None)
         if pass_started is not None:
             pass_started(root)
+    walked: set[int] = set()  # nodes whose backward ran on a branch's thread
     for node in reversed(toposort(root)):
         grad_out = grads.pop(id(node), None)
-        if grad_out is None:
+        if grad_out is None or (walked and id(node) in walked):
             continue  # nothing that needs a gradient depends on this node
-        if node._hooks:
-            grad_out = node._run_hooks(grad_out)
-        if deliver is not None:
-            deliver(node, grad_out)  # autograd.grad's capture, the explorer's recorder
-        elif node._retains_grad:
-            node._accumulate_grad(grad_out)  # leaves keep their gradient in .grad
-        ctx = node._ctx
-        if ctx is None:
-            continue  # a leaf: no op to go back through
-        if ctx._saved:
-            node._check_saved(ctx)
-        if create_graph:
-            input_grads = _graph_backward(ctx, node, grad_out)
-        elif observers:
-            input_grads = _call_backward(ctx, grad_out)
-        else:
-            input_grads = ctx.backward(ctx, grad_out)  # the op's own rule: its gradients
-            if type(input_grads) is not tuple:
-                input_grads = (input_grads,)
-        if len(input_grads) != len(ctx.parents):
-            raise RuntimeError(f"{ctx.name}.backward returned {len(input_grads)} gradients for "
-                               f"{len(ctx.parents)} inputs")
-        for index, (parent, g) in enumerate(zip(ctx.parents, input_grads)):
-            if g is None or not ctx.needs_input_grad[index]:
-                continue
-            version = ctx.versions[index]
-            if parent._version_counter.value != version:
-                if parent._ctx is not None:  # updated in place: the old value gets the gradient
-                    parent = parent._as_it_was(version, ctx, node, read_late)
-            elif parent._is_view and parent._ctx is not None:
-                if version != parent._ctx.versions[0]:  # a view read after its base changed
-                    read_late.add(id(parent))
-            g = checked_grad(ctx, index, parent, g)
-            key = id(parent)
-            # accumulate, never assign: a node used twice (x * x) gets both contributions
+        ctx = _backward_node(node, grad_out, grads, read_late, retain_graph, deliver,
+                             create_graph)
+        if ctx is not None and ctx.run_branches is not None and not create_graph:
+            _walk_branches(ctx, grads, walked, read_late, retain_graph, deliver)
+
+
+def _backward_node(node: Node, grad_out: Any, grads: dict[int, Any], read_late: set[int],
+                   retain_graph: bool, deliver: Callable[[Node, Any], None] | None,
+                   create_graph: bool) -> Function | None:
+    """One step of the walk: node's gradient is complete; hand it over (.grad or deliver) and
+    push it through the op that made the node into its inputs' entries in `grads`."""
+    if node._hooks:
+        grad_out = node._run_hooks(grad_out)
+    if deliver is not None:
+        deliver(node, grad_out)  # autograd.grad's capture, the explorer's recorder
+    elif node._retains_grad:
+        node._accumulate_grad(grad_out)  # leaves keep their gradient in .grad
+    ctx = node._ctx
+    if ctx is None:
+        return None  # a leaf: no op to go back through
+    if ctx._saved:
+        node._check_saved(ctx)
+    if create_graph:
+        input_grads = _graph_backward(ctx, node, grad_out)
+    elif _state.observers:
+        input_grads = _call_backward(ctx, grad_out)
+    else:
+        input_grads = ctx.backward(ctx, grad_out)  # the op's own rule: its gradients
+        if type(input_grads) is not tuple:
+            input_grads = (input_grads,)
+    if len(input_grads) != len(ctx.parents):
+        raise RuntimeError(f"{ctx.name}.backward returned {len(input_grads)} gradients for "
+                           f"{len(ctx.parents)} inputs")
+    for index, (parent, g) in enumerate(zip(ctx.parents, input_grads)):
+        if g is None or not ctx.needs_input_grad[index]:
+            continue
+        version = ctx.versions[index]
+        if parent._version_counter.value != version:
+            if parent._ctx is not None:  # updated in place: the old value gets the gradient
+                parent = parent._as_it_was(version, ctx, node, read_late)
+        elif parent._is_view and parent._ctx is not None:
+            if version != parent._ctx.versions[0]:  # a view read after its base changed
+                read_late.add(id(parent))
+        g = checked_grad(ctx, index, parent, g)
+        key = id(parent)
+        # accumulate, never assign: a node used twice (x * x) gets both contributions
+        grads[key] = grads[key] + g if key in grads else g
+    if not retain_graph and ctx._saved:
+        ctx._saved = None  # free what forward kept for this backward
+    return ctx
+
+
+def _walk_branches(ctx: Function, grads: dict[int, Any], walked: set[int], read_late: set[int],
+                   retain_graph: bool, deliver: Callable[[Node, Any], None] | None) -> None:
+    """ctx joined branches computed on threads of their own (nn/parallel.py's batch split):
+    walk each input's part of the graph on its thread (`ctx.run_branches`). A branch ends at
+    leaves, which it shares with the rest of the graph (the parameters, the batch): their
+    gradients come back and are added in branch order, so the main walk hands each leaf one
+    total, as if the branches had been walked here."""
+    observers = _state.observers
+
+    def walk(index: int) -> tuple[list, set[int], set[int]]:
+        out = ctx.parents[index]
+        local: dict[int, Any] = {id(out): grads.pop(id(out))}
+        late: set[int] = set()
+        ends, mine = [], set()
+        before, _state.observers = _state.observers, observers  # a profiler sees these too
+        try:
+            for node in reversed(toposort(out)):
+                grad_out = local.pop(id(node), None)
+                if grad_out is None:
+                    continue
+                if node._ctx is None:
+                    ends.append((node, grad_out))
+                    continue
+                mine.add(id(node))
+                _backward_node(node, grad_out, local, late, retain_graph, deliver, False)
+        finally:
+            _state.observers = before
+        return ends, mine, late
+
+    for ends, mine, late in ctx.run_branches(walk):
+        walked |= mine
+        read_late |= late
+        for node, g in ends:
+            key = id(node)
             grads[key] = grads[key] + g if key in grads else g
-        if not retain_graph and ctx._saved:
-            ctx._saved = None  # free what forward kept for this backward
 
 
 def _call_backward(ctx: Function, grad_out: Any) -> tuple:

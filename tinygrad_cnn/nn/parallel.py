@@ -4,31 +4,34 @@ threads, forward and backward, when every layer treats samples independently.
 Why threads work here: almost all of a step's time is inside NumPy and BLAS, which release
 Python's GIL, so two slices of a batch compute at once on two cores; the Python between the
 ops (building the graph, the engine's walk) still takes turns. One hand-off per forward and one
-per backward, not one per op: each slice runs the whole Sequential and keeps its own graph.
+per backward, not one per op: each slice runs the whole Sequential and records its own graph.
 
-The split is one op in the graph (`SplitBatch`): its inputs are the batch and the parameters,
-its output the slices' outputs side by side. Its backward runs each slice's own backward on
-the slice's thread, the parameters' gradients captured there and summed in slice order, so
-`.grad` ends up as the serial step's up to float summation order. Batch norm in training is the
-one layer that mixes samples: its slices meet twice forward and once backward to add their
-per-channel sums (`threads.all_sum`), so its statistics are the whole batch's, as PyTorch's
-SyncBatchNorm does across processes; running statistics are updated once.
+The graph is the true one: each slice's ops (a Conv2d per slice, ...) joined by `JoinSlices`,
+so the graph viewer, saved-memory and every other reader see what ran. In backward the engine
+walks each slice's part on the slice's thread (`JoinSlices.run_branches`, engine.py's
+`_walk_branches`); a parameter's gradients from the slices are added in slice order, so `.grad`
+is the serial step's up to float summation order. Batch norm in training is the one layer here
+that mixes samples: its slices meet twice forward and once backward to add their per-channel
+sums (`threads.all_sum`), so its statistics are the whole batch's, as PyTorch's SyncBatchNorm
+does across processes; running statistics are updated once.
 
-When it splits (`slices_for`): grad recording or not, batches of at least 2 * MIN_SLICE samples,
-more than one thread, no forward hooks, tensor hooks on parameters or observers (profiler,
-anomaly mode, explorer: they see every op), not already inside a slice, parameters that are
-leaves, and layers of the types in PER_SAMPLE (a layer of another type, yours included, may
-mix samples: the Sequential then runs serially). `tg.set_num_threads(1)` turns it off.
+When it splits (`slices_for`): batches of at least 2 * MIN_SLICE samples, more than one thread,
+a batch that is a leaf (no recorded history), parameters that are leaves, no forward hooks,
+no observers (profiler, anomaly mode, explorer: they time every op on one thread), not already
+inside a slice or inside another module's forward, and layers of the types in PER_SAMPLE (a
+layer of another type, yours included, may mix samples: the Sequential then runs serially).
+`tg.set_num_threads(1)` turns it off.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from .. import threads
-from ..engine import Function, Node, _state, backward
+from ..engine import Function, Node, _state
 from ..tensor import Tensor
 from . import activation, container, layers, layers1d, norm, sparse
 from .module import Module
@@ -62,7 +65,7 @@ def _per_sample(module: Module) -> bool:
 def slices_for(model: Module, x: Any) -> int:
     """How many slices `model(x)` runs in: 1 means serially, on this thread."""
     n = threads.get_num_threads()
-    if n < 2 or type(x) is not Tensor or x.ndim < 2 or x._ctx is not None:
+    if n < 2 or not isinstance(x, Tensor) or x.ndim < 2 or x._ctx is not None:
         return 1
     n = min(n, x.shape[0] // MIN_SLICE)
     if n < 2 or _state.observers or threads.slice_of()[0] is not None:
@@ -75,80 +78,45 @@ def slices_for(model: Module, x: Any) -> int:
         if module.__dict__.get("_forward_hooks"):
             return 1
     for param in model.parameters():
-        if param._hooks or param._ctx is not None:
+        if param._ctx is not None:
             return 1
     return n
 
 
 def run_split(model: container.Sequential, x: Tensor, n: int) -> Tensor:
-    """model(x) in n slices of the batch on n threads, recorded as one SplitBatch op."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    return SplitBatch.apply(x, *params, model=model, n=n, requires_x=x.requires_grad)
+    """model(x) in n slices of the batch on n threads; the slices' outputs joined (JoinSlices)."""
+    spans = threads.bounds(x.shape[0], n)
+    pieces = [x[start:stop] for start, stop in spans]  # views; recorded when x requires grad
+    recording = _state.grad_enabled
+
+    def run(index: int) -> Tensor:
+        _state.grad_enabled = recording  # a pool thread has its own mode
+        out = model.forward(pieces[index])
+        if type(out) is not Tensor:
+            raise TypeError(f"{type(model).__name__}: a forward split into batch slices must "
+                            f"return a Tensor, got {type(out).__name__}")
+        return out
+
+    return JoinSlices.apply(*threads.run_slices(run, n))
 
 
-class SplitBatch(Function):
-    """out = the model's outputs for n slices of the batch, computed on n threads, side by side;
-    grad = each slice's backward on its thread: grad_x side by side, each parameter's gradient
-    summed over the slices."""
-    rule = "each slice's backward on its own thread; parameter gradients summed over slices"
+class JoinSlices(Function):
+    """out = the slices' outputs side by side (batch axis);  grad_slice_i = g's rows of slice i.
+    The slices were computed on threads of their own, and so is their backward: the engine
+    walks each slice's part of the graph on its thread (`run_branches`)."""
 
     @staticmethod
-    def forward(ctx: Function, x: np.ndarray, *params: np.ndarray, model: Module, n: int,
-                requires_x: bool) -> np.ndarray:
-        spans = threads.bounds(x.shape[0], n)
-        recording = _state.grad_enabled
-
-        def run(index: int) -> tuple[Tensor, Tensor]:
-            start, stop = spans[index]
-            piece = Tensor(x[start:stop], requires_grad=requires_x and recording, dtype=None)
-            _state.grad_enabled = recording  # a pool thread starts with its own mode
-            out = model.forward(piece)
-            if type(out) is not Tensor:
-                raise TypeError(f"{type(model).__name__}: a split forward must return a Tensor, "
-                                f"got {type(out).__name__}")
-            return piece, out
-
-        results = threads.run_slices(run, n)
-        outs = [out for _, out in results]
-        ctx.pieces = [piece for piece, _ in results]
-        ctx.spans, ctx.n = spans, n
-        ctx.save_for_backward(*outs)  # their graphs go when the engine frees these
-        return np.concatenate([out.data for out in outs])
+    def forward(ctx: Function, *outs: np.ndarray) -> np.ndarray:
+        ctx.stops = np.cumsum([len(out) for out in outs])[:-1]
+        return np.concatenate(outs)
 
     @staticmethod
     def backward(ctx: Function, grad_out: Any) -> tuple:
-        outs, params = ctx.saved_tensors, ctx.parents[1:]
-        if isinstance(grad_out, Node):
-            raise RuntimeError(
-                "create_graph through a batch split across threads is not supported: its "
-                "slices' batch norm statistics are not graph ops. Call "
-                "tg.set_num_threads(1) before the forward pass to differentiate twice.")
-        spans, pieces = ctx.spans, ctx.pieces
-        wanted = {id(p): i for i, p in enumerate(params)}
+        if isinstance(grad_out, Node):  # create_graph: the rows as recorded slices
+            starts = [0, *ctx.stops]
+            stops = [*ctx.stops, grad_out.shape[0]]
+            return tuple(grad_out[a:b] for a, b in zip(starts, stops))
+        return tuple(np.split(grad_out, ctx.stops))
 
-        def run(index: int) -> dict[int, Any]:
-            found: dict[int, Any] = {}
-
-            def deliver(node: Node, grad: Any) -> None:
-                if node._ctx is None:  # a leaf: a parameter or this slice's input
-                    found[id(node)] = grad
-            start, stop = spans[index]
-            backward(outs[index], grad_out[start:stop], retain_graph=True, deliver=deliver)
-            return found
-
-        found = threads.run_slices(run, ctx.n)
-        grad_x = None
-        if ctx.needs_input_grad[0]:
-            grad_x = np.concatenate([_or_zeros(f.get(id(piece)), piece.data)
-                                     for f, piece in zip(found, pieces)])
-        grads: list[Any] = [None] * len(params)
-        for f in found:  # slice order: the same sum on every run
-            for key, g in f.items():
-                i = wanted.get(key)
-                if i is not None:
-                    grads[i] = g if grads[i] is None else grads[i] + g
-        return (grad_x, *grads)
-
-
-def _or_zeros(grad: Any, like: np.ndarray) -> np.ndarray:
-    return np.zeros_like(like) if grad is None else grad
+    def run_branches(self, walk: Callable[[int], Any]) -> list:
+        return threads.run_slices(walk, len(self.parents))
