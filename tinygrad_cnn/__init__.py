@@ -71,9 +71,9 @@ from .ops import (  # noqa: A004 (torch.sum, torch.max, ...: PyTorch's functions
 )
 from .ops import clip as clamp
 from .rng import manual_seed
-from .threads import get_num_threads, set_num_threads
 from .serialization import CheckpointError, load, save
 from .tensor import Size, Tensor
+from .threads import get_num_threads, set_num_threads
 from .torch_compat.devices import accelerator, backends, get_default_device, set_default_device
 from .torch_compat.dtypes import (  # noqa: A004 (PyTorch's dtype names: tg.float32, tg.long, tg.bool, ...)
     double,

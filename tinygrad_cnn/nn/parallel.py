@@ -36,7 +36,7 @@ from ..tensor import Tensor
 from . import activation, container, layers, layers1d, norm, sparse
 from .module import Module
 
-MIN_SLICE = 32  # samples per slice: below, the per-slice Python outweighs what a thread saves
+MIN_SLICE = 64  # samples per slice: `fast` split 2 x 32 was 1.4x slower (docs/benchmarks.md)
 
 # layers whose output for a sample depends only on that sample (batch norm: see all_sum)
 PER_SAMPLE = (

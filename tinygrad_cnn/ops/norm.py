@@ -158,6 +158,7 @@ class BatchNorm(Function):
         ctx.save_for_backward(source, inv_std, weight, None if training else mean)
         ctx.training, ctx.has_weight, ctx.has_bias = training, has_weight, has_bias
         ctx.count, ctx.planes, ctx.eps = count, planes, eps
+        ctx.sliced = training and threads.slice_of()[0] is not None
         return planes.restore(out)
 
     @staticmethod
@@ -196,6 +197,11 @@ def _batch_norm_graph(ctx: Function, g: Node) -> tuple:
     """create_graph: batch norm's backward as ops on x; training recomputes the batch
     statistics from x, eval reads the running ones (constants). x is the input node
     (ctx.parents): forward saved x - mean, an intermediate, not x."""
+    if ctx.sliced:
+        raise RuntimeError(
+            "create_graph through batch norm whose batch was split across threads: the graph "
+            "of each slice sees only its own statistics. Call tg.set_num_threads(1) before the "
+            "forward pass to differentiate twice through BatchNorm in training mode.")
     x, shape = ctx.parents[0], (1, -1) + (1,) * (g.ndim - 2)
     axes = (0,) + tuple(range(2, g.ndim))
     if ctx.training:
