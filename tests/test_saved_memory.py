@@ -239,8 +239,11 @@ def test_peak_during_backward_counted_by_hand():
 
 def test_peak_follows_the_memory_numpy_really_holds():
     # tracemalloc sees every NumPy buffer: the change in bytes alive from the start of backward
-    # to each op's backward agrees with the model, up to Python's own small objects
+    # to each op's backward agrees with the model, up to Python's own small objects. The model
+    # is the serial walk's order: one thread (a batch split walks its slices at once)
     model, x, y = lenet_step(128)
+    threads = tg.get_num_threads()
+    tg.set_num_threads(1)
     tracemalloc.start()
     try:
         loss = tg.ops.cross_entropy(model(x), y)
@@ -261,6 +264,7 @@ def test_peak_follows_the_memory_numpy_really_holds():
         end = tracemalloc.get_traced_memory()[0]
     finally:
         tracemalloc.stop()
+        tg.set_num_threads(threads)
     modelled = [(at, live) for at, live in peak.timeline if " in " in at]  # "ReLU in 1 (ReLU)"
     assert len(modelled) == len(real) == 13
     for (at, live), really in zip(modelled, real):

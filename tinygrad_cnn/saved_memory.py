@@ -134,7 +134,7 @@ class BackwardPeak:
     backward (unless retain_graph: a buffer that is also a value stays); the seed gradient; the
     gradients the engine holds for nodes it has not reached yet (one array per node, as it
     accumulates); the gradient going through the running op and the gradients that op just
-    returned (the engine holds them until the next op's backward returns); and the graph's
+    returned (held until the engine's step for that op returns); and the graph's
     `.grad` arrays (leaves, retain_grad), each replaced by a new one as backward accumulates
     into it. A gradient the engine has to reduce or accumulate counts as a new array of its
     input's size. Not counted: temporaries inside an op's backward (freed before it returns),
@@ -234,10 +234,12 @@ class BackwardPeak:
             self._drop(earlier)
         grads = input_grads if isinstance(input_grads, tuple) else (input_grads,)
         returned = [self._hold(g) for g in grads if isinstance(g, np.ndarray)]
-        self._note(f"{ctx.name} in {_layer(self._names, ctx.module)}")
-        for key in self._returned + ([] if grad_key is None else [grad_key]):
+        for key in self._returned:  # the last op's step has returned: its locals are gone
             self._drop(key)
-        self._returned = returned  # the engine's `input_grads` keeps them until the next op's
+        self._note(f"{ctx.name} in {_layer(self._names, ctx.module)}")
+        if grad_key is not None:
+            self._drop(grad_key)
+        self._returned = returned  # held until this op's step (engine._backward_node) returns
         for parent, g, needed in zip(ctx.parents, grads, ctx.needs_input_grad):
             if g is not None and needed:
                 self._receive(parent, g)
