@@ -12,7 +12,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from tinygrad_cnn import Tensor, gradcheck, gradgradcheck, ops
+from tinygrad_cnn import Tensor, autograd, gradcheck, gradgradcheck, ops
 from tinygrad_cnn.ops import compiled
 
 needs_numba = pytest.mark.skipif(not compiled.available(), reason="numba is not installed")
@@ -211,3 +211,43 @@ def test_without_numba_the_numpy_path_runs():
     """
     code = "".join(textwrap.dedent(part) for part in (hide_numba, POOL_ONCE, check))
     assert run_python(code) == "False False\nTrue"
+
+
+# ---------------------------------------------------------------- the fused ReLU + 2x2 max pool
+
+def relu_pool_both_ways(x: np.ndarray, grad_out: np.ndarray, fused: bool, on: bool) -> tuple:
+    with compiled.use(on):
+        leaf = Tensor(x, requires_grad=True, dtype=x.dtype)
+        out = ops.relu_max_pool2d(leaf) if fused else ops.max_pool2d(ops.relu(leaf), 2)
+        out.backward(grad_out)
+    return out.data, leaf.grad.data
+
+
+@pytest.mark.parametrize("on", [False, pytest.param(True, marks=needs_numba)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("order", ORDERS, ids=str)
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_fused_relu_pool_equals_relu_then_pool(shape, order, dtype, on):
+    rng = np.random.default_rng(sum(shape) + 10 * order[1])
+    x = in_order(awkward_values(rng, [shape[axis] for axis in order], dtype), order)
+    grad_out = rng.standard_normal((shape[0], shape[1], shape[2] // 2, shape[3] // 2))
+    expected, expected_grad = relu_pool_both_ways(x, grad_out.astype(dtype), False, on=False)
+    out, grad = relu_pool_both_ways(x, grad_out.astype(dtype), True, on=on)
+    assert out.tobytes() == expected.tobytes() and out.dtype == expected.dtype
+    np.testing.assert_array_equal(grad, expected_grad)
+    assert grad.dtype == expected_grad.dtype
+
+
+@pytest.mark.parametrize("on", [False, pytest.param(True, marks=needs_numba)])
+def test_fused_relu_pool_gradients(on):
+    shape = (2, 2, 6, 5)
+    x = np.random.default_rng(4).permutation(np.prod(shape)).reshape(shape) * 0.1 - 2.95
+    with compiled.use(on):
+        assert gradcheck(ops.relu_max_pool2d, [x])
+        assert gradgradcheck(lambda t: ops.relu_max_pool2d(t * t - 3) ** 2, [x])
+        leaf = Tensor(x, requires_grad=True)
+        fused, = autograd.grad((ops.relu_max_pool2d(leaf) ** 2).sum(), leaf, create_graph=True)
+        composed, = autograd.grad((ops.max_pool2d(ops.relu(leaf), 2) ** 2).sum(), leaf,
+                                  create_graph=True)
+    np.testing.assert_array_equal(fused.data, composed.data)
+    assert fused.requires_grad

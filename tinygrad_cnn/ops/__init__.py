@@ -57,7 +57,7 @@ from .movement import (
     unsqueeze,
 )
 from .norm import batch_norm, layer_norm, normalize
-from .pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from .pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d, relu_max_pool2d
 from .reduce import (
     all,
     amax,
@@ -88,7 +88,8 @@ __all__ = [
     "neg",
     "pad", "permute", "pow", "relu", "reshape", "sigmoid", "softmax", "sqrt", "squeeze", "stack",
     "std", "sub", "sum", "tanh", "transpose", "unsqueeze", "var",
-    "conv2d", "max_pool2d", "avg_pool2d", "silu", "elu", "softplus", "gelu", "adaptive_avg_pool2d",
+    "conv2d", "max_pool2d", "relu_max_pool2d", "avg_pool2d", "silu", "elu", "softplus", "gelu",
+    "adaptive_avg_pool2d",
     "index_select", "narrow", "cumsum", "norm", "embedding", "hardtanh", "relu6",
     "batch_norm", "layer_norm", "normalize", "cross_entropy", "nll_loss", "mse_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits",

@@ -145,6 +145,41 @@ def _max_pool_2x2_loops(x, out, index):  # pragma: no cover (runs compiled)
                             index[p, q, oh, r, ow] = 2 if c >= d else 3
 
 
+def _relu_max_pool_2x2_loops(x, out, index, zero):  # pragma: no cover (runs compiled)
+    """The same over relu(x) = np.maximum(x, 0): x when x > 0 or NaN, else `zero` (0 in x's
+    dtype: a 0.0 literal would turn float32 loops into float64 ones); index 4 when the winner is
+    not > 0 (relu' = 0 there: no gradient). The rare case in its own branch keeps the loop
+    branch-free where it matters (a winner computed in every window ran several times slower)."""
+    p_size, q_size, oh_size, r_size, ow_size = out.shape
+    for p in range(p_size):
+        for q in range(q_size):
+            for oh in range(oh_size):
+                h = 2 * oh
+                for r in range(r_size):
+                    for ow in range(ow_size):
+                        w = 2 * ow
+                        a, b = x[p, q, h, r, w], x[p, q, h, r, w + 1]
+                        c, d = x[p, q, h + 1, r, w], x[p, q, h + 1, r, w + 1]
+                        a = a if a > zero or a != a else zero
+                        b = b if b > zero or b != b else zero
+                        c = c if c > zero or c != c else zero
+                        d = d if d > zero or d != d else zero
+                        top = a if a > b or a != a else b
+                        bottom = c if c > d or c != c else d
+                        m = top if top > bottom or top != top else bottom
+                        out[p, q, oh, r, ow] = m
+                        if top >= bottom:
+                            index[p, q, oh, r, ow] = 0 if a >= b else 1
+                        else:
+                            index[p, q, oh, r, ow] = 2 if c >= d else 3
+                        if not m > zero:  # the winner is 0, or a NaN won the max, not g
+                            k = index[p, q, oh, r, ow]
+                            best = m if m == m else (
+                                (a if k == 0 else b) if k < 2 else (c if k == 2 else d))
+                            if not best > zero:
+                                index[p, q, oh, r, ow] = 4
+
+
 def _max_unpool_2x2_loops(grad_out, index, grad_x):  # pragma: no cover (runs compiled)
     p_size, q_size, oh_size, r_size, ow_size = grad_out.shape
     for p in range(p_size):
@@ -165,12 +200,14 @@ def _pool_kernels() -> SimpleNamespace:
     from numba import types
 
     index, saved_index = _strided(types.uint8, 5), _strided(types.uint8, 5, readonly=True)
-    forward, backward = [], []
+    forward, relu_forward, backward = [], [], []
     for dtype in (types.float32, types.float64):
         read, write = _strided(dtype, 5, readonly=True), _strided(dtype, 5)
         forward.append((read, write, index))
+        relu_forward.append((read, write, index, dtype))
         backward.append((read, saved_index, write))
     return SimpleNamespace(max_pool_2x2=_jit(_max_pool_2x2_loops, forward),
+                           relu_max_pool_2x2=_jit(_relu_max_pool_2x2_loops, relu_forward),
                            max_unpool_2x2=_jit(_max_unpool_2x2_loops, backward))
 
 

@@ -199,10 +199,13 @@ class MaxGather2d(Function):
 # first maximum in row-major order. H and W split into (size/2, 2) by a reshape, a view in any
 # memory layout, so out and grad_x come back in x's memory order. With the compiled tier on
 # (ops/compiled.py), one numba pass makes the same choices and saves a uint8 index instead.
-def _max_pool_2x2(ctx: Function, x: np.ndarray) -> np.ndarray:
+def _max_pool_2x2(ctx: Function, x: np.ndarray, relu: bool = False) -> np.ndarray:
     ctx.compiled = x.dtype in (np.float32, np.float64) and compiled.enabled()
+    ctx.relu = relu  # the fused ReLU + pool: x is ReLU's input
     if ctx.compiled:
         return _max_pool_2x2_compiled(ctx, x)
+    if relu:
+        x = np.maximum(x, 0)
     n, c, h, w = x.shape  # already cropped to even sizes
     pairs = x.reshape(n, c, h // 2, 2, w // 2, 2)  # a view: splitting an axis never copies
     width_max = np.maximum(pairs[..., 0], pairs[..., 1])  # (N, C, OH, 2, OW)
@@ -223,6 +226,8 @@ def _max_pool_2x2_backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
     left = grad_pairs[..., 0]
     np.multiply(grad_width, pairs[..., 0] >= pairs[..., 1], out=left)
     np.subtract(grad_width, left, out=grad_pairs[..., 1])
+    if ctx.relu:
+        grad_pairs *= pairs > 0
     n, c, oh, _, ow, _ = pairs.shape
     grad_x = grad_pairs.reshape(n, c, 2 * oh, 2 * ow)
     full_shape = ctx.geom.shape
@@ -237,10 +242,13 @@ def _max_pool_2x2_compiled(ctx: Function, x: np.ndarray) -> np.ndarray:
     n, c, h, w = x.shape  # already cropped to even sizes
     order = _memory_order(x)
     out = _empty_in_order((n, c, h // 2, w // 2), order, x.dtype)
-    index = _empty_in_order(out.shape, order, np.uint8)  # the winner, 0..3 row-major
+    index = _empty_in_order(out.shape, order, np.uint8)  # the winner, 0..3 row-major; 4 none
     axes = _loop_axes(order)
-    compiled.kernels("pool").max_pool_2x2(_loop_view(x, axes), _loop_view(out, axes),
-                                          _loop_view(index, axes))
+    views = _loop_view(x, axes), _loop_view(out, axes), _loop_view(index, axes)
+    if ctx.relu:
+        compiled.kernels("pool").relu_max_pool_2x2(*views, x.dtype.type(0))
+    else:
+        compiled.kernels("pool").max_pool_2x2(*views)
     ctx.save_for_backward(index)
     ctx.dtype = x.dtype
     return out
@@ -285,6 +293,30 @@ def _loop_axes(order: tuple) -> tuple:
 
 def _loop_view(a: np.ndarray, axes: tuple) -> np.ndarray:
     return a[..., None].transpose(axes)
+
+
+
+class ReluMaxPool2d(Function):
+    """out = max over each 2x2 window (stride 2) of max(x, 0);  grad_x = g at the window's first
+    maximum if that maximum is > 0, else 0. x (N, C, H, W) -> (N, C, H // 2, W // 2).
+    relu then max_pool2d(2) as one op; on the compiled tier one pass, one uint8 index saved."""
+    rule = "grad_x = g at the window's first maximum if that maximum is > 0, else 0"
+    flops = per_input_element
+    graph_backward = True
+
+    @staticmethod
+    def forward(ctx: Function, x: np.ndarray) -> np.ndarray:
+        geom = PoolGeometry("relu_max_pool2d", x.shape, 2, 2, 0)
+        ctx.geom = geom
+        return _max_pool_2x2(ctx, x[:, :, :2 * geom.OH, :2 * geom.OW], relu=True)
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: np.ndarray) -> np.ndarray:
+        if isinstance(grad_out, Node):  # create_graph: relu's and max_pool2d's graph backwards
+            relu_out = np.maximum(ctx.parents[0].data, 0)
+            index = _flat_windows(relu_out, ctx.geom, -np.inf).argmax(axis=-1)
+            return MaxUnpool2d.apply(grad_out, index=index, geom=ctx.geom) * (relu_out > 0)
+        return _max_pool_2x2_backward(ctx, grad_out)
 
 
 class AvgPool2d(Function):
@@ -447,6 +479,11 @@ def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
     """Max over kernel_size windows (stride defaults to kernel_size), like PyTorch's."""
     return MaxPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding,
                            ceil_mode=as_flag(ceil_mode, "max_pool2d: ceil_mode"))
+
+
+def relu_max_pool2d(x: Any) -> Any:
+    """max_pool2d(relu(x), 2) as one op (ReluMaxPool2d): the same values and gradients."""
+    return ReluMaxPool2d.apply(x)
 
 
 def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
