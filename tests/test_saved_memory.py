@@ -9,6 +9,7 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
+import pytest
 from numpy.lib.array_utils import byte_bounds
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
@@ -16,6 +17,7 @@ import tinygrad_cnn as tg
 from tinygrad_cnn import Tensor, autograd, engine, nn
 from tinygrad_cnn.engine import Function
 from tinygrad_cnn.nn.saved_bytes import count_bytes, owner, saved_arrays, saved_bytes
+from tinygrad_cnn.ops import compiled
 from tinygrad_cnn.profile import NO_MODULE, Profiler
 from tinygrad_cnn.saved_memory import BackwardPeak, backward_memory, saved_for_backward
 
@@ -138,12 +140,23 @@ def test_a_view_kept_by_the_next_layer_counts_once_in_the_total():
     x = Tensor(np.ones((2, 3, 8, 8), dtype=np.float32), requires_grad=True)
     relu, pool = nn.ReLU(), nn.MaxPool2d(2)
     model = nn.Sequential(relu, pool)
-    loss = model(x).sum()
+    with compiled.use(False):  # the NumPy pool keeps a view of its input
+        loss = model(x).sum()
     layers = dict(saved_for_backward(loss, model).layers)
     out_bytes, width_max = 2 * 3 * 8 * 8 * 4, 2 * 3 * 4 * 2 * 4 * 4
     assert layers["0 (ReLU)"] == out_bytes  # ReLU keeps its output
     assert layers["1 (MaxPool2d)"] == out_bytes + width_max  # a view of that output, and maxima
     assert saved_for_backward(loss, model).total_bytes == out_bytes + width_max
+
+
+def test_the_compiled_pool_keeps_one_byte_per_window():
+    pytest.importorskip("numba")
+    x = Tensor(np.ones((2, 3, 8, 8), dtype=np.float32), requires_grad=True)
+    model = nn.Sequential(nn.ReLU(), nn.MaxPool2d(2))
+    with compiled.use(True):
+        loss = model(x).sum()
+    layers = dict(saved_for_backward(loss, model).layers)
+    assert layers["1 (MaxPool2d)"] == 2 * 3 * 4 * 4  # the uint8 index of each window's winner
 
 
 def test_owner_walks_every_kind_of_view_to_the_buffer():
