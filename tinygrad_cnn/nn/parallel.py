@@ -105,6 +105,8 @@ class JoinSlices(Function):
     The slices were computed on threads of their own, and so is their backward: the engine
     walks each slice's part of the graph on its thread (`run_branches`)."""
 
+    graph_backward = True  # backward slices a graph node too (create_graph)
+
     @staticmethod
     def forward(ctx: Function, *outs: np.ndarray) -> np.ndarray:
         ctx.stops = np.cumsum([len(out) for out in outs])[:-1]
