@@ -472,8 +472,6 @@ def test_error_in_slices_raises_and_next_step_works():
     assert_same_state(split, serial, 1e-10)
 
 
-@pytest.mark.xfail(strict=True, reason="the split's error names the slice's shape (64, 64), "
-                   "the serial one the batch's (128, 64)")
 def test_error_in_slices_has_the_serial_message():
     x = images(128, size=8)[0]
     broken = nn.Sequential(nn.Flatten(), nn.Linear(63, 10))
@@ -527,8 +525,6 @@ def test_error_in_one_slice_releases_the_others():
     assert joined(out) and model[0].weight.grad is not None
 
 
-@pytest.mark.xfail(strict=True, reason="slice 0 counts the batch (num_batches_tracked) before "
-                   "it learns that slice 1 failed; the serial step fails before batch norm")
 def test_failed_split_step_leaves_batch_norm_as_serial():
     bad = np.zeros((128, 1), np.int64)
     bad[100] = 99

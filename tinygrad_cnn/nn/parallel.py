@@ -36,7 +36,7 @@ from ..tensor import Tensor
 from . import activation, container, layers, layers1d, norm, sparse
 from .module import Module
 
-MIN_SLICE = 64  # samples per slice: `fast` split 2 x 32 was 1.4x slower (docs/benchmarks.md)
+MIN_SLICE = 64  # samples per slice; smaller slices were slower than serial (docs/benchmarks.md)
 
 # layers whose output for a sample depends only on that sample (batch norm: see all_sum)
 PER_SAMPLE = (
@@ -97,7 +97,18 @@ def run_split(model: container.Sequential, x: Tensor, n: int) -> Tensor:
                             f"return a Tensor, got {type(out).__name__}")
         return out
 
-    return JoinSlices.apply(*threads.run_slices(run, n))
+    buffers = [(b, b.data.copy()) for b in model.buffers()]  # running stats: a few KB
+    try:
+        outs = threads.run_slices(run, n)
+    except Exception:
+        # a slice failed: undo what the others updated, and let the serial forward say what
+        # is wrong in the batch's own words (shapes of the batch, not of a slice)
+        for buffer, before in buffers:
+            buffer.data[...] = before
+        for module in model:
+            x = module(x)
+        return x
+    return JoinSlices.apply(*outs)
 
 
 class JoinSlices(Function):
