@@ -44,7 +44,7 @@ def test_the_setup_commands_are_there_and_ci_runs_the_test_one() -> None:
     setup = [c for c in readme_commands() if is_setup(c)]
     assert len(setup) == 2, setup
     assert all("python3 -m venv .venv" in c and "scripts/system-deps.sh" in c for c in setup)
-    assert ".venv/bin/pip install -q -e ." in setup[0] and "models/mnist.py" in setup[0]
+    assert ".venv/bin/pip install -q -e '.[fast]'" in setup[0] and "models/mnist.py" in setup[0]
     assert "-e '.[test]'" in setup[1] and "-m pytest" in setup[1]
     assert setup[1] in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert len(COMMANDS) >= 6 and all(c.startswith(".venv/bin/python ") for c in COMMANDS)
