@@ -17,6 +17,7 @@ import pytest
 
 import tinygrad_cnn as tg
 from tinygrad_cnn import autograd, nn, threads
+from tinygrad_cnn.nn import slice_workers
 from tinygrad_cnn.nn.functional import cross_entropy
 from tinygrad_cnn.profile import Profiler
 
@@ -25,8 +26,11 @@ sys.path.insert(0, str(ROOT / "models"))
 import mnist  # noqa: E402  (models/ is a folder of programs, not a package)
 
 
-@pytest.fixture(autouse=True)
-def keep_num_threads():
+@pytest.fixture(autouse=True, params=["processes", "threads"])
+def keep_num_threads(request, monkeypatch):
+    """Every test twice: slices after the first in worker processes (Linux's default for a
+    training batch) and on threads (elsewhere, and whenever x requires grad or under no_grad)."""
+    monkeypatch.setenv("TINYGRAD_CNN_SLICES", request.param)
     before = tg.get_num_threads()
     yield
     tg.set_num_threads(before)
@@ -38,11 +42,18 @@ def splits(monkeypatch) -> list[int]:
     calls: list[int] = []
     run_slices = threads.run_slices
 
-    def counted(work, n):
+    def counted(work, n, group=None):
         calls.append(n)
-        return run_slices(work, n)
+        return run_slices(work, n, group)
 
     monkeypatch.setattr(threads, "run_slices", counted)
+    run_forward = slice_workers.run_forward
+
+    def counted_forward(model, x, n, spans):  # slices in worker processes: the forward
+        calls.append(n)
+        return run_forward(model, x, n, spans)
+
+    monkeypatch.setattr(slice_workers, "run_forward", counted_forward)
     return calls
 
 
@@ -607,6 +618,8 @@ def test_toposort_sees_each_slices_ops(n):
     tg.set_num_threads(n)
     loss = cross_entropy(model(x), y)
     kinds = [type(node._ctx).__name__ for node in autograd.toposort(loss) if node._ctx]
-    assert kinds.count("Conv2d") == 2 * n
-    assert kinds.count("Linear") == 3 * n
+    remote = kinds.count("RemoteSlice")  # a slice in a worker process: one node here
+    assert remote == (n - 1 if slice_workers.enabled() else 0)
+    assert kinds.count("Conv2d") == 2 * (n - remote)
+    assert kinds.count("Linear") == 3 * (n - remote)
     assert kinds.count("JoinSlices") == (n > 1)

@@ -82,6 +82,11 @@ def _blas() -> _Blas:
     return _blas_state
 
 
+def set_blas_threads(n: int) -> None:
+    """BLAS at n threads from now on (a batch-slice worker process: 1)."""
+    _blas().set(n)
+
+
 class blas_threads:  # noqa: N801 (used like a function: `with blas_threads(1):`)
     """BLAS at n threads inside the block, back to its count after it."""
 
@@ -120,11 +125,14 @@ class SliceGroup:
         self.barrier.wait()  # every slice has put its partial for this call
         parts = [self.partials[call, i] for i in range(self.n)]
         if isinstance(partial, tuple):  # several sums at one meeting, added element by element
-            return tuple([_in_order(list(p)) for p in zip(*parts)])
-        return _in_order(parts)
+            return tuple([add_in_order(list(p)) for p in zip(*parts)])
+        return add_in_order(parts)
+
+    def abort(self) -> None:
+        self.barrier.abort()  # a slice waiting in all_sum gets BrokenBarrierError
 
 
-def _in_order(parts: list) -> Any:
+def add_in_order(parts: list) -> Any:
     total = parts[0]
     for part in parts[1:]:  # in slice order: every slice gets the same sum
         total = total + part
@@ -137,6 +145,20 @@ class _Current(threading.local):
 
 
 _current = _Current()
+
+
+class member:  # noqa: N801 (used like a function: `with member(group, 0):`)
+    """Run the block as slice `index` of `group` on this thread (run_slices does it for its
+    slices; nn/slice_workers.py for the slice a process runs)."""
+
+    def __init__(self, group: Any, index: int) -> None:
+        self.group, self.index = group, index
+
+    def __enter__(self) -> None:
+        _current.group, _current.index = self.group, self.index
+
+    def __exit__(self, *exc: object) -> None:
+        _current.group, _current.index = None, 0
 
 
 def slice_of() -> tuple[SliceGroup | None, int]:
@@ -171,23 +193,24 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_reset_after_fork)
 
 
-def run_slices(work: Callable[[int], Any], n: int) -> list[Any]:
+def run_slices(work: Callable[[int], Any], n: int, group: Any = None) -> list[Any]:
     """work(0), ..., work(n - 1) at once, slice 0 on the calling thread and the others on the
-    pool's, each inside its SliceGroup with BLAS at 1 thread; their results in slice order.
-    An exception in one slice releases the others from `all_sum` and is raised here."""
+    pool's, each inside `group` (a new SliceGroup unless given: anything with `all_sum(index,
+    partial)` and `abort()`) with BLAS at 1 thread; their results in slice order. An exception
+    in one slice releases the others from `all_sum` and is raised here."""
     global _pool, _pool_size
     if _pool is None or _pool_size < n - 1:
         if _pool is not None:
             _pool.shutdown(wait=False)
         _pool, _pool_size = ThreadPoolExecutor(n - 1, thread_name_prefix="tinygrad_cnn"), n - 1
-    group = SliceGroup(n)
+    group = SliceGroup(n) if group is None else group
 
     def in_group(index: int) -> Any:
         _current.group, _current.index = group, index
         try:
             return work(index)
         except BaseException:
-            group.barrier.abort()  # a slice waiting in all_sum gets BrokenBarrierError
+            group.abort()  # a slice waiting in all_sum gets an error instead of waiting on
             raise
         finally:
             _current.group, _current.index = None, 0

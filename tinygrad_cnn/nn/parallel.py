@@ -33,7 +33,7 @@ import numpy as np
 from .. import threads
 from ..engine import Function, Node, _state
 from ..tensor import Tensor
-from . import activation, container, layers, layers1d, norm, sparse
+from . import activation, container, layers, layers1d, norm, slice_workers, sparse
 from .module import Module
 
 MIN_SLICE = 64  # samples per slice; smaller slices were slower than serial (docs/benchmarks.md)
@@ -98,7 +98,15 @@ def run_split(model: container.Sequential, x: Tensor, n: int) -> Tensor:
         return out
 
     buffers = [(b, b.data.copy()) for b in model.buffers()]  # running stats: a few KB
+    params = list(model.parameters())
+    which = [i for i, p in enumerate(params) if p.requires_grad]
     try:
+        if recording and which and not x.requires_grad and slice_workers.enabled():
+            outs, split = slice_workers.run_forward(model, x, n, spans)
+            remote = [slice_workers.RemoteSlice.apply(
+                *[params[i] for i in which], value=value, split=split, index=index, which=which)
+                for index, value in enumerate(outs[1:], start=1)]
+            return JoinSlices.apply(outs[0], *remote, split=split)
         outs = threads.run_slices(run, n)
     except Exception:
         # a slice failed: undo what the others updated, and let the serial forward say what
@@ -119,8 +127,9 @@ class JoinSlices(Function):
     graph_backward = True  # backward slices a graph node too (create_graph)
 
     @staticmethod
-    def forward(ctx: Function, *outs: np.ndarray) -> np.ndarray:
+    def forward(ctx: Function, *outs: np.ndarray, split: Any = None) -> np.ndarray:
         ctx.stops = np.cumsum([len(out) for out in outs])[:-1]
+        ctx.split = split  # slices in worker processes (nn/slice_workers.py), or None
         return np.concatenate(outs)
 
     @staticmethod
@@ -132,4 +141,6 @@ class JoinSlices(Function):
         return tuple(np.split(grad_out, ctx.stops))
 
     def run_branches(self, walk: Callable[[int], Any]) -> list:
+        if self.split is not None:
+            return self.split.run_branches(walk)
         return threads.run_slices(walk, len(self.parents))

@@ -1,0 +1,414 @@
+"""Batch slices in worker processes: the split of nn/parallel.py without Python's GIL.
+
+Threads share one interpreter, and between NumPy calls only one of them runs Python at a time;
+in a LeNet-5 step that waiting took about as long as the second core saved (docs/benchmarks.md,
+issue 19). So on Linux a training split runs slice 0 on the calling thread and every other
+slice in a worker process forked from this one, which holds its own copy of the model:
+
+- forward: the parameters' and buffers' current values go into memory the processes share
+  (`_Shared`), and each worker gets its rows; it runs the model's forward on them, keeps its
+  graph and sends its output back, which enters this process's graph as a `RemoteSlice` op
+  whose inputs are the parameters;
+- backward: `RemoteSlice.backward` sends the worker its rows of the gradient; the worker runs
+  its graph's backward and writes each parameter's gradient into shared memory, and they come
+  back as RemoteSlice's input gradients, added to the local slice's in slice order as in the
+  thread split;
+- batch norm's sums meet through a second pipe per worker (`_MainGroup`, `_WorkerGroup`: the
+  same `threads.all_sum` calls as between threads), so statistics are the whole batch's.
+
+A worker is forked for a model on its first split and kept while the model's structure (its
+modules, training flags, parameter shapes and dtypes) stays the same; a change forks a new one.
+Where fork is missing (macOS, Windows) or `TINYGRAD_CNN_SLICES=threads`, slices run on threads.
+"""
+
+from __future__ import annotations
+
+import builtins
+import itertools
+import mmap
+import multiprocessing
+import os
+import queue
+import signal
+import sys
+import threading
+import weakref
+from typing import Any
+
+import numpy as np
+
+from .. import threads
+from ..engine import Function, Node, _state, backward
+from ..tensor import Tensor
+from .module import Module
+
+POLL_S = 0.05  # how often a wait checks that the other side is still alive
+MAX_POOLS = 4  # models with workers at once (a GAN's two models alternate every step)
+_calls = itertools.count(1)  # one id per forward or backward call, tagging every message
+
+
+def enabled() -> bool:
+    """Whether slices after the first run in worker processes (else on threads)."""
+    if os.environ.get("TINYGRAD_CNN_SLICES", "processes").strip().lower() == "threads":
+        return False
+    return sys.platform.startswith("linux") and hasattr(os, "fork")
+
+
+class SliceFailed(RuntimeError):
+    """A worker's slice failed or its process ended."""
+
+
+# ----- memory both processes see ---------------------------------------------------------------
+class _Shared:
+    """Arrays shaped like `like`, end to end in one anonymous shared mapping (a forked child
+    sees the same pages)."""
+
+    def __init__(self, like: list[np.ndarray]) -> None:
+        offsets, total = [], 0
+        for array in like:
+            total = -(-total // 64) * 64
+            offsets.append(total)
+            total += array.nbytes
+        self.memory = mmap.mmap(-1, max(total, 1))
+        self.views = [np.frombuffer(self.memory, a.dtype, a.size, at).reshape(a.shape)
+                      for a, at in zip(like, offsets)]
+
+
+def _fingerprint(model: Module) -> tuple:
+    """What a worker's copy of the model must share with the model to compute the same thing."""
+    from ..ops import compiled  # the worker forks with the switch as it is now
+
+    return (tuple([(id(m), type(m), m.training) for m in model.modules()]),
+            tuple([(id(p), p.data.shape, p.data.dtype.str, p.requires_grad)
+                   for p in model.parameters()]),
+            tuple([(id(b), b.data.shape, b.data.dtype.str) for b in model.buffers()]),
+            compiled.enabled())
+
+
+# ----- this process's side ---------------------------------------------------------------------
+class _Worker:
+    """One forked process running slice `index` of the model's batches."""
+
+    def __init__(self, model: Module, values: _Shared, index: int, n: int) -> None:
+        self.grads = _Shared([p.data for p in model.parameters()])
+        context = multiprocessing.get_context("fork")
+        self.ctl, child_ctl = context.Pipe()
+        self.sums, child_sums = context.Pipe()
+        self.process = context.Process(
+            target=_serve, args=(model, child_ctl, child_sums, values, self.grads, index),
+            daemon=True, name=f"tinygrad_cnn slice {index}")
+        self.process.start()
+        child_ctl.close()
+        child_sums.close()
+        self.send_lock = threading.Lock()
+        self.results: queue.Queue = queue.Queue()
+        self.failed: set[int] = set()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        """Every result the worker sends, into `results` (failures noted at once)."""
+        while True:
+            try:
+                message = self.ctl.recv()
+            except (EOFError, OSError):
+                self.failed.add(0)  # 0: every call
+                self.results.put(None)
+                return
+            if message[1] == "error":
+                self.failed.add(message[0])
+            self.results.put(message)
+
+    def send(self, message: tuple) -> None:
+        with self.send_lock:
+            self.ctl.send(message)
+
+    def alive(self, call: int) -> bool:
+        return call not in self.failed and 0 not in self.failed and self.process.is_alive()
+
+    def result(self, call: int) -> Any:
+        """The worker's answer to `call`, or its error raised here."""
+        while True:
+            try:
+                message = self.results.get(timeout=POLL_S)
+            except queue.Empty:
+                if not self.process.is_alive():
+                    raise SliceFailed("a batch-slice worker process ended") from None
+                continue
+            if message is None:
+                raise SliceFailed("a batch-slice worker process ended")
+            if message[0] != call:
+                continue  # the answer to a call its caller gave up on
+            if message[1] == "error":
+                raise _rebuilt(message[2], message[3])
+            return message[2]
+
+    def close(self) -> None:
+        try:
+            self.send(("stop",))
+        except (OSError, ValueError):
+            pass
+        self.process.join(timeout=1)
+        if self.process.is_alive():
+            self.process.kill()
+
+
+def _rebuilt(kind: str, text: str) -> BaseException:
+    """The worker's exception as one of the same built-in type where there is one."""
+    error = getattr(builtins, kind, None)
+    if isinstance(error, type) and issubclass(error, Exception):
+        try:
+            return error(text)
+        except Exception:  # noqa: BLE001 (a type whose constructor wants more)
+            pass
+    return SliceFailed(f"{kind}: {text}")
+
+
+class _Pool:
+    """The workers of one model: slices 1..n-1."""
+
+    def __init__(self, model: Module, n: int) -> None:
+        self.n, self.fingerprint = n, _fingerprint(model)
+        tensors = [*model.parameters(), *model.buffers()]
+        self.values = _Shared([t.data for t in tensors])
+        self.workers = [_Worker(model, self.values, i, n) for i in range(1, n)]
+
+    def close(self) -> None:
+        for worker in self.workers:
+            worker.close()
+
+
+_pools: dict[int, tuple[weakref.ref, _Pool]] = {}
+
+
+def _pool_for(model: Module, n: int) -> _Pool:
+    entry = _pools.pop(id(model), None)
+    if entry is not None:
+        ref, pool = entry
+        if ref() is model and pool.n == n and pool.fingerprint == _fingerprint(model):
+            _pools[id(model)] = entry  # most recently used last
+            return pool
+        pool.close()
+    while len(_pools) >= MAX_POOLS:  # the least recently used model's workers go
+        _drop_pool(next(iter(_pools)))
+    pool = _Pool(model, n)
+    key = id(model)
+    _pools[key] = (weakref.ref(model, lambda _: _drop_pool(key)), pool)
+    return pool
+
+
+def _drop_pool(key: int) -> None:
+    entry = _pools.pop(key, None)
+    if entry is not None:
+        entry[1].close()
+
+
+def _forget_after_fork() -> None:  # a child has none of its parent's workers
+    _pools.clear()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
+
+
+class _MainGroup:
+    """threads.all_sum for slice 0 here, the other slices in workers: their partial sums come
+    through each worker's `sums` pipe, the total goes back (added in slice order)."""
+
+    def __init__(self, workers: list[_Worker], call: int) -> None:
+        self.workers, self.call = workers, call
+
+    def all_sum(self, index: int, partial: Any) -> Any:
+        parts = [partial]
+        for worker in self.workers:
+            parts.append(self._partial_of(worker))
+        if isinstance(partial, tuple):
+            total = tuple([threads.add_in_order(list(p)) for p in zip(*parts)])
+        else:
+            total = threads.add_in_order(parts)
+        for worker in self.workers:
+            worker.sums.send((self.call, "total", total))
+        return total
+
+    def _partial_of(self, worker: _Worker) -> Any:
+        while True:
+            if worker.sums.poll(POLL_S):
+                message = worker.sums.recv()
+                if message[0] == self.call:
+                    return message[1]
+                continue  # left over from a call that failed
+            if not worker.alive(self.call):
+                raise SliceFailed("another slice of the batch failed")
+
+    def abort(self) -> None:
+        for worker in self.workers:
+            try:
+                worker.sums.send((self.call, "abort", None))
+            except (OSError, ValueError):
+                pass
+
+
+class Split:
+    """One split forward call: its pool and the ids its messages carry."""
+
+    def __init__(self, pool: _Pool, call: int) -> None:
+        self.pool, self.forward_call = pool, call
+        self.backward_call = 0
+
+    def run_branches(self, walk: Any) -> list:
+        """JoinSlices.run_branches for worker slices: a new call id, slice 0's batch norm sums
+        meeting the workers' (the other walks wait for their worker in RemoteSlice.backward)."""
+        self.backward_call = next(_calls)
+        group = _MainGroup(self.pool.workers, self.backward_call)
+        return threads.run_slices(walk, self.pool.n, group)
+
+
+def run_forward(model: Module, x: Tensor, n: int, spans: list) -> tuple[list, Split]:
+    """Slice 0 of model(x) here and the others in the model's workers: (the outputs, slice 0's
+    a Tensor, the others' arrays; the Split)."""
+    pool = _pool_for(model, n)
+    for view, tensor in zip(pool.values.views, [*model.parameters(), *model.buffers()]):
+        np.copyto(view, tensor.data)
+    call = next(_calls)
+    for worker, (start, stop) in zip(pool.workers, spans[1:]):
+        worker.send(("forward", call, x.data[start:stop]))
+    group = _MainGroup(pool.workers, call)
+    start, stop = spans[0]
+    try:
+        with threads.blas_threads(1), threads.member(group, 0):
+            first = model.forward(x[start:stop])
+        if type(first) is not Tensor:
+            raise TypeError(f"{type(model).__name__}: a forward split into batch slices must "
+                            f"return a Tensor, got {type(first).__name__}")
+    except BaseException:
+        group.abort()
+        for worker in pool.workers:  # let each finish or fail before the serial rerun
+            try:
+                worker.result(call)
+            except Exception:  # noqa: BLE001 (the rerun says what is wrong)
+                pass
+        raise
+    outs = [first] + [worker.result(call) for worker in pool.workers]
+    return outs, Split(pool, call)
+
+
+class RemoteSlice(Function):
+    """out = slice `index`'s output, computed by a worker process;  grad_params = that
+    process's backward of its own graph (parameter gradients through shared memory)."""
+
+    @staticmethod
+    def forward(ctx: Function, *params: np.ndarray, value: np.ndarray, split: Split,
+                index: int, which: list[int]) -> np.ndarray:
+        ctx.split, ctx.index, ctx.which = split, index, which
+        worker = split.pool.workers[index - 1]
+        token = _GraphToken()  # the worker drops its graph when this goes (engine frees _saved)
+        weakref.finalize(token, _drop_graph, worker, split.forward_call)
+        ctx.save_for_backward(token)
+        return value
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: Any) -> tuple:
+        ctx.saved_tensors  # noqa: B018 (raises after the graph was freed by a first backward)
+        if isinstance(grad_out, Node):
+            raise RuntimeError(
+                "create_graph through a batch split into worker processes is not supported. "
+                "Call tg.set_num_threads(1) (or set TINYGRAD_CNN_SLICES=threads) before the "
+                "forward pass to differentiate twice.")
+        split, worker = ctx.split, ctx.split.pool.workers[ctx.index - 1]
+        call = split.backward_call
+        worker.send(("backward", call, split.forward_call, grad_out))
+        got = set(worker.result(call))
+        return tuple([worker.grads.views[i].copy() if i in got else None for i in ctx.which])
+
+
+class _GraphToken:
+    pass
+
+
+def _drop_graph(worker: _Worker, call: int) -> None:
+    try:
+        worker.send(("drop", call))
+    except (OSError, ValueError):
+        pass  # the worker is gone already
+
+
+# ----- the worker's side ------------------------------------------------------------------------
+class _WorkerGroup:
+    """threads.all_sum in a worker: its partial to the main process, the total back."""
+
+    def __init__(self, sums: Any) -> None:
+        self.sums, self.call = sums, 0
+
+    def all_sum(self, index: int, partial: Any) -> Any:
+        self.sums.send((self.call, partial))
+        while True:
+            call, kind, total = self.sums.recv()
+            if call != self.call:
+                continue  # left over from a call that failed
+            if kind == "abort":
+                raise SliceFailed("another slice of the batch failed")
+            return total
+
+    def abort(self) -> None:
+        pass  # the main process learns of it from the call's result
+
+
+def _serve(model: Module, ctl: Any, sums: Any, values: _Shared, grads: _Shared,
+           index: int) -> None:
+    """The worker's loop: forward and backward calls on its copy of the model."""
+    # Ctrl-C is the training process's to handle (models/mnist.py finishes the step); the
+    # worker ends when that process closes its pipe or exits
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    params = list(model.parameters())
+    for tensor, view in zip([*params, *model.buffers()], values.views):
+        tensor.data = view  # the values the main process wrote before each call
+        tensor._hooks = ()  # a parameter's hooks run once, in the main process, on the sum
+    threads.set_blas_threads(1)  # one BLAS thread for good in this process
+    group = _WorkerGroup(sums)
+    graphs: dict[int, Tensor] = {}
+    while True:
+        try:
+            message = ctl.recv()
+        except (EOFError, OSError):
+            return
+        kind = message[0]
+        if kind == "stop":
+            return
+        if kind == "drop":
+            graphs.pop(message[1], None)
+            continue
+        call = message[1]
+        group.call = call
+        try:
+            if kind == "forward":
+                _state.grad_enabled = True
+                with threads.member(group, index):
+                    out = model.forward(Tensor(message[2], dtype=None))
+                graphs[call] = out
+                ctl.send((call, "ok", out.data))
+            else:  # backward of the graph of forward call message[2]
+                with threads.member(group, index):
+                    found = _leaf_grads(graphs[message[2]], message[3])
+                got = []
+                for i, (param, view) in enumerate(zip(params, grads.views)):
+                    grad = found.get(id(param))
+                    if grad is not None:
+                        np.copyto(view, grad)
+                        got.append(i)
+                ctl.send((call, "ok", got))
+        except BaseException as error:  # noqa: BLE001 (sent to the main process, which raises)
+            try:
+                ctl.send((call, "error", type(error).__name__, str(error)))
+            except (OSError, ValueError):
+                return
+
+
+def _leaf_grads(out: Tensor, grad: np.ndarray) -> dict[int, Any]:
+    """Backward of out's graph (kept for another backward: the main process says when to drop
+    it); the gradients of its leaves, by id."""
+    found: dict[int, Any] = {}
+
+    def deliver(node: Node, g: Any) -> None:
+        if node._ctx is None:
+            found[id(node)] = g
+    backward(out, grad, retain_graph=True, deliver=deliver)
+    return found
