@@ -28,7 +28,6 @@ import itertools
 import mmap
 import multiprocessing
 import os
-import queue
 import signal
 import sys
 import threading
@@ -94,52 +93,45 @@ class _Worker:
         context = multiprocessing.get_context("fork")
         self.ctl, child_ctl = context.Pipe()
         self.sums, child_sums = context.Pipe()
+        _workers.add(self)  # a child forked from now on closes its copy of these ends
         self.process = context.Process(
             target=_serve, args=(model, child_ctl, child_sums, values, self.grads, index),
             daemon=True, name=f"tinygrad_cnn slice {index}")
         self.process.start()
         child_ctl.close()
         child_sums.close()
-        self.send_lock = threading.Lock()
-        self.results: queue.Queue = queue.Queue()
-        self.failed: set[int] = set()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        """Every result the worker sends, into `results` (failures noted at once)."""
-        while True:
-            try:
-                message = self.ctl.recv()
-            except (EOFError, OSError):
-                self.failed.add(0)  # 0: every call
-                self.results.put(None)
-                return
-            if message[1] == "error":
-                self.failed.add(message[0])
-            self.results.put(message)
+        self.send_lock = threading.Lock()  # a graph's drop may come from another thread
+        self.failed: set[int] = set()  # calls that failed: a wait in all_sum stops at once
 
     def send(self, message: tuple) -> None:
         with self.send_lock:
             self.ctl.send(message)
 
     def alive(self, call: int) -> bool:
-        return call not in self.failed and 0 not in self.failed and self.process.is_alive()
+        return call not in self.failed and self.process.is_alive()
 
     def result(self, call: int) -> Any:
-        """The worker's answer to `call`, or its error raised here."""
+        """The worker's answer to `call`, or its error raised here. One thread at a time waits
+        for a given worker: the forward's caller, then the backward's RemoteSlice."""
         while True:
             try:
-                message = self.results.get(timeout=POLL_S)
-            except queue.Empty:
+                ready = self.ctl.poll(POLL_S)
+            except (EOFError, OSError):
+                ready = False
+            if not ready:
                 if not self.process.is_alive():
-                    raise SliceFailed("a batch-slice worker process ended") from None
+                    self.failed.add(call)
+                    raise SliceFailed("a batch-slice worker process ended")
                 continue
-            if message is None:
-                raise SliceFailed("a batch-slice worker process ended")
+            try:
+                message = self.ctl.recv()
+            except (EOFError, OSError):
+                self.failed.add(call)
+                raise SliceFailed("a batch-slice worker process ended") from None
             if message[0] != call:
                 continue  # the answer to a call its caller gave up on
             if message[1] == "error":
+                self.failed.add(call)
                 raise _rebuilt(message[2], message[3])
             return message[2]
 
@@ -203,8 +195,20 @@ def _drop_pool(key: int) -> None:
         entry[1].close()
 
 
-def _forget_after_fork() -> None:  # a child has none of its parent's workers
+_workers: weakref.WeakSet = weakref.WeakSet()  # every _Worker of this process
+
+
+def _forget_after_fork() -> None:
+    """In a forked child: none of the parent's workers are its own, and it must not hold their
+    pipes' ends open (a worker learns that the training process ended from its pipe's end)."""
     _pools.clear()
+    for worker in list(_workers):
+        for end in (worker.ctl, worker.sums):
+            try:
+                end.close()
+            except OSError:
+                pass
+    _workers.clear()
 
 
 os.register_at_fork(after_in_child=_forget_after_fork)
@@ -214,8 +218,10 @@ class _MainGroup:
     """threads.all_sum for slice 0 here, the other slices in workers: their partial sums come
     through each worker's `sums` pipe, the total goes back (added in slice order)."""
 
-    def __init__(self, workers: list[_Worker], call: int) -> None:
-        self.workers, self.call = workers, call
+    def __init__(self, workers: list[_Worker], call: int, reads_results: bool) -> None:
+        # reads_results: in a forward this thread is the one reading each worker's answers, so
+        # an answer arriving while it waits for a sum is read here (it is an error)
+        self.workers, self.call, self.reads_results = workers, call, reads_results
 
     def all_sum(self, index: int, partial: Any) -> Any:
         parts = [partial]
@@ -236,6 +242,8 @@ class _MainGroup:
                 if message[0] == self.call:
                     return message[1]
                 continue  # left over from a call that failed
+            if self.reads_results and worker.ctl.poll(0):
+                worker.result(self.call)  # the worker's error, raised here
             if not worker.alive(self.call):
                 raise SliceFailed("another slice of the batch failed")
 
@@ -258,7 +266,7 @@ class Split:
         """JoinSlices.run_branches for worker slices: a new call id, slice 0's batch norm sums
         meeting the workers' (the other walks wait for their worker in RemoteSlice.backward)."""
         self.backward_call = next(_calls)
-        group = _MainGroup(self.pool.workers, self.backward_call)
+        group = _MainGroup(self.pool.workers, self.backward_call, reads_results=False)
         return threads.run_slices(walk, self.pool.n, group)
 
 
@@ -271,7 +279,7 @@ def run_forward(model: Module, x: Tensor, n: int, spans: list) -> tuple[list, Sp
     call = next(_calls)
     for worker, (start, stop) in zip(pool.workers, spans[1:]):
         worker.send(("forward", call, x.data[start:stop]))
-    group = _MainGroup(pool.workers, call)
+    group = _MainGroup(pool.workers, call, reads_results=True)
     start, stop = spans[0]
     try:
         with threads.blas_threads(1), threads.member(group, 0):
@@ -282,6 +290,8 @@ def run_forward(model: Module, x: Tensor, n: int, spans: list) -> tuple[list, Sp
     except BaseException:
         group.abort()
         for worker in pool.workers:  # let each finish or fail before the serial rerun
+            if call in worker.failed:
+                continue  # its error was read already: that is what failed here
             try:
                 worker.result(call)
             except Exception:  # noqa: BLE001 (the rerun says what is wrong)
