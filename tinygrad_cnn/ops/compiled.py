@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
+
 _enabled = os.environ.get("TINYGRAD_CNN_COMPILED", "1").strip() != "0"
 _available: bool | None = None  # None: numba not tried yet
 _families: dict[str, SimpleNamespace] = {}
@@ -71,7 +73,7 @@ def compile_seconds() -> dict[str, float]:
 
 
 def kernels(family: str) -> SimpleNamespace:
-    """The compiled kernels of `family` ("pool"), built on the first call."""
+    """The compiled kernels of `family` ("pool", "norm"), built on the first call."""
     if family not in _families:
         with _lock:
             if family not in _families:
@@ -90,16 +92,16 @@ def warm_up() -> dict[str, float]:
     return compile_seconds()
 
 
-def _jit(loops: Callable, signatures: list) -> Callable:
+def _jit(loops: Callable, signatures: list, fastmath: Any = False) -> Callable:
     """loops compiled now for these signatures, and only for them: no later call compiles again
     (numba would for each new layout or dtype)."""
     import numba
 
     try:
-        kernel = numba.njit(cache=True, nogil=True)(loops)
+        kernel = numba.njit(cache=True, nogil=True, fastmath=fastmath)(loops)
     except RuntimeError as error:  # no writable cache directory: compile in every process
         warnings.warn(f"{error}; set NUMBA_CACHE_DIR to a writable directory", stacklevel=3)
-        kernel = numba.njit(nogil=True)(loops)
+        kernel = numba.njit(nogil=True, fastmath=fastmath)(loops)
     for signature in signatures:
         kernel.compile(signature)
     kernel.disable_compile()
@@ -211,4 +213,115 @@ def _pool_kernels() -> SimpleNamespace:
                            max_unpool_2x2=_jit(_max_unpool_2x2_loops, backward))
 
 
-_BUILDERS: dict[str, Callable[[], SimpleNamespace]] = {"pool": _pool_kernels}
+# ---------------------------------------------------------------- batch norm
+# x in its own memory order as ops/norm.py's _Planes sees it: "columns" (R, K) for short rows,
+# K = C * L with the (C,) vectors repeated L times, so the inner loop runs over a whole row; or
+# "planes" (R, C, L) for long L, one (C,) vector entry per plane. C-contiguous arrays only (the
+# working arrays of a conv's output are; the caller copies others): over strides ('A') LLVM did
+# not vectorise the loops, and they ran slower than NumPy (docs/benchmarks.md). Per-channel
+# sums accumulate in float64 (the caller casts back); the apply passes compute in x's dtype in
+# NumPy's order, so given the same statistics they give the NumPy path's bits. Only the planes'
+# loops that sum over long L (sums, centre) use fastmath's reassociation: without it LLVM keeps
+# one serial chain of float64 adds, several times slower (docs/benchmarks.md).
+
+def _column_sums_loops(a, b, mean, sums, products):  # pragma: no cover (runs compiled)
+    """sums[k] += a[r, k] and products[k] += a[r, k] * (b[r, k] - mean[k]) over rows r."""
+    for r in range(a.shape[0]):
+        for k in range(a.shape[1]):
+            v = np.float64(a[r, k])
+            sums[k] += v
+            products[k] += v * (b[r, k] - mean[k])
+
+
+def _plane_sums_loops(a, b, mean, sums, products):  # pragma: no cover (runs compiled)
+    """sums[c] += a[r, c, l] and products[c] += a[r, c, l] * (b[r, c, l] - mean[c])."""
+    for r in range(a.shape[0]):
+        for c in range(a.shape[1]):
+            m, s, p = mean[c], 0.0, 0.0
+            for i in range(a.shape[2]):
+                v = np.float64(a[r, c, i])
+                s += v
+                p += v * (b[r, c, i] - m)
+            sums[c] += s
+            products[c] += p
+
+
+def _column_centre_loops(x, mean, out, squares):  # pragma: no cover (runs compiled)
+    """out = x - mean; squares[k] += out[r, k] ** 2 over rows r."""
+    for r in range(x.shape[0]):
+        for k in range(x.shape[1]):
+            d = x[r, k] - mean[k]
+            out[r, k] = d
+            squares[k] += np.float64(d) * np.float64(d)
+
+
+def _plane_centre_loops(x, mean, out, squares):  # pragma: no cover (runs compiled)
+    for r in range(x.shape[0]):
+        for c in range(x.shape[1]):
+            m, s = mean[c], 0.0
+            for i in range(x.shape[2]):
+                d = x[r, c, i] - m
+                out[r, c, i] = d
+                s += np.float64(d) * np.float64(d)
+            squares[c] += s
+
+
+def _column_affine_loops(a, scale, shift, out):  # pragma: no cover (runs compiled)
+    """out = a * scale + shift."""
+    for r in range(a.shape[0]):
+        for k in range(a.shape[1]):
+            out[r, k] = a[r, k] * scale[k] + shift[k]
+
+
+def _plane_affine_loops(a, scale, shift, out):  # pragma: no cover (runs compiled)
+    for r in range(a.shape[0]):
+        for c in range(a.shape[1]):
+            s, t = scale[c], shift[c]
+            for i in range(a.shape[2]):
+                out[r, c, i] = a[r, c, i] * s + t
+
+
+def _column_grad_loops(g, centered, scale, mean_g, coef, out):  # pragma: no cover (compiled)
+    """out = scale * (g - (centered * coef + mean_g)): norm.py's _standardize_grad, one pass."""
+    for r in range(g.shape[0]):
+        for k in range(g.shape[1]):
+            out[r, k] = scale[k] * (g[r, k] - (centered[r, k] * coef[k] + mean_g[k]))
+
+
+def _plane_grad_loops(g, centered, scale, mean_g, coef, out):  # pragma: no cover (compiled)
+    for r in range(g.shape[0]):
+        for c in range(g.shape[1]):
+            s, m, k = scale[c], mean_g[c], coef[c]
+            for i in range(g.shape[2]):
+                out[r, c, i] = s * (g[r, c, i] - (centered[r, c, i] * k + m))
+
+
+def _norm_kernels() -> SimpleNamespace:
+    """Two sets of the same four kernels: .columns for (R, K) arrays, .planes for (R, C, L)."""
+    from numba import types
+
+    loops = {"columns": (_column_sums_loops, _column_centre_loops, _column_affine_loops,
+                         _column_grad_loops),
+             "planes": (_plane_sums_loops, _plane_centre_loops, _plane_affine_loops,
+                        _plane_grad_loops)}
+    found = {}
+    for (name, (sums, centre, affine, grad)), ndim in zip(loops.items(), (2, 3)):
+        signatures: list[list] = [[], [], [], []]
+        acc = types.Array(types.float64, 1, "C")
+        for dtype in (types.float32, types.float64):
+            read = types.Array(dtype, ndim, "C", readonly=True)
+            write = types.Array(dtype, ndim, "C")
+            vector = types.Array(dtype, 1, "C", readonly=True)
+            signatures[0].append((read, read, vector, acc, acc))
+            signatures[1].append((read, vector, write, acc))
+            signatures[2].append((read, vector, vector, write))
+            signatures[3].append((read, read, vector, vector, vector, write))
+        reassoc = {"reassoc"} if name == "planes" else False
+        found[name] = SimpleNamespace(
+            sums=_jit(sums, signatures[0], reassoc), centre=_jit(centre, signatures[1], reassoc),
+            affine=_jit(affine, signatures[2]), grad=_jit(grad, signatures[3]))
+    return SimpleNamespace(**found)
+
+
+_BUILDERS: dict[str, Callable[[], SimpleNamespace]] = {"pool": _pool_kernels,
+                                                       "norm": _norm_kernels}

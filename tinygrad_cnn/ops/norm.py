@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import threads
 from ..engine import Function, Node
+from . import compiled
 from ._args import array_of, shape_of
 from ._math import GraphMath
 
@@ -17,7 +18,9 @@ class _Planes:
     """x (N, C, ...) in its own memory order as (rows, C, L), L the elements after C there, so
     per-channel ufuncs stream whatever layout a conv left ((N, H, C, W) after toeplitz, (C, N, H,
     W) after taps). With short L the (C,) vectors are repeated L times and rows are C*L long:
-    NumPy's inner loops over only L = 8..24 elements were the cost (docs/benchmarks.md)."""
+    NumPy's inner loops over only L = 8..24 elements were the cost (docs/benchmarks.md). With
+    the compiled tier on and x float32 or float64, each pass below is one kernel over the same
+    working arrays (ops/compiled.py's "norm" family); the NumPy code is the reference."""
 
     def __init__(self, x: np.ndarray) -> None:
         self.order = sorted(range(x.ndim), key=lambda axis: -x.strides[axis])
@@ -27,6 +30,7 @@ class _Planes:
         rows = int(np.prod(self.memory_shape[:at]))
         self.tiled = self.inner < 256 and rows > 1
         self.shape = (rows, x.shape[1] * self.inner) if self.tiled else (rows, x.shape[1], -1)
+        self.compiled = x.dtype in (np.float32, np.float64) and compiled.enabled()
 
     def work(self, a: np.ndarray) -> np.ndarray:
         """a (x's shape) in the working shape: a view when a has x's memory layout."""
@@ -39,11 +43,95 @@ class _Planes:
         return np.repeat(v, self.inner) if self.tiled else v[:, None]
 
     def sum(self, a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
-        """Per-channel sum of a working-shape array, or of a * b without the temporary."""
+        """Per-channel sum of a working-shape array, or of a * b without the temporary (NumPy
+        on both tiers: its float32 sums are faster than the kernels' float64 ones)."""
         if self.tiled:
             sums = a.sum(axis=0) if b is None else np.einsum("rk,rk->k", a, b)
             return sums.reshape(-1, self.inner).sum(axis=1)
         return np.einsum("rcl->c", a) if b is None else np.einsum("rcl,rcl->c", a, b)
+
+    def sums(self, g: np.ndarray, source: np.ndarray, mean: np.ndarray | None) -> tuple:
+        """Per channel: sum of g and sum of g * (source - mean) (source itself when mean is
+        None), one pass over both on the compiled tier."""
+        if self._kernels_take(g, source, mean):
+            return self._kernel_sums(g, source, mean)
+        centered = source if mean is None else source - self.vector(mean)
+        return self.sum(g), self.sum(g, centered)
+
+    def centre(self, x: np.ndarray, mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """x - mean and its per-channel sum of squares."""
+        if self._kernels_take(x, mean):
+            source, squares = np.empty(x.shape, x.dtype), self._accumulator()
+            self._loops().centre(_dense(x), self._flat(mean, x.dtype), source, squares)
+            return source, self._per_channel(squares, x.dtype)
+        source = x - self.vector(mean)
+        return source, self.sum(source, source)
+
+    def affine(self, a: np.ndarray, scale: np.ndarray, shift: Any) -> np.ndarray:
+        """a * scale + shift per channel (shift None: a * scale)."""
+        if shift is None and self._kernels_take(a, scale):
+            shift = np.full_like(scale, -0.0)  # y + -0.0 is y for every y, -0.0 included
+        if self._kernels_take(a, scale, shift):
+            out = np.empty(a.shape, a.dtype)
+            self._loops().affine(_dense(a), self._flat(scale, a.dtype), self._flat(shift, a.dtype),
+                                 out)
+            return out
+        out = a * self.vector(scale)
+        if shift is not None:
+            out += self.vector(shift)
+        return out
+
+    def standardize_grad(self, g: np.ndarray, centered: np.ndarray, scale: np.ndarray,
+                         mean_g: np.ndarray, coef: np.ndarray) -> np.ndarray:
+        """scale * (g - mean_g - centered * coef) per channel (_standardize_grad)."""
+        if self._kernels_take(g, centered, scale, mean_g, coef):
+            out = np.empty(g.shape, g.dtype)
+            vectors = (self._flat(v, g.dtype) for v in (scale, mean_g, coef))
+            self._loops().grad(_dense(g), _dense(centered), *vectors, out)
+            return out
+        vector = self.vector
+        return _standardize_grad(g, centered, vector(scale), vector(mean_g), vector(coef))
+
+    # ----- the compiled tier's side
+    def _kernels_take(self, a: np.ndarray, *others: Any) -> bool:
+        """Whether the kernels, compiled for one float dtype, give NumPy's result: the other
+        working arrays have a's dtype and the (C,) vectors promote to it (a float64 weight on
+        float32 x makes NumPy's out float64: that stays NumPy's)."""
+        if not (self.compiled and a.dtype in (np.float32, np.float64)):
+            return False
+        return all(o is None or (np.result_type(a.dtype, o.dtype) == a.dtype
+                                 and (o.ndim == 1 or o.dtype == a.dtype)) for o in others)
+
+    def _loops(self) -> Any:
+        family = compiled.kernels("norm")
+        return family.columns if self.tiled else family.planes
+
+    def _flat(self, v: np.ndarray, dtype: np.dtype) -> np.ndarray:
+        """A (C,) vector as the kernels index it: in x's dtype, repeated per element of a
+        tiled row."""
+        v = v.astype(dtype, copy=False)
+        return np.repeat(v, self.inner) if self.tiled else _dense(v)
+
+    def _accumulator(self) -> np.ndarray:
+        return np.zeros(self.shape[1])
+
+    def _per_channel(self, sums: np.ndarray, dtype: np.dtype) -> np.ndarray:
+        """The kernels' float64 sums (one per column when tiled) as (C,) sums in x's dtype."""
+        if self.tiled:
+            sums = sums.reshape(-1, self.inner).sum(axis=1)
+        return sums.astype(dtype)
+
+    def _kernel_sums(self, a: np.ndarray, b: np.ndarray, mean: np.ndarray | None) -> tuple:
+        sums, products = self._accumulator(), self._accumulator()
+        mean = np.zeros(self.shape[1], a.dtype) if mean is None else self._flat(mean, a.dtype)
+        self._loops().sums(_dense(a), _dense(b), mean, sums, products)
+        return self._per_channel(sums, a.dtype), self._per_channel(products, a.dtype)
+
+
+def _dense(a: np.ndarray) -> np.ndarray:
+    """a itself when C-contiguous (the working arrays of a conv's output are), else a copy: the
+    kernels are compiled for contiguous arrays only."""
+    return np.ascontiguousarray(a)
 
 
 def _standardize_grad(g: np.ndarray, xhat: np.ndarray, scale: Any, mean_g: Any, mean_gx: Any):
@@ -136,8 +224,8 @@ class BatchNorm(Function):
         if training:  # all_sum: the whole batch's sums when nn/parallel.py split it
             sum_x, count = threads.all_sum((planes.sum(x), count))
             mean = sum_x / count
-            source = x - planes.vector(mean)
-            var = threads.all_sum(planes.sum(source, source)) / count
+            source, sum_squares = planes.centre(x, mean)
+            var = threads.all_sum(sum_squares) / count
             if running_mean is not None and threads.first_slice():
                 running_mean *= 1 - momentum
                 running_mean += momentum * mean
@@ -150,11 +238,10 @@ class BatchNorm(Function):
             source = x
         inv_std = 1.0 / np.sqrt(var + eps)
         scale = inv_std if weight is None else inv_std * weight
-        # out = source * scale + shift: two passes over memory, xhat is never materialised
+        # out = source * scale + shift: two passes over memory (one kernel on the compiled tier),
+        # xhat is never materialised
         shift = bias if training else -mean * scale + (0 if bias is None else bias)
-        out = source * planes.vector(scale)
-        if shift is not None:
-            out += planes.vector(shift)
+        out = planes.affine(source, scale, shift)
         ctx.save_for_backward(source, inv_std, weight, None if training else mean)
         ctx.training, ctx.has_weight, ctx.has_bias = training, has_weight, has_bias
         ctx.count, ctx.planes, ctx.eps = count, planes, eps
@@ -168,29 +255,30 @@ class BatchNorm(Function):
         # training saved centered = x - mean; eval saved x itself and the running mean
         source, inv_std, weight, running_mean = ctx.saved_tensors
         planes = ctx.planes
-        g, vector = planes.work(grad_out), planes.vector
+        g = planes.work(grad_out)
 
         need_x = ctx.needs_input_grad[0]
         need_w = ctx.has_weight and ctx.needs_input_grad[1]
         need_b = ctx.has_bias and ctx.needs_input_grad[-1]
         batch_terms = need_x and ctx.training
-        sum_g = planes.sum(g) if batch_terms or need_b else None
-        sum_gxhat = None
-        if batch_terms or need_w:
-            centered = source if ctx.training else source - vector(running_mean)
-            sum_gxhat = planes.sum(g, centered) * inv_std
+        sum_g = sum_gxhat = None
+        if batch_terms or need_w:  # eval: centred on the running mean inside the sums
+            sum_g, sum_gc = planes.sums(g, source, None if ctx.training else running_mean)
+            sum_gxhat = sum_gc * inv_std
+        elif need_b:
+            sum_g = planes.sum(g)
         scale = inv_std if weight is None else inv_std * weight
         grad_x = None
         if batch_terms:  # xhat * mean(g * xhat) = centered * (inv_std * mean(g * xhat))
             # over the whole batch when split (the weight and bias keep this slice's share)
             all_g, all_gxhat = threads.all_sum((sum_g, sum_gxhat))
-            mean_g = vector(all_g / ctx.count)
-            coef = vector(all_gxhat * inv_std / ctx.count)
-            grad_x = _standardize_grad(g, source, vector(scale), mean_g, coef)
+            coef = all_gxhat * inv_std / ctx.count
+            grad_x = planes.standardize_grad(g, source, scale, all_g / ctx.count, coef)
         elif need_x:
-            grad_x = g * vector(scale)
+            grad_x = planes.affine(g, scale, None)
         grad_x = None if grad_x is None else planes.restore(grad_x)
-        return (grad_x,) + _affine_grads(ctx, sum_gxhat, sum_g)
+        return (grad_x,) + _affine_grads(ctx, sum_gxhat if need_w else None,
+                                         sum_g if need_b else None)
 
 
 def _batch_norm_graph(ctx: Function, g: Node) -> tuple:
