@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from .. import threads
-from ..engine import Function, Node, _state, backward
+from ..engine import FirstOrderOnly, Function, Node, _state, backward
 from ..tensor import Tensor
 from .module import Module
 
@@ -104,8 +104,11 @@ class _Worker:
         self.failed: set[int] = set()  # calls that failed: a wait in all_sum stops at once
 
     def send(self, message: tuple) -> None:
-        with self.send_lock:
-            self.ctl.send(message)
+        try:
+            with self.send_lock:
+                self.ctl.send(message)
+        except (OSError, ValueError) as error:
+            raise SliceFailed(f"a batch-slice worker process ended ({error})") from None
 
     def alive(self, call: int) -> bool:
         return call not in self.failed and self.process.is_alive()
@@ -138,7 +141,7 @@ class _Worker:
     def close(self) -> None:
         try:
             self.send(("stop",))
-        except (OSError, ValueError):
+        except SliceFailed:
             pass
         self.process.join(timeout=1)
         if self.process.is_alive():
@@ -177,7 +180,8 @@ def _pool_for(model: Module, n: int) -> _Pool:
     entry = _pools.pop(id(model), None)
     if entry is not None:
         ref, pool = entry
-        if ref() is model and pool.n == n and pool.fingerprint == _fingerprint(model):
+        if (ref() is model and pool.n == n and pool.fingerprint == _fingerprint(model)
+                and all(worker.process.is_alive() for worker in pool.workers)):
             _pools[id(model)] = entry  # most recently used last
             return pool
         pool.close()
@@ -315,19 +319,32 @@ class RemoteSlice(Function):
         ctx.save_for_backward(token)
         return value
 
+    graph_backward = True  # create_graph: first-order gradients that refuse a second backward
+
     @staticmethod
     def backward(ctx: Function, grad_out: Any) -> tuple:
         ctx.saved_tensors  # noqa: B018 (raises after the graph was freed by a first backward)
         if isinstance(grad_out, Node):
-            raise RuntimeError(
-                "create_graph through a batch split into worker processes is not supported. "
-                "Call tg.set_num_threads(1) (or set TINYGRAD_CNN_SLICES=threads) before the "
-                "forward pass to differentiate twice.")
+            grads = RemoteSlice.backward(ctx, grad_out.data)
+            return tuple([None if g is None else _FirstOrderInWorker.apply(
+                grad_out, value=g, op="RemoteSlice") for g in grads])
         split, worker = ctx.split, ctx.split.pool.workers[ctx.index - 1]
         call = split.backward_call
         worker.send(("backward", call, split.forward_call, grad_out))
         got = set(worker.result(call))
         return tuple([worker.grads.views[i].copy() if i in got else None for i in ctx.which])
+
+
+class _FirstOrderInWorker(FirstOrderOnly):
+    """out = a parameter's gradient from a worker process's slice;  its own gradient: an
+    error saying how to get one."""
+
+    @staticmethod
+    def backward(ctx: Function, grad_out: Any) -> tuple:
+        raise RuntimeError(
+            "a gradient through a batch slice computed in a worker process has no gradient of "
+            "its own (its graph is in that process). Call tg.set_num_threads(1), or set "
+            "TINYGRAD_CNN_SLICES=threads, before the forward pass to differentiate twice.")
 
 
 class _GraphToken:
@@ -337,7 +354,7 @@ class _GraphToken:
 def _drop_graph(worker: _Worker, call: int) -> None:
     try:
         worker.send(("drop", call))
-    except (OSError, ValueError):
+    except SliceFailed:
         pass  # the worker is gone already
 
 

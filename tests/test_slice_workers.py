@@ -1,0 +1,195 @@
+"""Batch slices in worker processes (tinygrad_cnn/nn/slice_workers.py): the workers' lifetime and
+when a model's worker is forked again. What they compute is checked against the serial step in
+tests/test_parallel.py, which runs every test with workers and with threads."""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+import tinygrad_cnn as tg
+from tinygrad_cnn import nn
+from tinygrad_cnn.nn import slice_workers
+from tinygrad_cnn.nn.functional import cross_entropy
+
+pytestmark = pytest.mark.skipif(not slice_workers.enabled(),
+                                reason="worker processes need fork (Linux)")
+
+
+@pytest.fixture(autouse=True)
+def two_threads(monkeypatch):
+    monkeypatch.setenv("TINYGRAD_CNN_SLICES", "processes")
+    before = tg.get_num_threads()
+    tg.set_num_threads(2)
+    yield
+    tg.set_num_threads(before)
+
+
+def mlp() -> nn.Module:
+    return nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 3))
+
+
+def batch(n: int = 128) -> tuple[tg.Tensor, tg.Tensor]:
+    rng = np.random.default_rng(0)
+    return (tg.Tensor(rng.standard_normal((n, 6), dtype=np.float32)),
+            tg.Tensor(rng.integers(0, 3, n), dtype=None))
+
+
+def step(model: nn.Module) -> tg.Tensor:
+    x, y = batch()
+    loss = cross_entropy(model(x), y)
+    loss.backward()
+    return loss
+
+
+def workers_of(model: nn.Module) -> list:
+    entry = slice_workers._pools.get(id(model))
+    return [] if entry is None else entry[1].workers
+
+
+def test_a_worker_is_kept_between_steps_and_sees_the_new_weights():
+    model = mlp()
+    step(model)
+    (first,) = workers_of(model)
+    model[0].weight.data[...] = 0.0  # an optimizer step changes the values in place
+    model[2].weight.data = np.full_like(model[2].weight.data, 0.5)  # or replaces the array
+    model.zero_grad()
+    step(model)
+    assert workers_of(model) == [first]
+    split_grads = [p.grad.data.copy() for p in model.parameters()]
+    tg.set_num_threads(1)
+    model.zero_grad()
+    step(model)
+    for a, b in zip(split_grads, [p.grad.data for p in model.parameters()]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("change", ["eval", "frozen", "new layer", "dtype"])
+def test_a_changed_model_gets_a_new_worker(change):
+    model = mlp()
+    step(model)
+    (first,) = workers_of(model)
+    if change == "eval":
+        model.eval()
+    elif change == "frozen":
+        model[0].weight.requires_grad = False
+    elif change == "new layer":
+        model[1] = nn.Sigmoid()
+    else:
+        for p in model.parameters():
+            p.data = p.data.astype(np.float64)
+    model.zero_grad()
+    x, y = batch()
+    if change == "dtype":
+        x = tg.Tensor(x.data.astype(np.float64), dtype=None)
+    out = model(x)
+    cross_entropy(out, y).backward()
+    (second,) = workers_of(model)
+    assert second is not first
+    first.process.join(timeout=5)
+    assert not first.process.is_alive()
+    expected = [p.grad for p in model.parameters()]
+    tg.set_num_threads(1)
+    model.zero_grad()
+    cross_entropy(model(x), y).backward()
+    for a, b in zip(expected, model.parameters()):
+        if b.grad is None:
+            assert a is None
+        else:
+            np.testing.assert_allclose(a.data, b.grad.data, rtol=1e-5, atol=1e-7)
+
+
+def test_two_models_taking_turns_keep_their_workers():
+    generator, critic = mlp(), mlp()
+    step(generator)
+    step(critic)
+    kept = workers_of(generator) + workers_of(critic)
+    for _ in range(3):
+        step(generator)
+        step(critic)
+    assert workers_of(generator) + workers_of(critic) == kept
+
+
+def test_a_dropped_model_ends_its_worker():
+    model = mlp()
+    step(model)
+    (worker,) = workers_of(model)
+    del model
+    gc.collect()
+    worker.process.join(timeout=5)
+    assert not worker.process.is_alive()
+
+
+def test_ctrl_c_is_the_training_process_s_to_handle():
+    model = mlp()
+    step(model)
+    (worker,) = workers_of(model)
+    os.kill(worker.process.pid, signal.SIGINT)
+    time.sleep(0.2)
+    assert worker.process.is_alive()
+    model.zero_grad()
+    step(model)  # and it still answers
+
+
+def test_workers_end_when_the_training_process_dies(tmp_path):
+    script = textwrap.dedent("""
+        import os, numpy as np, tinygrad_cnn as tg
+        from tinygrad_cnn import nn
+        from tinygrad_cnn.nn import slice_workers
+        tg.set_num_threads(2)
+        model = nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 3))
+        model(tg.Tensor(np.zeros((128, 6), np.float32))).sum().backward()
+        print(*[w.process.pid for w in slice_workers._workers], flush=True)
+        os._exit(0)  # no clean-up at all, as a kill would leave it
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, env=os.environ | {"TINYGRAD_CNN_SLICES": "processes"})
+    pids = [int(p) for p in done.stdout.split()]
+    assert pids, done.stderr
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_running(pid) for pid in pids):
+        time.sleep(0.1)
+    assert not any(_running(pid) for pid in pids)
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_worker_that_dies_is_reported_not_waited_for():
+    model = mlp()
+    step(model)
+    (worker,) = workers_of(model)
+    x, y = batch()
+    loss = cross_entropy(model(x), y)
+    worker.process.kill()
+    worker.process.join(5)
+    with pytest.raises(slice_workers.SliceFailed, match="ended"):
+        loss.backward()
+    model.zero_grad()
+    step(model)  # the next forward forks a new worker
+    assert workers_of(model)[0] is not worker
+
+
+def test_double_backward_through_worker_slices_names_the_way_out():
+    model = mlp()
+    x, y = batch()
+    loss = cross_entropy(model(x), y)
+    (grad,) = tg.autograd.grad(loss, [model[0].weight], create_graph=True)  # first order: fine
+    tg.set_num_threads(1)
+    (serial,) = tg.autograd.grad(cross_entropy(model(x), y), [model[0].weight])
+    np.testing.assert_allclose(grad.data, serial.data, rtol=1e-5, atol=1e-7)
+    with pytest.raises(RuntimeError, match="set_num_threads\\(1\\)"):
+        (grad * grad).sum().backward()
