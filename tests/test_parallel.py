@@ -49,9 +49,9 @@ def splits(monkeypatch) -> list[int]:
     monkeypatch.setattr(threads, "run_slices", counted)
     run_forward = slice_workers.run_forward
 
-    def counted_forward(model, x, n, spans):  # slices in worker processes: the forward
+    def counted_forward(model, x, n, spans, members):  # slices in worker processes: forward
         calls.append(n)
-        return run_forward(model, x, n, spans)
+        return run_forward(model, x, n, spans, members)
 
     monkeypatch.setattr(slice_workers, "run_forward", counted_forward)
     return calls

@@ -81,9 +81,9 @@ class Sequential(_IndexedModules):
     def forward(self, x: Any) -> Any:
         from . import parallel  # its list of per-sample layers imports the layer modules
 
-        n = parallel.slices_for(self, x)
+        n, members = parallel.slices_for(self, x)
         if n > 1:  # slices of the batch on n threads (nn/parallel.py; tg.set_num_threads)
-            return parallel.run_split(self, x, n)
+            return parallel.run_split(self, x, n, members)
         for module in self:
             x = module(x)
         return x

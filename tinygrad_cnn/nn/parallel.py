@@ -52,38 +52,62 @@ PER_SAMPLE = (
 def _per_sample(module: Module) -> bool:
     kind = type(module)
     if kind in PER_SAMPLE:
-        return kind not in (layers.Flatten,) or module.start_dim >= 1
+        return kind is not layers.Flatten or module.start_dim >= 1
     if kind in (layers.Dropout, layers.Dropout2d):  # random masks: only when they do nothing
         return not module.training or module.p == 0
     if kind in (activation.Softmax, activation.LogSoftmax):
         return module.dim is not None and (module.dim >= 1 or module.dim == -1)
-    if kind is container.Sequential:
-        return all(_per_sample(child) for child in module)
-    return False
+    return kind is container.Sequential  # its layers are in the walk too
 
 
-def slices_for(model: Module, x: Any) -> int:
-    """How many slices `model(x)` runs in: 1 means serially, on this thread."""
+class Members:
+    """A model's modules (parents first), parameters and buffers (each once), in one walk:
+    Module.parameters() and .buffers() walk every module again each, and the split reads all
+    three on every step."""
+
+    def __init__(self, model: Module) -> None:
+        self.modules: list[Module] = []
+        self.params: list[Any] = []
+        self.buffers: list[Any] = []
+        seen: set[int] = set()
+        stack = [model]
+        while stack:
+            module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            self.modules.append(module)
+            params, buffers, children = module._members()
+            for found, into in ((params, self.params), (buffers, self.buffers)):
+                for _, tensor in found:
+                    if id(tensor) not in seen:
+                        seen.add(id(tensor))
+                        into.append(tensor)
+            stack.extend(child for _, child in reversed(children))
+
+
+def slices_for(model: Module, x: Any) -> tuple[int, Members | None]:
+    """How many slices `model(x)` runs in (1: serially, on this thread), and the model's
+    members when more than one."""
     n = threads.get_num_threads()
     if n < 2 or not isinstance(x, Tensor) or x.ndim < 2 or x._ctx is not None:
-        return 1
+        return 1, None
     n = min(n, x.shape[0] // MIN_SLICE)
     if n < 2 or _state.observers or threads.slice_of()[0] is not None:
-        return 1
+        return 1, None
     if len(_state.module_stack) > 1:  # inside another module's forward: hooks there see it all
-        return 1
-    if not _per_sample(model):
-        return 1
-    for module in model.modules():
-        if module.__dict__.get("_forward_hooks"):
-            return 1
-    for param in model.parameters():
+        return 1, None
+    members = Members(model)
+    for module in members.modules:
+        if not _per_sample(module) or module.__dict__.get("_forward_hooks"):
+            return 1, None
+    for param in members.params:
         if param._ctx is not None:
-            return 1
-    return n
+            return 1, None
+    return n, members
 
 
-def run_split(model: container.Sequential, x: Tensor, n: int) -> Tensor:
+def run_split(model: container.Sequential, x: Tensor, n: int, members: Members) -> Tensor:
     """model(x) in n slices of the batch on n threads; the slices' outputs joined (JoinSlices)."""
     spans = threads.bounds(x.shape[0], n)
     pieces = [x[start:stop] for start, stop in spans]  # views; recorded when x requires grad
@@ -97,12 +121,12 @@ def run_split(model: container.Sequential, x: Tensor, n: int) -> Tensor:
                             f"return a Tensor, got {type(out).__name__}")
         return out
 
-    buffers = [(b, b.data.copy()) for b in model.buffers()]  # running stats: a few KB
-    params = list(model.parameters())
+    buffers = [b.data.copy() for b in members.buffers]  # running stats: a few KB
+    params = members.params
     which = [i for i, p in enumerate(params) if p.requires_grad]
     try:
         if recording and which and not x.requires_grad and slice_workers.enabled():
-            outs, split = slice_workers.run_forward(model, x, n, spans)
+            outs, split = slice_workers.run_forward(model, x, n, spans, members)
             remote = [slice_workers.RemoteSlice.apply(
                 *[params[i] for i in which], value=value, split=split, index=index, which=which)
                 for index, value in enumerate(outs[1:], start=1)]
@@ -111,7 +135,7 @@ def run_split(model: container.Sequential, x: Tensor, n: int) -> Tensor:
     except Exception:
         # a slice failed: undo what the others updated, and let the serial forward say what
         # is wrong in the batch's own words (shapes of the batch, not of a slice)
-        for buffer, before in buffers:
+        for buffer, before in zip(members.buffers, buffers):
             buffer.data[...] = before
         for module in model:
             x = module(x)

@@ -38,6 +38,7 @@ import numpy as np
 
 from .. import threads
 from ..engine import FirstOrderOnly, Function, Node, _state, backward
+from ..ops import compiled
 from ..tensor import Tensor
 from .module import Module
 
@@ -73,14 +74,13 @@ class _Shared:
                       for a, at in zip(like, offsets)]
 
 
-def _fingerprint(model: Module) -> tuple:
-    """What a worker's copy of the model must share with the model to compute the same thing."""
-    from ..ops import compiled  # the worker forks with the switch as it is now
-
-    return (tuple([(id(m), type(m), m.training) for m in model.modules()]),
-            tuple([(id(p), p.data.shape, p.data.dtype.str, p.requires_grad)
-                   for p in model.parameters()]),
-            tuple([(id(b), b.data.shape, b.data.dtype.str) for b in model.buffers()]),
+def _fingerprint(members: Any) -> tuple:
+    """What a worker's copy of the model must share with the model to compute the same thing
+    (`members`: nn/parallel.py's Members of the model)."""
+    return (tuple([(id(m), type(m), m.training) for m in members.modules]),
+            tuple([(id(p), p.data.shape, p.data.dtype, p.requires_grad)
+                   for p in members.params]),
+            tuple([(id(b), b.data.shape, b.data.dtype) for b in members.buffers]),
             compiled.enabled())
 
 
@@ -88,14 +88,15 @@ def _fingerprint(model: Module) -> tuple:
 class _Worker:
     """One forked process running slice `index` of the model's batches."""
 
-    def __init__(self, model: Module, values: _Shared, index: int, n: int) -> None:
-        self.grads = _Shared([p.data for p in model.parameters()])
+    def __init__(self, model: Module, members: Any, values: _Shared, index: int) -> None:
+        self.grads = _Shared([p.data for p in members.params])
         context = multiprocessing.get_context("fork")
         self.ctl, child_ctl = context.Pipe()
         self.sums, child_sums = context.Pipe()
         _workers.add(self)  # a child forked from now on closes its copy of these ends
         self.process = context.Process(
-            target=_serve, args=(model, child_ctl, child_sums, values, self.grads, index),
+            target=_serve, args=(model, members, child_ctl, child_sums, values, self.grads,
+                                 index),
             daemon=True, name=f"tinygrad_cnn slice {index}")
         self.process.start()
         child_ctl.close()
@@ -162,11 +163,10 @@ def _rebuilt(kind: str, text: str) -> BaseException:
 class _Pool:
     """The workers of one model: slices 1..n-1."""
 
-    def __init__(self, model: Module, n: int) -> None:
-        self.n, self.fingerprint = n, _fingerprint(model)
-        tensors = [*model.parameters(), *model.buffers()]
-        self.values = _Shared([t.data for t in tensors])
-        self.workers = [_Worker(model, self.values, i, n) for i in range(1, n)]
+    def __init__(self, model: Module, n: int, members: Any) -> None:
+        self.n, self.fingerprint = n, _fingerprint(members)
+        self.values = _Shared([t.data for t in [*members.params, *members.buffers]])
+        self.workers = [_Worker(model, members, self.values, i) for i in range(1, n)]
 
     def close(self) -> None:
         for worker in self.workers:
@@ -176,18 +176,18 @@ class _Pool:
 _pools: dict[int, tuple[weakref.ref, _Pool]] = {}
 
 
-def _pool_for(model: Module, n: int) -> _Pool:
+def _pool_for(model: Module, n: int, members: Any) -> _Pool:
     entry = _pools.pop(id(model), None)
     if entry is not None:
         ref, pool = entry
-        if (ref() is model and pool.n == n and pool.fingerprint == _fingerprint(model)
+        if (ref() is model and pool.n == n and pool.fingerprint == _fingerprint(members)
                 and all(worker.process.is_alive() for worker in pool.workers)):
             _pools[id(model)] = entry  # most recently used last
             return pool
         pool.close()
     while len(_pools) >= MAX_POOLS:  # the least recently used model's workers go
         _drop_pool(next(iter(_pools)))
-    pool = _Pool(model, n)
+    pool = _Pool(model, n, members)
     key = id(model)
     _pools[key] = (weakref.ref(model, lambda _: _drop_pool(key)), pool)
     return pool
@@ -274,12 +274,13 @@ class Split:
         return threads.run_slices(walk, self.pool.n, group)
 
 
-def run_forward(model: Module, x: Tensor, n: int, spans: list) -> tuple[list, Split]:
+def run_forward(model: Module, x: Tensor, n: int, spans: list, members: Any
+                ) -> tuple[list, Split]:
     """Slice 0 of model(x) here and the others in the model's workers: (the outputs, slice 0's
     a Tensor, the others' arrays; the Split)."""
-    pool = _pool_for(model, n)
-    for view, tensor in zip(pool.values.views, [*model.parameters(), *model.buffers()]):
-        np.copyto(view, tensor.data)
+    pool = _pool_for(model, n, members)
+    for view, tensor in zip(pool.values.views, [*members.params, *members.buffers]):
+        view[...] = tensor.data  # same shape and dtype: the fingerprint says so
     call = next(_calls)
     for worker, (start, stop) in zip(pool.workers, spans[1:]):
         worker.send(("forward", call, x.data[start:stop]))
@@ -379,14 +380,14 @@ class _WorkerGroup:
         pass  # the main process learns of it from the call's result
 
 
-def _serve(model: Module, ctl: Any, sums: Any, values: _Shared, grads: _Shared,
+def _serve(model: Module, members: Any, ctl: Any, sums: Any, values: _Shared, grads: _Shared,
            index: int) -> None:
     """The worker's loop: forward and backward calls on its copy of the model."""
     # Ctrl-C is the training process's to handle (models/mnist.py finishes the step); the
     # worker ends when that process closes its pipe or exits
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    params = list(model.parameters())
-    for tensor, view in zip([*params, *model.buffers()], values.views):
+    params = members.params  # the lists the main process laid the shared memory out by
+    for tensor, view in zip([*params, *members.buffers], values.views):
         tensor.data = view  # the values the main process wrote before each call
         tensor._hooks = ()  # a parameter's hooks run once, in the main process, on the sum
     threads.set_blas_threads(1)  # one BLAS thread for good in this process
