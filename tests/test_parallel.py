@@ -54,6 +54,13 @@ def splits(monkeypatch) -> list[int]:
         return run_forward(model, x, n, spans, members)
 
     monkeypatch.setattr(slice_workers, "run_forward", counted_forward)
+    run_branches = slice_workers.Split.run_branches
+
+    def counted_branches(split, walk):  # slices in worker processes: the backward
+        calls.append(split.pool.n)
+        return run_branches(split, walk)
+
+    monkeypatch.setattr(slice_workers.Split, "run_branches", counted_branches)
     return calls
 
 

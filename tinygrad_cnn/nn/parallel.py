@@ -162,7 +162,10 @@ class JoinSlices(Function):
             starts = [0, *ctx.stops]
             stops = [*ctx.stops, grad_out.shape[0]]
             return tuple(grad_out[a:b] for a, b in zip(starts, stops))
-        return tuple(np.split(grad_out, ctx.stops))
+        rows = np.split(grad_out, ctx.stops)
+        if ctx.split is not None:  # the workers start their backward now
+            ctx.split.start_backward(rows)
+        return tuple(rows)
 
     def run_branches(self, walk: Callable[[int], Any]) -> list:
         if self.split is not None:

@@ -226,8 +226,10 @@ class _MainGroup:
         # reads_results: in a forward this thread is the one reading each worker's answers, so
         # an answer arriving while it waits for a sum is read here (it is an error)
         self.workers, self.call, self.reads_results = workers, call, reads_results
+        self.met = False  # whether the slices met at all (batch norm in training)
 
     def all_sum(self, index: int, partial: Any) -> Any:
+        self.met = True
         parts = [partial]
         for worker in self.workers:
             parts.append(self._partial_of(worker))
@@ -260,18 +262,34 @@ class _MainGroup:
 
 
 class Split:
-    """One split forward call: its pool and the ids its messages carry."""
+    """One split forward call: its pool, the ids its messages carry, and whether its slices
+    met in all_sum (batch norm in training)."""
 
-    def __init__(self, pool: _Pool, call: int) -> None:
-        self.pool, self.forward_call = pool, call
+    def __init__(self, pool: _Pool, call: int, met: bool) -> None:
+        self.pool, self.forward_call, self.met = pool, call, met
         self.backward_call = 0
+        self.sent: set[int] = set()  # slices whose worker has its rows of this backward
+
+    def start_backward(self, rows: list[np.ndarray]) -> None:
+        """Each worker gets its rows of the gradient at once (JoinSlices.backward), so it runs
+        its backward while slice 0's runs here."""
+        self.backward_call = next(_calls)
+        for index, (worker, grad) in enumerate(zip(self.pool.workers, rows[1:]), start=1):
+            worker.send(("backward", self.backward_call, self.forward_call, grad))
+            self.sent.add(index)
 
     def run_branches(self, walk: Any) -> list:
-        """JoinSlices.run_branches for worker slices: a new call id, slice 0's batch norm sums
-        meeting the workers' (the other walks wait for their worker in RemoteSlice.backward)."""
-        self.backward_call = next(_calls)
-        group = _MainGroup(self.pool.workers, self.backward_call, reads_results=False)
-        return threads.run_slices(walk, self.pool.n, group)
+        """JoinSlices.run_branches for worker slices: slice 0's backward here, its batch norm
+        sums meeting the workers'; then each worker's branch, which only collects the answer
+        (RemoteSlice.backward). No thread hand-off: the workers started when their rows went."""
+        group = _MainGroup(self.pool.workers, self.backward_call, reads_results=True)
+        try:
+            with threads.blas_threads(1), threads.member(group, 0):
+                first = walk(0)
+        except BaseException:
+            group.abort()
+            raise
+        return [first] + [walk(index) for index in range(1, self.pool.n)]
 
 
 def run_forward(model: Module, x: Tensor, n: int, spans: list, members: Any
@@ -303,7 +321,7 @@ def run_forward(model: Module, x: Tensor, n: int, spans: list, members: Any
                 pass
         raise
     outs = [first] + [worker.result(call) for worker in pool.workers]
-    return outs, Split(pool, call)
+    return outs, Split(pool, call, met=group.met)
 
 
 class RemoteSlice(Function):
@@ -325,14 +343,22 @@ class RemoteSlice(Function):
     @staticmethod
     def backward(ctx: Function, grad_out: Any) -> tuple:
         ctx.saved_tensors  # noqa: B018 (raises after the graph was freed by a first backward)
-        if isinstance(grad_out, Node):
+        split, worker = ctx.split, ctx.split.pool.workers[ctx.index - 1]
+        if isinstance(grad_out, Node):  # create_graph: the engine walks here, one op at a time
+            if split.met:  # the worker's batch norm would wait for slice 0's, which waits here
+                raise RuntimeError(
+                    "create_graph through batch norm whose batch was split across worker "
+                    "processes: call tg.set_num_threads(1) before the forward pass to "
+                    "differentiate twice through BatchNorm in training mode.")
             grads = RemoteSlice.backward(ctx, grad_out.data)
             return tuple([None if g is None else _FirstOrderInWorker.apply(
                 grad_out, value=g, op="RemoteSlice") for g in grads])
-        split, worker = ctx.split, ctx.split.pool.workers[ctx.index - 1]
-        call = split.backward_call
-        worker.send(("backward", call, split.forward_call, grad_out))
-        got = set(worker.result(call))
+        if ctx.index in split.sent:  # JoinSlices.backward sent the rows already
+            split.sent.discard(ctx.index)
+        else:
+            split.backward_call = next(_calls)
+            worker.send(("backward", split.backward_call, split.forward_call, grad_out))
+        got = set(worker.result(split.backward_call))
         return tuple([worker.grads.views[i].copy() if i in got else None for i in ctx.which])
 
 
