@@ -56,9 +56,9 @@ def splits(monkeypatch) -> list[int]:
     monkeypatch.setattr(slice_workers, "run_forward", counted_forward)
     run_branches = slice_workers.Split.run_branches
 
-    def counted_branches(split, walk):  # slices in worker processes: the backward
+    def counted_branches(split, walk, retain_graph):  # slices in worker processes: backward
         calls.append(split.pool.n)
-        return run_branches(split, walk)
+        return run_branches(split, walk, retain_graph)
 
     monkeypatch.setattr(slice_workers.Split, "run_branches", counted_branches)
     return calls

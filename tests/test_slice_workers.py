@@ -193,3 +193,39 @@ def test_double_backward_through_worker_slices_names_the_way_out():
     np.testing.assert_allclose(grad.data, serial.data, rtol=1e-5, atol=1e-7)
     with pytest.raises(RuntimeError, match="set_num_threads\\(1\\)"):
         (grad * grad).sum().backward()
+
+
+def test_a_worker_keeps_no_graph_after_a_plain_backward():
+    model = mlp()
+    for _ in range(5):
+        model.zero_grad()
+        step(model)
+    (worker,) = workers_of(model)
+    assert worker.graphs_held <= 1  # counted as it answered, before it freed the last one
+    x, y = batch()
+    loss = cross_entropy(model(x), y)
+    loss.backward(retain_graph=True)  # kept for the second backward
+    first = [p.grad.data.copy() for p in model.parameters()]
+    loss.backward()
+    for a, p in zip(first, model.parameters()):
+        np.testing.assert_allclose(p.grad.data, 2 * a, rtol=1e-5, atol=1e-6)
+    del loss
+    model.zero_grad()
+    step(model)
+    assert worker.graphs_held <= 2
+
+
+def test_a_batch_larger_than_the_first_goes_through_the_pipe():
+    model = mlp()
+    step(model)  # the shared rows fit 64 samples
+    rng = np.random.default_rng(1)
+    x = tg.Tensor(rng.standard_normal((300, 6), dtype=np.float32))
+    y = tg.Tensor(rng.integers(0, 3, 300), dtype=None)
+    model.zero_grad()
+    cross_entropy(model(x), y).backward()
+    split = [p.grad.data.copy() for p in model.parameters()]
+    tg.set_num_threads(1)
+    model.zero_grad()
+    cross_entropy(model(x), y).backward()
+    for a, p in zip(split, model.parameters()):
+        np.testing.assert_allclose(a, p.grad.data, rtol=1e-5, atol=1e-6)

@@ -148,8 +148,9 @@ class Function:
     _saved: tuple[np.ndarray, ...] | None = ()
     _saved_nodes: tuple | None = None  # what saved_tensors gives during a graph backward
     # set by an op whose inputs were computed on threads of their own (a batch split): runs
-    # walk(i) for each input i on those threads, returns the results (_walk_branches)
-    run_branches: Callable[[Callable[[int], Any]], list] | None = None
+    # walk(i) for each input i on those threads, returns the results (_walk_branches); told
+    # whether the graph is kept (retain_graph)
+    run_branches: Callable[[Callable[[int], Any], bool], list] | None = None
 
     @staticmethod
     def forward(ctx: Function, *args: Any, **params: Any) -> np.ndarray:
@@ -462,7 +463,7 @@ def _walk_branches(ctx: Function, grads: dict[int, Any], walked: set[int], read_
             _state.observers = before
         return ends, mine, late
 
-    for ends, mine, late in ctx.run_branches(walk):
+    for ends, mine, late in ctx.run_branches(walk, retain_graph):
         walked |= mine
         read_late |= late
         for node, g in ends:

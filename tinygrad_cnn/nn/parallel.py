@@ -110,12 +110,12 @@ def slices_for(model: Module, x: Any) -> tuple[int, Members | None]:
 def run_split(model: container.Sequential, x: Tensor, n: int, members: Members) -> Tensor:
     """model(x) in n slices of the batch on n threads; the slices' outputs joined (JoinSlices)."""
     spans = threads.bounds(x.shape[0], n)
-    pieces = [x[start:stop] for start, stop in spans]  # views; recorded when x requires grad
     recording = _state.grad_enabled
 
     def run(index: int) -> Tensor:
         _state.grad_enabled = recording  # a pool thread has its own mode
-        out = model.forward(pieces[index])
+        start, stop = spans[index]
+        out = model.forward(x[start:stop])  # a view; recorded when x requires grad
         if type(out) is not Tensor:
             raise TypeError(f"{type(model).__name__}: a forward split into batch slices must "
                             f"return a Tensor, got {type(out).__name__}")
@@ -163,11 +163,11 @@ class JoinSlices(Function):
             stops = [*ctx.stops, grad_out.shape[0]]
             return tuple(grad_out[a:b] for a, b in zip(starts, stops))
         rows = np.split(grad_out, ctx.stops)
-        if ctx.split is not None:  # the workers start their backward now
-            ctx.split.start_backward(rows)
+        if ctx.split is not None:  # the workers' rows, sent as the engine walks on (below)
+            ctx.split.rows = rows
         return tuple(rows)
 
-    def run_branches(self, walk: Callable[[int], Any]) -> list:
+    def run_branches(self, walk: Callable[[int], Any], retain_graph: bool) -> list:
         if self.split is not None:
-            return self.split.run_branches(walk)
+            return self.split.run_branches(walk, retain_graph)
         return threads.run_slices(walk, len(self.parents))

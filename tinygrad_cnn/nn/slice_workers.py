@@ -31,6 +31,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import weakref
 from typing import Any
 
@@ -43,6 +44,7 @@ from ..tensor import Tensor
 from .module import Module
 
 POLL_S = 0.05  # how often a wait checks that the other side is still alive
+SPIN_S = 0.001  # how long a wait polls before it sleeps: a sleeping process wakes late
 MAX_POOLS = 4  # models with workers at once (a GAN's two models alternate every step)
 _calls = itertools.count(1)  # one id per forward or backward call, tagging every message
 
@@ -88,26 +90,32 @@ def _fingerprint(members: Any) -> tuple:
 class _Worker:
     """One forked process running slice `index` of the model's batches."""
 
-    def __init__(self, model: Module, members: Any, values: _Shared, index: int) -> None:
+    def __init__(self, model: Module, members: Any, values: _Shared, index: int,
+                 rows: np.ndarray) -> None:
         self.grads = _Shared([p.data for p in members.params])
+        self.rows = _Shared([rows])  # its rows of the batch (a batch that fits: pickled else)
         context = multiprocessing.get_context("fork")
         self.ctl, child_ctl = context.Pipe()
         self.sums, child_sums = context.Pipe()
         _workers.add(self)  # a child forked from now on closes its copy of these ends
         self.process = context.Process(
             target=_serve, args=(model, members, child_ctl, child_sums, values, self.grads,
-                                 index),
+                                 self.rows, index),
             daemon=True, name=f"tinygrad_cnn slice {index}")
         self.process.start()
         child_ctl.close()
         child_sums.close()
         self.send_lock = threading.Lock()  # a graph's drop may come from another thread
         self.failed: set[int] = set()  # calls that failed: a wait in all_sum stops at once
+        self.dropped: list[int] = []  # forward calls whose graphs it may free (next message)
 
     def send(self, message: tuple) -> None:
+        """`message`, with the graphs the worker may free since the last one."""
         try:
             with self.send_lock:
-                self.ctl.send(message)
+                dropped = self.dropped[:]
+                del self.dropped[:len(dropped)]  # in place: finalizers hold this list's append
+                self.ctl.send((*message, dropped))
         except (OSError, ValueError) as error:
             raise SliceFailed(f"a batch-slice worker process ended ({error})") from None
 
@@ -117,11 +125,13 @@ class _Worker:
     def result(self, call: int) -> Any:
         """The worker's answer to `call`, or its error raised here. One thread at a time waits
         for a given worker: the forward's caller, then the backward's RemoteSlice."""
+        ready = _spin(self.ctl)
         while True:
-            try:
-                ready = self.ctl.poll(POLL_S)
-            except (EOFError, OSError):
-                ready = False
+            if not ready:
+                try:
+                    ready = self.ctl.poll(POLL_S)
+                except (EOFError, OSError):
+                    ready = False
             if not ready:
                 if not self.process.is_alive():
                     self.failed.add(call)
@@ -133,10 +143,12 @@ class _Worker:
                 self.failed.add(call)
                 raise SliceFailed("a batch-slice worker process ended") from None
             if message[0] != call:
+                ready = False
                 continue  # the answer to a call its caller gave up on
             if message[1] == "error":
                 self.failed.add(call)
                 raise _rebuilt(message[2], message[3])
+            self.graphs_held = message[3]  # how many graphs it keeps (tests read it)
             return message[2]
 
     def close(self) -> None:
@@ -147,6 +159,21 @@ class _Worker:
         self.process.join(timeout=1)
         if self.process.is_alive():
             self.process.kill()
+
+
+def _spin(end: Any) -> bool:
+    """Whether a message came to `end` within SPIN_S, polling without sleeping: the answers
+    of a step come within a fraction of a millisecond of each other, and waking a process
+    that slept costs about that much."""
+    deadline = time.perf_counter() + SPIN_S
+    try:
+        while True:
+            if end.poll(0):
+                return True
+            if time.perf_counter() > deadline:
+                return False
+    except (EOFError, OSError):
+        return False
 
 
 def _rebuilt(kind: str, text: str) -> BaseException:
@@ -163,10 +190,10 @@ def _rebuilt(kind: str, text: str) -> BaseException:
 class _Pool:
     """The workers of one model: slices 1..n-1."""
 
-    def __init__(self, model: Module, n: int, members: Any) -> None:
+    def __init__(self, model: Module, n: int, members: Any, rows: np.ndarray) -> None:
         self.n, self.fingerprint = n, _fingerprint(members)
         self.values = _Shared([t.data for t in [*members.params, *members.buffers]])
-        self.workers = [_Worker(model, members, self.values, i) for i in range(1, n)]
+        self.workers = [_Worker(model, members, self.values, i, rows) for i in range(1, n)]
 
     def close(self) -> None:
         for worker in self.workers:
@@ -176,7 +203,9 @@ class _Pool:
 _pools: dict[int, tuple[weakref.ref, _Pool]] = {}
 
 
-def _pool_for(model: Module, n: int, members: Any) -> _Pool:
+def _pool_for(model: Module, n: int, members: Any, rows: np.ndarray) -> _Pool:
+    """The model's workers (forked now if it has none, or its structure changed); `rows`: the
+    largest slice of the batch, whose shape and dtype their shared input memory gets."""
     entry = _pools.pop(id(model), None)
     if entry is not None:
         ref, pool = entry
@@ -187,7 +216,7 @@ def _pool_for(model: Module, n: int, members: Any) -> _Pool:
         pool.close()
     while len(_pools) >= MAX_POOLS:  # the least recently used model's workers go
         _drop_pool(next(iter(_pools)))
-    pool = _Pool(model, n, members)
+    pool = _Pool(model, n, members, rows)
     key = id(model)
     _pools[key] = (weakref.ref(model, lambda _: _drop_pool(key)), pool)
     return pool
@@ -270,18 +299,17 @@ class Split:
         self.backward_call = 0
         self.sent: set[int] = set()  # slices whose worker has its rows of this backward
 
-    def start_backward(self, rows: list[np.ndarray]) -> None:
-        """Each worker gets its rows of the gradient at once (JoinSlices.backward), so it runs
-        its backward while slice 0's runs here."""
+    def run_branches(self, walk: Any, retain_graph: bool) -> list:
+        """JoinSlices.run_branches for worker slices: each worker gets its rows of the gradient
+        (JoinSlices.backward left them in `rows`) and runs its backward while slice 0's runs
+        here, their batch norm sums meeting; then each worker's branch only collects the
+        answer (RemoteSlice.backward). Without retain_graph a worker frees its graph as it
+        goes, as the engine does here."""
         self.backward_call = next(_calls)
-        for index, (worker, grad) in enumerate(zip(self.pool.workers, rows[1:]), start=1):
-            worker.send(("backward", self.backward_call, self.forward_call, grad))
+        for index, (worker, grad) in enumerate(zip(self.pool.workers, self.rows[1:]), start=1):
+            worker.send(("backward", self.backward_call, self.forward_call, grad, retain_graph))
             self.sent.add(index)
-
-    def run_branches(self, walk: Any) -> list:
-        """JoinSlices.run_branches for worker slices: slice 0's backward here, its batch norm
-        sums meeting the workers'; then each worker's branch, which only collects the answer
-        (RemoteSlice.backward). No thread hand-off: the workers started when their rows went."""
+        self.rows = None
         group = _MainGroup(self.pool.workers, self.backward_call, reads_results=True)
         try:
             with threads.blas_threads(1), threads.member(group, 0):
@@ -296,12 +324,18 @@ def run_forward(model: Module, x: Tensor, n: int, spans: list, members: Any
                 ) -> tuple[list, Split]:
     """Slice 0 of model(x) here and the others in the model's workers: (the outputs, slice 0's
     a Tensor, the others' arrays; the Split)."""
-    pool = _pool_for(model, n, members)
+    pool = _pool_for(model, n, members, x.data[:max(b - a for a, b in spans)])
     for view, tensor in zip(pool.values.views, [*members.params, *members.buffers]):
         view[...] = tensor.data  # same shape and dtype: the fingerprint says so
     call = next(_calls)
     for worker, (start, stop) in zip(pool.workers, spans[1:]):
-        worker.send(("forward", call, x.data[start:stop]))
+        rows, shared = x.data[start:stop], worker.rows.views[0]
+        if rows.dtype == shared.dtype and rows.shape[1:] == shared.shape[1:] and len(
+                rows) <= len(shared):
+            shared[:len(rows)] = rows  # a copy into shared memory, not through the pipe
+            worker.send(("forward", call, len(rows)))
+        else:
+            worker.send(("forward", call, rows))
     group = _MainGroup(pool.workers, call, reads_results=True)
     start, stop = spans[0]
     try:
@@ -334,7 +368,7 @@ class RemoteSlice(Function):
         ctx.split, ctx.index, ctx.which = split, index, which
         worker = split.pool.workers[index - 1]
         token = _GraphToken()  # the worker drops its graph when this goes (engine frees _saved)
-        weakref.finalize(token, _drop_graph, worker, split.forward_call)
+        weakref.finalize(token, worker.dropped.append, split.forward_call)
         ctx.save_for_backward(token)
         return value
 
@@ -357,7 +391,7 @@ class RemoteSlice(Function):
             split.sent.discard(ctx.index)
         else:
             split.backward_call = next(_calls)
-            worker.send(("backward", split.backward_call, split.forward_call, grad_out))
+            worker.send(("backward", split.backward_call, split.forward_call, grad_out, True))
         got = set(worker.result(split.backward_call))
         return tuple([worker.grads.views[i].copy() if i in got else None for i in ctx.which])
 
@@ -376,13 +410,6 @@ class _FirstOrderInWorker(FirstOrderOnly):
 
 class _GraphToken:
     pass
-
-
-def _drop_graph(worker: _Worker, call: int) -> None:
-    try:
-        worker.send(("drop", call))
-    except SliceFailed:
-        pass  # the worker is gone already
 
 
 # ----- the worker's side ------------------------------------------------------------------------
@@ -407,7 +434,7 @@ class _WorkerGroup:
 
 
 def _serve(model: Module, members: Any, ctl: Any, sums: Any, values: _Shared, grads: _Shared,
-           index: int) -> None:
+           rows: _Shared, index: int) -> None:
     """The worker's loop: forward and backward calls on its copy of the model."""
     # Ctrl-C is the training process's to handle (models/mnist.py finishes the step); the
     # worker ends when that process closes its pipe or exits
@@ -421,34 +448,40 @@ def _serve(model: Module, members: Any, ctl: Any, sums: Any, values: _Shared, gr
     graphs: dict[int, Tensor] = {}
     while True:
         try:
+            _spin(ctl)
             message = ctl.recv()
         except (EOFError, OSError):
             return
-        kind = message[0]
+        kind, *message, dropped = message
+        for call in dropped:  # the main process freed these graphs
+            graphs.pop(call, None)
+        message = [kind, *message]
         if kind == "stop":
             return
-        if kind == "drop":
-            graphs.pop(message[1], None)
-            continue
         call = message[1]
         group.call = call
         try:
             if kind == "forward":
                 _state.grad_enabled = True
+                x = message[2]  # its rows, or how many of them lie in shared memory
+                x = rows.views[0][:x].copy() if isinstance(x, int) else x
                 with threads.member(group, index):
-                    out = model.forward(Tensor(message[2], dtype=None))
+                    out = model.forward(Tensor(x, dtype=None))
                 graphs[call] = out
-                ctl.send((call, "ok", out.data))
+                ctl.send((call, "ok", out.data, len(graphs)))
             else:  # backward of the graph of forward call message[2]
+                _, _, graph, grad, retain = message
                 with threads.member(group, index):
-                    found = _leaf_grads(graphs[message[2]], message[3])
+                    found = _leaf_grads(graphs[graph], grad, retain)
                 got = []
                 for i, (param, view) in enumerate(zip(params, grads.views)):
                     grad = found.get(id(param))
                     if grad is not None:
                         np.copyto(view, grad)
                         got.append(i)
-                ctl.send((call, "ok", got))
+                ctl.send((call, "ok", got, len(graphs)))
+                if not retain:
+                    del graphs[graph]  # freed after the answer, off the step's path
         except BaseException as error:  # noqa: BLE001 (sent to the main process, which raises)
             try:
                 ctl.send((call, "error", type(error).__name__, str(error)))
@@ -456,13 +489,13 @@ def _serve(model: Module, members: Any, ctl: Any, sums: Any, values: _Shared, gr
                 return
 
 
-def _leaf_grads(out: Tensor, grad: np.ndarray) -> dict[int, Any]:
-    """Backward of out's graph (kept for another backward: the main process says when to drop
-    it); the gradients of its leaves, by id."""
+def _leaf_grads(out: Tensor, grad: np.ndarray, retain: bool) -> dict[int, Any]:
+    """Backward of out's graph (freeing what it saved unless `retain`, as the engine does);
+    the gradients of its leaves, by id."""
     found: dict[int, Any] = {}
 
     def deliver(node: Node, g: Any) -> None:
         if node._ctx is None:
             found[id(node)] = g
-    backward(out, grad, retain_graph=True, deliver=deliver)
+    backward(out, grad, retain_graph=retain, deliver=deliver)
     return found
