@@ -203,6 +203,7 @@ def test_a_worker_keeps_no_graph_after_a_plain_backward():
     (worker,) = workers_of(model)
     assert worker.graphs_held <= 1  # counted as it answered, before it freed the last one
     x, y = batch()
+    model.zero_grad()
     loss = cross_entropy(model(x), y)
     loss.backward(retain_graph=True)  # kept for the second backward
     first = [p.grad.data.copy() for p in model.parameters()]
