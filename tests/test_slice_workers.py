@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import numpy as np
@@ -225,6 +226,37 @@ def test_a_batch_larger_than_the_first_goes_through_the_pipe():
     model.zero_grad()
     cross_entropy(model(x), y).backward()
     split = [p.grad.data.copy() for p in model.parameters()]
+    tg.set_num_threads(1)
+    model.zero_grad()
+    cross_entropy(model(x), y).backward()
+    for a, p in zip(split, model.parameters()):
+        np.testing.assert_allclose(a, p.grad.data, rtol=1e-5, atol=1e-6)
+
+
+def test_a_split_while_another_thread_talks_to_the_workers_uses_threads():
+    model = mlp()
+    step(model)
+    entry = slice_workers._pools[id(model)][1]
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:  # another thread in the middle of an exchange with the workers
+        with entry.busy:
+            held.set()
+            release.wait(10)
+    other = threading.Thread(target=hold)
+    other.start()
+    held.wait(10)
+    try:
+        x, y = batch()
+        out = model(x)
+        kinds = {type(node._ctx).__name__ for node in tg.autograd.toposort(out) if node._ctx}
+        assert "JoinSlices" in kinds and "RemoteSlice" not in kinds  # slices on threads
+        model.zero_grad()
+        cross_entropy(out, y).backward()
+        split = [p.grad.data.copy() for p in model.parameters()]
+    finally:
+        release.set()
+        other.join()
     tg.set_num_threads(1)
     model.zero_grad()
     cross_entropy(model(x), y).backward()

@@ -125,8 +125,11 @@ def run_split(model: container.Sequential, x: Tensor, n: int, members: Members) 
     params = members.params
     which = [i for i, p in enumerate(params) if p.requires_grad]
     try:
+        done = None
         if recording and which and not x.requires_grad and slice_workers.enabled():
-            outs, split = slice_workers.run_forward(model, x, n, spans, members)
+            done = slice_workers.run_forward(model, x, n, spans, members)
+        if done is not None:
+            outs, split = done
             remote = [slice_workers.RemoteSlice.apply(
                 *[params[i] for i in which], value=value, split=split, index=index, which=which)
                 for index, value in enumerate(outs[1:], start=1)]

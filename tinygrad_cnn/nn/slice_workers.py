@@ -194,6 +194,9 @@ class _Pool:
         self.n, self.fingerprint = n, _fingerprint(members)
         self.values = _Shared([t.data for t in [*members.params, *members.buffers]])
         self.workers = [_Worker(model, members, self.values, i, rows) for i in range(1, n)]
+        # held for each exchange with the workers (a forward, a backward): another thread's
+        # split of the same model in the meantime runs on threads, its answers not mixed in
+        self.busy = threading.RLock()
 
     def close(self) -> None:
         for worker in self.workers:
@@ -305,6 +308,10 @@ class Split:
         here, their batch norm sums meeting; then each worker's branch only collects the
         answer (RemoteSlice.backward). Without retain_graph a worker frees its graph as it
         goes, as the engine does here."""
+        with self.pool.busy:  # one exchange with these workers at a time
+            return self._run_branches(walk, retain_graph)
+
+    def _run_branches(self, walk: Any, retain_graph: bool) -> list:
         self.backward_call = next(_calls)
         for index, (worker, grad) in enumerate(zip(self.pool.workers, self.rows[1:]), start=1):
             worker.send(("backward", self.backward_call, self.forward_call, grad, retain_graph))
@@ -321,10 +328,21 @@ class Split:
 
 
 def run_forward(model: Module, x: Tensor, n: int, spans: list, members: Any
-                ) -> tuple[list, Split]:
+                ) -> tuple[list, Split] | None:
     """Slice 0 of model(x) here and the others in the model's workers: (the outputs, slice 0's
-    a Tensor, the others' arrays; the Split)."""
+    a Tensor, the others' arrays; the Split). None when another thread is in an exchange with
+    this model's workers (the caller splits on threads instead)."""
     pool = _pool_for(model, n, members, x.data[:max(b - a for a, b in spans)])
+    if not pool.busy.acquire(blocking=False):
+        return None
+    try:
+        return _run_forward(pool, model, x, spans, members)
+    finally:
+        pool.busy.release()
+
+
+def _run_forward(pool: _Pool, model: Module, x: Tensor, spans: list, members: Any
+                 ) -> tuple[list, Split]:
     for view, tensor in zip(pool.values.views, [*members.params, *members.buffers]):
         view[...] = tensor.data  # same shape and dtype: the fingerprint says so
     call = next(_calls)
@@ -387,12 +405,14 @@ class RemoteSlice(Function):
             grads = RemoteSlice.backward(ctx, grad_out.data)
             return tuple([None if g is None else _FirstOrderInWorker.apply(
                 grad_out, value=g, op="RemoteSlice") for g in grads])
-        if ctx.index in split.sent:  # JoinSlices.backward sent the rows already
-            split.sent.discard(ctx.index)
-        else:
-            split.backward_call = next(_calls)
-            worker.send(("backward", split.backward_call, split.forward_call, grad_out, True))
-        got = set(worker.result(split.backward_call))
+        with split.pool.busy:
+            if ctx.index in split.sent:  # run_branches sent the rows already
+                split.sent.discard(ctx.index)
+            else:
+                split.backward_call = next(_calls)
+                worker.send(("backward", split.backward_call, split.forward_call, grad_out,
+                             True))
+            got = set(worker.result(split.backward_call))
         return tuple([worker.grads.views[i].copy() if i in got else None for i in ctx.which])
 
 
