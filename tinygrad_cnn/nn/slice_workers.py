@@ -9,10 +9,10 @@ slice in a worker process forked from this one, which holds its own copy of the 
   (`_Shared`), and each worker gets its rows; it runs the model's forward on them, keeps its
   graph and sends its output back, which enters this process's graph as a `RemoteSlice` op
   whose inputs are the parameters;
-- backward: `RemoteSlice.backward` sends the worker its rows of the gradient; the worker runs
-  its graph's backward and writes each parameter's gradient into shared memory, and they come
-  back as RemoteSlice's input gradients, added to the local slice's in slice order as in the
-  thread split;
+- backward: when the engine reaches `JoinSlices`, each worker gets its rows of the gradient
+  (`Split.run_branches`) and runs its graph's backward while slice 0's runs here; it writes
+  each parameter's gradient into shared memory, and they come back as RemoteSlice's input
+  gradients, added to the local slice's in slice order as in the thread split;
 - batch norm's sums meet through a second pipe per worker (`_MainGroup`, `_WorkerGroup`: the
   same `threads.all_sum` calls as between threads), so statistics are the whole batch's.
 
@@ -108,6 +108,7 @@ class _Worker:
         self.send_lock = threading.Lock()  # a graph's drop may come from another thread
         self.failed: set[int] = set()  # calls that failed: a wait in all_sum stops at once
         self.dropped: list[int] = []  # forward calls whose graphs it may free (next message)
+        self.graphs_held = 0  # how many graphs it kept at its last answer (tests read it)
 
     def send(self, message: tuple) -> None:
         """`message`, with the graphs the worker may free since the last one."""
@@ -148,7 +149,7 @@ class _Worker:
             if message[1] == "error":
                 self.failed.add(call)
                 raise _rebuilt(message[2], message[3])
-            self.graphs_held = message[3]  # how many graphs it keeps (tests read it)
+            self.graphs_held = message[3]
             return message[2]
 
     def close(self) -> None:
