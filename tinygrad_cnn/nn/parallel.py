@@ -15,6 +15,12 @@ that mixes samples: its slices meet twice forward and once backward to add their
 sums (`threads.all_sum`), so its statistics are the whole batch's, as PyTorch's SyncBatchNorm
 does across processes; running statistics are updated once.
 
+On Linux a training split runs its slices after the first in worker processes instead
+(nn/slice_workers.py: the threads' turns at the GIL cost LeNet-5 most of what the second core
+gave); the graph then holds slice 0's ops and one `RemoteSlice` per worker. Threads remain under
+`no_grad`, for a batch that requires grad, where fork is missing, and with
+`TINYGRAD_CNN_SLICES=threads`.
+
 When it splits (`slices_for`): batches of at least 2 * MIN_SLICE samples, more than one thread,
 a batch that is a leaf (no recorded history), parameters that are leaves, no forward hooks,
 no observers (profiler, anomaly mode, explorer: they time every op on one thread), not already
