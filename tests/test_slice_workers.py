@@ -262,3 +262,11 @@ def test_a_split_while_another_thread_talks_to_the_workers_uses_threads():
     cross_entropy(model(x), y).backward()
     for a, p in zip(split, model.parameters()):
         np.testing.assert_allclose(a, p.grad.data, rtol=1e-5, atol=1e-6)
+
+
+def test_a_misspelt_slices_setting_is_named(monkeypatch):
+    monkeypatch.setenv("TINYGRAD_CNN_SLICES", "thread")
+    model = mlp()
+    with pytest.raises(ValueError, match="TINYGRAD_CNN_SLICES must be 'processes' or "
+                                         "'threads', got 'thread'"):
+        step(model)

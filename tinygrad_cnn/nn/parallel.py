@@ -130,10 +130,9 @@ def run_split(model: container.Sequential, x: Tensor, n: int, members: Members) 
     buffers = [b.data.copy() for b in members.buffers]  # running stats: a few KB
     params = members.params
     which = [i for i, p in enumerate(params) if p.requires_grad]
+    workers = bool(recording and which and not x.requires_grad) and slice_workers.enabled()
     try:
-        done = None
-        if recording and which and not x.requires_grad and slice_workers.enabled():
-            done = slice_workers.run_forward(model, x, n, spans, members)
+        done = slice_workers.run_forward(model, x, n, spans, members) if workers else None
         if done is not None:
             outs, split = done
             remote = [slice_workers.RemoteSlice.apply(

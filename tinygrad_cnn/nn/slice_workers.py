@@ -50,10 +50,13 @@ _calls = itertools.count(1)  # one id per forward or backward call, tagging ever
 
 
 def enabled() -> bool:
-    """Whether slices after the first run in worker processes (else on threads)."""
-    if os.environ.get("TINYGRAD_CNN_SLICES", "processes").strip().lower() == "threads":
-        return False
-    return sys.platform.startswith("linux") and hasattr(os, "fork")
+    """Whether slices after the first run in worker processes (else on threads):
+    TINYGRAD_CNN_SLICES is "processes" (the default, where fork exists) or "threads"."""
+    choice = os.environ.get("TINYGRAD_CNN_SLICES", "processes").strip().lower()
+    if choice not in ("processes", "threads"):
+        raise ValueError(f"TINYGRAD_CNN_SLICES must be 'processes' or 'threads', got "
+                         f"{os.environ['TINYGRAD_CNN_SLICES']!r}")
+    return choice == "processes" and sys.platform.startswith("linux") and hasattr(os, "fork")
 
 
 class SliceFailed(RuntimeError):
