@@ -217,9 +217,14 @@ def test_a_worker_keeps_no_graph_after_a_plain_backward():
     assert worker.graphs_held <= 2
 
 
-def test_a_batch_larger_than_the_first_goes_through_the_pipe():
+@pytest.mark.parametrize("box_bytes", [slice_workers.BOX_BYTES, 1024])
+def test_rows_that_do_not_fit_the_shared_box_go_after_the_header(monkeypatch, box_bytes):
+    """1024 bytes: a slice's 64-150 rows of 6 float32 (1.5-3.6 KB) go through the socket after
+    the message's header; the outputs' (64 x 3, 0.8 KB) through shared memory; a later,
+    larger batch too."""
+    monkeypatch.setattr(slice_workers, "BOX_BYTES", box_bytes)
     model = mlp()
-    step(model)  # the shared rows fit 64 samples
+    step(model)
     rng = np.random.default_rng(1)
     x = tg.Tensor(rng.standard_normal((300, 6), dtype=np.float32))
     y = tg.Tensor(rng.integers(0, 3, 300), dtype=None)
@@ -231,6 +236,54 @@ def test_a_batch_larger_than_the_first_goes_through_the_pipe():
     cross_entropy(model(x), y).backward()
     for a, p in zip(split, model.parameters()):
         np.testing.assert_allclose(a, p.grad.data, rtol=1e-5, atol=1e-6)
+
+
+def channel_pair(box_bytes: int = 64) -> tuple:
+    import mmap
+    import multiprocessing
+    one, other = multiprocessing.Pipe()
+    forth, back = mmap.mmap(-1, box_bytes), mmap.mmap(-1, box_bytes)
+    return (slice_workers._Channel(one, send_box=forth, recv_box=back),
+            slice_workers._Channel(other, send_box=back, recv_box=forth))
+
+
+@pytest.mark.parametrize("array", [
+    np.arange(12, dtype=np.float32).reshape(3, 4)[:, ::2],  # a strided view: 24 bytes, in the box
+    np.arange(40, dtype=np.float64).reshape(2, 4, 5),  # 320 bytes: after the header
+    np.arange(5, dtype=">i4"),  # big-endian: arrives in native order, same values
+    np.array(2.5),  # 0-d
+    np.zeros((0, 3), dtype=np.float16),  # no rows
+], ids=["view-in-box", "after-header", "big-endian", "0-d", "empty"])
+def test_the_control_channel_carries_an_array_exactly(array):
+    sender, receiver = channel_pair()
+    sender.send(slice_workers.FORWARD, 7, 3, 1, array, items=[4, 9])
+    kind, call, a, b, got, items, text = receiver.recv()
+    assert (kind, call, a, b, items, text) == (slice_workers.FORWARD, 7, 3, 1, [4, 9], "")
+    assert got.shape == array.shape and got.dtype == array.dtype.newbyteorder("=")
+    np.testing.assert_array_equal(got, array)
+    sender.send_box[:] = b"\xff" * len(sender.send_box)  # the next message's array
+    np.testing.assert_array_equal(got, array)  # was copied out, not a view of the box
+    assert got.flags.writeable
+
+
+def test_the_control_channel_carries_an_error_s_text_and_reports_a_closed_end():
+    sender, receiver = channel_pair()
+    sender.send(slice_workers.ERROR, 3, text="ValueError\nshape (2, 3) ≠ (2, 4)")
+    kind, call, *_, got, items, text = receiver.recv()
+    assert (kind, call, got, items) == (slice_workers.ERROR, 3, None, [])
+    assert text == "ValueError\nshape (2, 3) ≠ (2, 4)"
+    sender.close()
+    assert receiver.ready(1.0)  # a closed end wakes the reader ...
+    with pytest.raises(EOFError, match="closed"):
+        receiver.recv()  # ... which is told so
+
+
+def test_the_control_channel_refuses_arrays_it_cannot_describe():
+    sender, _ = channel_pair()
+    with pytest.raises(ValueError, match="17 dimensions"):
+        sender.send(slice_workers.OK, 1, array=np.zeros((1,) * 17))
+    with pytest.raises(TypeError, match="plain numbers"):
+        sender.send(slice_workers.OK, 1, array=np.zeros(2, dtype=[("a", "f4"), ("b", "i2")]))
 
 
 def test_a_split_while_another_thread_talks_to_the_workers_uses_threads():

@@ -6,9 +6,10 @@ issue 19). So on Linux a training split runs slice 0 on the calling thread and e
 slice in a worker process forked from this one, which holds its own copy of the model:
 
 - forward: the parameters' and buffers' current values go into memory the processes share
-  (`_Shared`), and each worker gets its rows; it runs the model's forward on them, keeps its
-  graph and sends its output back, which enters this process's graph as a `RemoteSlice` op
-  whose inputs are the parameters;
+  (`_Shared`), and each worker gets its rows (`_Channel`: a fixed header on a socket, the
+  arrays through shared memory); it runs the model's forward on them, keeps its graph and
+  sends its output back, which enters this process's graph as a `RemoteSlice` op whose inputs
+  are the parameters;
 - backward: when the engine reaches `JoinSlices`, each worker gets its rows of the gradient
   (`Split.run_branches`) and runs its graph's backward while slice 0's runs here; it writes
   each parameter's gradient into shared memory, and they come back as RemoteSlice's input
@@ -28,7 +29,9 @@ import itertools
 import mmap
 import multiprocessing
 import os
+import select
 import signal
+import struct
 import sys
 import threading
 import time
@@ -44,6 +47,7 @@ from ..tensor import Tensor
 from .module import Module
 
 POLL_S = 0.05  # how often a wait checks that the other side is still alive
+BOX_BYTES = 1 << 23  # shared memory for the arrays of one direction's messages, per worker
 SPIN_S = 0.001  # how long a wait polls before it sleeps: a sleeping process wakes late
 MAX_POOLS = 4  # models with workers at once (a GAN's two models alternate every step)
 _calls = itertools.count(1)  # one id per forward or backward call, tagging every message
@@ -89,21 +93,113 @@ def _fingerprint(members: Any) -> tuple:
             compiled.enabled())
 
 
+# ----- the control channel ----------------------------------------------------------------------
+# A message is a fixed header of int64 fields on a socket; its array (a slice's rows, their
+# gradient, a worker's output) goes through shared memory, and a list of ints or a text after
+# the header. Measured between a step's layers (caches cold): multiprocessing's pickled message
+# with a small array took 60-110 us from send to receipt, four times on a step's critical path;
+# this takes 20-35.
+FORWARD, BACKWARD, STOP, OK, ERROR = 1, 2, 3, 4, 5  # the message kinds
+_NO_ARRAY, _IN_BOX, _AFTER_HEAD = 0, 1, 2  # where a message's array is
+MAX_DIMS = 16
+# kind, call, a, b, where the array is, its dtype (char code), ndim, items, text bytes, dims
+_HEAD = struct.Struct(f"<{9 + MAX_DIMS}q")
+
+
+class _Channel:
+    """One end of a worker's control socket: `send_box` is the shared memory this end writes
+    arrays to, `recv_box` the other end's. A message's array is only rewritten after its reader
+    answered (one exchange at a time per worker), so a box holds one array at a time."""
+
+    def __init__(self, end: Any, send_box: mmap.mmap, recv_box: mmap.mmap) -> None:
+        self.end, self.fd = end, end.fileno()
+        self.send_box, self.recv_box = send_box, recv_box
+        self.poller = select.poll()
+        self.poller.register(self.fd, select.POLLIN)  # a closed other end shows as POLLHUP
+
+    def close(self) -> None:
+        self.end.close()
+
+    def ready(self, timeout_s: float) -> bool:
+        """Whether a message (or the other end's close) is waiting, within timeout_s."""
+        return bool(self.poller.poll(timeout_s * 1000))
+
+    def send(self, kind: int, call: int = 0, a: int = 0, b: int = 0,
+             array: np.ndarray | None = None, items: Any = (), text: str = "") -> None:
+        where, char, shape, tail = _NO_ARRAY, 0, (), []
+        if array is not None:
+            array = _plain(array)
+            char, shape = ord(array.dtype.char), array.shape
+            if array.nbytes <= len(self.send_box):
+                where = _IN_BOX
+                np.frombuffer(self.send_box, array.dtype, array.size).reshape(shape)[...] = array
+            else:
+                where = _AFTER_HEAD
+                tail.append(np.ascontiguousarray(array).tobytes())
+        items = np.asarray(items, dtype=np.int64)
+        encoded = text.encode("utf-8", "replace")
+        tail += [items.tobytes(), encoded]
+        head = _HEAD.pack(kind, call, a, b, where, char, len(shape), items.size, len(encoded),
+                          *shape, *[0] * (MAX_DIMS - len(shape)))
+        data = memoryview(b"".join([head, *tail]))
+        while data:
+            data = data[os.write(self.fd, data):]
+
+    def recv(self) -> tuple:
+        """(kind, call, a, b, array or None, items, text); EOFError when the other end closed."""
+        kind, call, a, b, where, char, ndim, n_items, n_text, *dims = _HEAD.unpack(
+            self._read(_HEAD.size))
+        array = None
+        if where != _NO_ARRAY:
+            dtype, shape = np.dtype(chr(char)), tuple(dims[:ndim])
+            count = int(np.prod(shape, dtype=np.int64))
+            source = (self.recv_box if where == _IN_BOX
+                      else self._read(count * dtype.itemsize))
+            array = np.frombuffer(source, dtype, count).reshape(shape).copy()
+        items = np.frombuffer(self._read(8 * n_items), np.int64).tolist() if n_items else []
+        text = self._read(n_text).decode("utf-8") if n_text else ""
+        return kind, call, a, b, array, items, text
+
+    def _read(self, size: int) -> bytes:
+        chunks = []
+        while size:
+            chunk = os.read(self.fd, size)
+            if not chunk:
+                raise EOFError("the other end of a batch-slice channel closed")
+            chunks.append(chunk)
+            size -= len(chunk)
+        return b"".join(chunks)
+
+
+def _plain(array: np.ndarray) -> np.ndarray:
+    """array with a dtype its one-letter code names (native byte order), at most MAX_DIMS."""
+    if array.ndim > MAX_DIMS:
+        raise ValueError(f"a batch slice's output has {array.ndim} dimensions; worker "
+                         f"processes pass at most {MAX_DIMS} (set TINYGRAD_CNN_SLICES=threads)")
+    if np.dtype(array.dtype.char) != array.dtype:
+        native = array.dtype.newbyteorder("=")
+        if np.dtype(native.char) != native:
+            raise TypeError(f"a batch slice's arrays must hold plain numbers, got dtype "
+                            f"{array.dtype} (set TINYGRAD_CNN_SLICES=threads)")
+        array = array.astype(native)
+    return array
+
+
 # ----- this process's side ---------------------------------------------------------------------
 class _Worker:
     """One forked process running slice `index` of the model's batches."""
 
-    def __init__(self, model: Module, members: Any, values: _Shared, index: int,
-                 rows: np.ndarray) -> None:
+    def __init__(self, model: Module, members: Any, values: _Shared, index: int) -> None:
         self.grads = _Shared([p.data for p in members.params])
-        self.rows = _Shared([rows])  # its rows of the batch (a batch that fits: pickled else)
+        to_worker, to_main = mmap.mmap(-1, BOX_BYTES), mmap.mmap(-1, BOX_BYTES)
         context = multiprocessing.get_context("fork")
-        self.ctl, child_ctl = context.Pipe()
-        self.sums, child_sums = context.Pipe()
+        ctl, child_ctl = context.Pipe()
+        self.ctl = _Channel(ctl, send_box=to_worker, recv_box=to_main)
+        self.sums, child_sums = context.Pipe()  # batch norm's sums (pickled: a few per step)
         _workers.add(self)  # a child forked from now on closes its copy of these ends
         self.process = context.Process(
-            target=_serve, args=(model, members, child_ctl, child_sums, values, self.grads,
-                                 self.rows, index),
+            target=_serve, args=(model, members, (child_ctl, to_main, to_worker), child_sums,
+                                 values, self.grads, index),
             daemon=True, name=f"tinygrad_cnn slice {index}")
         self.process.start()
         child_ctl.close()
@@ -113,28 +209,30 @@ class _Worker:
         self.dropped: list[int] = []  # forward calls whose graphs it may free (next message)
         self.graphs_held = 0  # how many graphs it kept at its last answer (tests read it)
 
-    def send(self, message: tuple) -> None:
-        """`message`, with the graphs the worker may free since the last one."""
+    def send(self, kind: int, call: int = 0, a: int = 0, b: int = 0,
+             array: np.ndarray | None = None) -> None:
+        """A message (_Channel.send), with the graphs the worker may free since the last one."""
         try:
             with self.send_lock:
                 dropped = self.dropped[:]
                 del self.dropped[:len(dropped)]  # in place: finalizers hold this list's append
-                self.ctl.send((*message, dropped))
+                self.ctl.send(kind, call, a, b, array, dropped)
         except (OSError, ValueError) as error:
             raise SliceFailed(f"a batch-slice worker process ended ({error})") from None
 
     def alive(self, call: int) -> bool:
         return call not in self.failed and self.process.is_alive()
 
-    def result(self, call: int) -> Any:
-        """The worker's answer to `call`, or its error raised here. One thread at a time waits
-        for a given worker: the forward's caller, then the backward's RemoteSlice."""
+    def result(self, call: int) -> tuple[np.ndarray | None, list[int]]:
+        """The worker's answer to `call` (a forward's output; a backward's parameters with a
+        gradient), or its error raised here. One thread at a time waits for a given worker:
+        the forward's caller, then the backward's RemoteSlice."""
         ready = _spin(self.ctl)
         while True:
             if not ready:
                 try:
-                    ready = self.ctl.poll(POLL_S)
-                except (EOFError, OSError):
+                    ready = self.ctl.ready(POLL_S)
+                except (OSError, ValueError):
                     ready = False
             if not ready:
                 if not self.process.is_alive():
@@ -142,22 +240,23 @@ class _Worker:
                     raise SliceFailed("a batch-slice worker process ended")
                 continue
             try:
-                message = self.ctl.recv()
-            except (EOFError, OSError):
+                kind, answered, held, _, array, items, text = self.ctl.recv()
+            except (EOFError, OSError, ValueError):
                 self.failed.add(call)
                 raise SliceFailed("a batch-slice worker process ended") from None
-            if message[0] != call:
+            if answered != call:
                 ready = False
                 continue  # the answer to a call its caller gave up on
-            if message[1] == "error":
+            if kind == ERROR:
                 self.failed.add(call)
-                raise _rebuilt(message[2], message[3])
-            self.graphs_held = message[3]
-            return message[2]
+                name, _, text = text.partition("\n")
+                raise _rebuilt(name, text)
+            self.graphs_held = held
+            return array, items
 
     def close(self) -> None:
         try:
-            self.send(("stop",))
+            self.send(STOP)
         except SliceFailed:
             pass
         self.process.join(timeout=1)
@@ -165,18 +264,19 @@ class _Worker:
             self.process.kill()
 
 
-def _spin(end: Any) -> bool:
-    """Whether a message came to `end` within SPIN_S, polling without sleeping: the answers
-    of a step come within a fraction of a millisecond of each other, and waking a process
-    that slept costs about that much."""
+def _spin(channel: _Channel) -> bool:
+    """Whether a message came to `channel` within SPIN_S, polling without sleeping: the
+    answers of a step come within a fraction of a millisecond of each other, and waking a
+    process that slept costs about that much."""
     deadline = time.perf_counter() + SPIN_S
+    poll = channel.poller.poll
     try:
         while True:
-            if end.poll(0):
+            if poll(0):
                 return True
             if time.perf_counter() > deadline:
                 return False
-    except (EOFError, OSError):
+    except (OSError, ValueError):
         return False
 
 
@@ -194,10 +294,10 @@ def _rebuilt(kind: str, text: str) -> BaseException:
 class _Pool:
     """The workers of one model: slices 1..n-1."""
 
-    def __init__(self, model: Module, n: int, members: Any, rows: np.ndarray) -> None:
+    def __init__(self, model: Module, n: int, members: Any) -> None:
         self.n, self.fingerprint = n, _fingerprint(members)
         self.values = _Shared([t.data for t in [*members.params, *members.buffers]])
-        self.workers = [_Worker(model, members, self.values, i, rows) for i in range(1, n)]
+        self.workers = [_Worker(model, members, self.values, i) for i in range(1, n)]
         # held for each exchange with the workers (a forward, a backward): another thread's
         # split of the same model in the meantime runs on threads, its answers not mixed in
         self.busy = threading.RLock()
@@ -210,9 +310,8 @@ class _Pool:
 _pools: dict[int, tuple[weakref.ref, _Pool]] = {}
 
 
-def _pool_for(model: Module, n: int, members: Any, rows: np.ndarray) -> _Pool:
-    """The model's workers (forked now if it has none, or its structure changed); `rows`: the
-    largest slice of the batch, whose shape and dtype their shared input memory gets."""
+def _pool_for(model: Module, n: int, members: Any) -> _Pool:
+    """The model's workers (forked now if it has none, or its structure changed)."""
     entry = _pools.pop(id(model), None)
     if entry is not None:
         ref, pool = entry
@@ -223,7 +322,7 @@ def _pool_for(model: Module, n: int, members: Any, rows: np.ndarray) -> _Pool:
         pool.close()
     while len(_pools) >= MAX_POOLS:  # the least recently used model's workers go
         _drop_pool(next(iter(_pools)))
-    pool = _Pool(model, n, members, rows)
+    pool = _Pool(model, n, members)
     key = id(model)
     _pools[key] = (weakref.ref(model, lambda _: _drop_pool(key)), pool)
     return pool
@@ -243,7 +342,7 @@ def _forget_after_fork() -> None:
     pipes' ends open (a worker learns that the training process ended from its pipe's end)."""
     _pools.clear()
     for worker in list(_workers):
-        for end in (worker.ctl, worker.sums):
+        for end in (worker.ctl.end, worker.sums):
             try:
                 end.close()
             except OSError:
@@ -284,7 +383,7 @@ class _MainGroup:
                 if message[0] == self.call:
                     return message[1]
                 continue  # left over from a call that failed
-            if self.reads_results and worker.ctl.poll(0):
+            if self.reads_results and worker.ctl.ready(0):
                 worker.result(self.call)  # the worker's error, raised here
             if not worker.alive(self.call):
                 raise SliceFailed("another slice of the batch failed")
@@ -318,7 +417,7 @@ class Split:
     def _run_branches(self, walk: Any, retain_graph: bool) -> list:
         self.backward_call = next(_calls)
         for index, (worker, grad) in enumerate(zip(self.pool.workers, self.rows[1:]), start=1):
-            worker.send(("backward", self.backward_call, self.forward_call, grad, retain_graph))
+            worker.send(BACKWARD, self.backward_call, self.forward_call, retain_graph, grad)
             self.sent.add(index)
         self.rows = None
         group = _MainGroup(self.pool.workers, self.backward_call, reads_results=True)
@@ -336,7 +435,7 @@ def run_forward(model: Module, x: Tensor, n: int, spans: list, members: Any
     """Slice 0 of model(x) here and the others in the model's workers: (the outputs, slice 0's
     a Tensor, the others' arrays; the Split). None when another thread is in an exchange with
     this model's workers (the caller splits on threads instead)."""
-    pool = _pool_for(model, n, members, x.data[:max(b - a for a, b in spans)])
+    pool = _pool_for(model, n, members)
     if not pool.busy.acquire(blocking=False):
         return None
     try:
@@ -351,13 +450,7 @@ def _run_forward(pool: _Pool, model: Module, x: Tensor, spans: list, members: An
         view[...] = tensor.data  # same shape and dtype: the fingerprint says so
     call = next(_calls)
     for worker, (start, stop) in zip(pool.workers, spans[1:]):
-        rows, shared = x.data[start:stop], worker.rows.views[0]
-        if rows.dtype == shared.dtype and rows.shape[1:] == shared.shape[1:] and len(
-                rows) <= len(shared):
-            shared[:len(rows)] = rows  # a copy into shared memory, not through the pipe
-            worker.send(("forward", call, len(rows)))
-        else:
-            worker.send(("forward", call, rows))
+        worker.send(FORWARD, call, array=x.data[start:stop])
     group = _MainGroup(pool.workers, call, reads_results=True)
     start, stop = spans[0]
     try:
@@ -376,7 +469,7 @@ def _run_forward(pool: _Pool, model: Module, x: Tensor, spans: list, members: An
             except Exception:  # noqa: BLE001 (the rerun says what is wrong)
                 pass
         raise
-    outs = [first] + [worker.result(call) for worker in pool.workers]
+    outs = [first] + [worker.result(call)[0] for worker in pool.workers]
     return outs, Split(pool, call, met=group.met)
 
 
@@ -414,9 +507,8 @@ class RemoteSlice(Function):
                 split.sent.discard(ctx.index)
             else:
                 split.backward_call = next(_calls)
-                worker.send(("backward", split.backward_call, split.forward_call, grad_out,
-                             True))
-            got = set(worker.result(split.backward_call))
+                worker.send(BACKWARD, split.backward_call, split.forward_call, True, grad_out)
+            got = set(worker.result(split.backward_call)[1])
         return tuple([worker.grads.views[i].copy() if i in got else None for i in ctx.which])
 
 
@@ -457,12 +549,14 @@ class _WorkerGroup:
         pass  # the main process learns of it from the call's result
 
 
-def _serve(model: Module, members: Any, ctl: Any, sums: Any, values: _Shared, grads: _Shared,
-           rows: _Shared, index: int) -> None:
-    """The worker's loop: forward and backward calls on its copy of the model."""
+def _serve(model: Module, members: Any, ctl: tuple, sums: Any, values: _Shared, grads: _Shared,
+           index: int) -> None:
+    """The worker's loop: forward and backward calls on its copy of the model (`ctl`: its end
+    of the control socket, then its send and receive boxes)."""
     # Ctrl-C is the training process's to handle (models/mnist.py finishes the step); the
     # worker ends when that process closes its pipe or exits
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    channel = _Channel(*ctl)
     params = members.params  # the lists the main process laid the shared memory out by
     for tensor, view in zip([*params, *members.buffers], values.views):
         tensor.data = view  # the values the main process wrote before each call
@@ -472,43 +566,37 @@ def _serve(model: Module, members: Any, ctl: Any, sums: Any, values: _Shared, gr
     graphs: dict[int, Tensor] = {}
     while True:
         try:
-            _spin(ctl)
-            message = ctl.recv()
+            _spin(channel)
+            kind, call, graph, retain, array, dropped, _ = channel.recv()
         except (EOFError, OSError):
             return
-        kind, *message, dropped = message
-        for call in dropped:  # the main process freed these graphs
-            graphs.pop(call, None)
-        message = [kind, *message]
-        if kind == "stop":
+        for done in dropped:  # the main process freed these graphs
+            graphs.pop(done, None)
+        if kind == STOP:
             return
-        call = message[1]
         group.call = call
         try:
-            if kind == "forward":
+            if kind == FORWARD:  # array: its rows of the batch
                 _state.grad_enabled = True
-                x = message[2]  # its rows, or how many of them lie in shared memory
-                x = rows.views[0][:x].copy() if isinstance(x, int) else x
                 with threads.member(group, index):
-                    out = model.forward(Tensor(x, dtype=None))
+                    out = model.forward(Tensor(array, dtype=None))
                 graphs[call] = out
-                ctl.send((call, "ok", out.data, len(graphs)))
-            else:  # backward of the graph of forward call message[2]
-                _, _, graph, grad, retain = message
+                channel.send(OK, call, len(graphs), array=out.data)
+            else:  # BACKWARD of forward call `graph`'s graph; array: its output's gradient
                 with threads.member(group, index):
-                    found = _leaf_grads(graphs[graph], grad, retain)
+                    found = _leaf_grads(graphs[graph], array, bool(retain))
                 got = []
                 for i, (param, view) in enumerate(zip(params, grads.views)):
                     grad = found.get(id(param))
                     if grad is not None:
                         np.copyto(view, grad)
                         got.append(i)
-                ctl.send((call, "ok", got, len(graphs)))
+                channel.send(OK, call, len(graphs), items=got)
                 if not retain:
                     del graphs[graph]  # freed after the answer, off the step's path
         except BaseException as error:  # noqa: BLE001 (sent to the main process, which raises)
             try:
-                ctl.send((call, "error", type(error).__name__, str(error)))
+                channel.send(ERROR, call, text=f"{type(error).__name__}\n{error}")
             except (OSError, ValueError):
                 return
 
