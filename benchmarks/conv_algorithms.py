@@ -60,16 +60,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--algorithms", nargs="+", default=["im2col", "taps", "toeplitz", "naive"])
     parser.add_argument("--no-malloc-tuning", dest="malloc_tuning", action="store_false",
-                        help="leave glibc's malloc at its defaults (see steps_tinygrad.py)")
+                        help="leave glibc's malloc at its defaults (tinygrad_cnn/memory.py)")
     args = parser.parse_args()
     set_threads(args.threads)
+    if not args.malloc_tuning:  # the package tunes malloc at import unless told not to
+        os.environ["TINYGRAD_CNN_KEEP_FREED_MEMORY"] = "0"
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from steps_tinygrad import keep_freed_memory  # this folder is on sys.path
 
     from tinygrad_cnn.ops.conv import choose_algorithm, conv_geometry
-
-    if args.malloc_tuning:
-        keep_freed_memory()
 
     steps = {(layer, alg): make_step(layer, alg, args.batch_size)
              for layer in LAYERS for alg in args.algorithms}
