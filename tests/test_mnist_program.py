@@ -231,3 +231,17 @@ def test_resume_of_a_run_saved_before_label_smoothing_existed() -> None:
     with pytest.raises(runs.RunError, match=r"--label-smoothing 0.0 -> 0.1"):
         runs.resume_settings(state, settings, ["label_smoothing"], flags,
                              mnist.FLAGS_BEFORE_THEY_EXISTED)
+
+
+def test_the_kernels_a_model_uses_load_before_the_first_epoch_s_clock(monkeypatch):
+    from tinygrad_cnn.ops import compiled
+    loads: list[str] = []
+    monkeypatch.setattr(compiled, "enabled", lambda: True)
+    monkeypatch.setattr(compiled, "warm_up", lambda: loads.append("all"))
+    mnist.warm_up_kernels(mnist.seed_model())  # no pooling, no batch norm: numba stays unloaded
+    assert loads == []
+    mnist.warm_up_kernels(mnist.lenet())
+    assert loads == ["all"]
+    monkeypatch.setattr(compiled, "enabled", lambda: False)  # TINYGRAD_CNN_COMPILED=0
+    mnist.warm_up_kernels(mnist.best_model())
+    assert loads == ["all"]
