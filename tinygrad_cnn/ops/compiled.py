@@ -73,7 +73,7 @@ def compile_seconds() -> dict[str, float]:
 
 
 def kernels(family: str) -> SimpleNamespace:
-    """The compiled kernels of `family` ("pool", "norm"), built on the first call."""
+    """The compiled kernels of `family` ("pool", "norm", "optim"), built on the first call."""
     if family not in _families:
         with _lock:
             if family not in _families:
@@ -92,16 +92,19 @@ def warm_up() -> dict[str, float]:
     return compile_seconds()
 
 
-def _jit(loops: Callable, signatures: list, fastmath: Any = False) -> Callable:
+def _jit(loops: Callable, signatures: list, fastmath: Any = False,
+         error_model: str = "python") -> Callable:
     """loops compiled now for these signatures, and only for them: no later call compiles again
-    (numba would for each new layout or dtype)."""
+    (numba would for each new layout or dtype). error_model="numpy": x / 0 gives inf or NaN as
+    in NumPy, instead of a ZeroDivisionError check on every division (which stops vectorising)."""
     import numba
 
+    options = dict(nogil=True, fastmath=fastmath, error_model=error_model)
     try:
-        kernel = numba.njit(cache=True, nogil=True, fastmath=fastmath)(loops)
+        kernel = numba.njit(cache=True, **options)(loops)
     except RuntimeError as error:  # no writable cache directory: compile in every process
         warnings.warn(f"{error}; set NUMBA_CACHE_DIR to a writable directory", stacklevel=3)
-        kernel = numba.njit(nogil=True, fastmath=fastmath)(loops)
+        kernel = numba.njit(**options)(loops)
     for signature in signatures:
         kernel.compile(signature)
     kernel.disable_compile()
@@ -323,5 +326,66 @@ def _norm_kernels() -> SimpleNamespace:
     return SimpleNamespace(**found)
 
 
+# ---------------------------------------------------------------- optimizer updates
+# One loop over a parameter's flattened elements (C-contiguous 1-D views: optim/optimizer.py
+# flattens them and passes other layouts to its NumPy path) updating the parameter and its state
+# in place, instead of NumPy's ten or so whole-array passes with temporaries. The caller passes
+# Python floats; numba rounds them to the arrays' dtype at the call, as NumPy casts a Python
+# float. Each element follows the NumPy path's operations in its order and precision (no
+# fastmath: nothing fused or reordered; NumPy's error model: 0 / 0 is NaN), so both give the
+# same bits (tests/test_compiled_optim.py). Loop-invariant flags stay in the loop: LLVM
+# unswitches them.
+
+def _sgd_loops(p, grad, buf, lr, weight_decay, momentum, damp, with_decay, with_momentum,
+               nesterov, first):  # pragma: no cover (runs compiled)
+    """optim.SGD's step: d = g + wd * p; buf = d (first) or momentum * buf + damp * d;
+    d = d + momentum * buf (nesterov) or buf; p -= lr * d. buf is unused without momentum."""
+    for i in range(p.shape[0]):
+        d = grad[i]
+        if with_decay:
+            d = d + weight_decay * p[i]
+        if with_momentum:
+            b = d if first else buf[i] * momentum + damp * d
+            buf[i] = b
+            d = d + momentum * b if nesterov else b
+        p[i] = p[i] - lr * d
+
+
+def _adam_loops(p, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, decay, weight_decay, beta1,
+                one_minus_beta1, beta2, one_minus_beta2, bias2_scale, eps, step_size,
+                with_l2, amsgrad):  # pragma: no cover (runs compiled)
+    """optim.Adam's step: p *= decay (AdamW's, else 1); g += wd * p (with_l2);
+    m = b1 m + (1-b1) g; v = b2 v + (1-b2) g g; amsgrad: vmax = max(vmax, v), used for v;
+    p -= step_size * m / (sqrt(v) * bias2_scale + eps). max_exp_avg_sq unused without amsgrad."""
+    for i in range(p.shape[0]):
+        x = p[i] * decay
+        g = grad[i]
+        if with_l2:
+            g = g + weight_decay * p[i]
+        m = exp_avg[i] * beta1 + one_minus_beta1 * g
+        v = exp_avg_sq[i] * beta2 + one_minus_beta2 * (g * g)
+        exp_avg[i] = m
+        exp_avg_sq[i] = v
+        if amsgrad:
+            top = max_exp_avg_sq[i]
+            v = top if top > v or top != top else v  # np.maximum: NaN wins
+            max_exp_avg_sq[i] = v
+        p[i] = x - m / (np.sqrt(v) * bias2_scale + eps) * step_size
+
+
+def _optim_kernels() -> SimpleNamespace:
+    from numba import types
+
+    sgd, adam = [], []
+    for dtype in (types.float32, types.float64):
+        read, write = types.Array(dtype, 1, "C", readonly=True), types.Array(dtype, 1, "C")
+        flag = types.boolean
+        sgd.append((write, read, write) + (dtype,) * 4 + (flag,) * 4)
+        adam.append((write, read, write, write, write) + (dtype,) * 9 + (flag,) * 2)
+    return SimpleNamespace(sgd=_jit(_sgd_loops, sgd),
+                           adam=_jit(_adam_loops, adam, error_model="numpy"))
+
+
 _BUILDERS: dict[str, Callable[[], SimpleNamespace]] = {"pool": _pool_kernels,
-                                                       "norm": _norm_kernels}
+                                                       "norm": _norm_kernels,
+                                                       "optim": _optim_kernels}

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ..ops import compiled
 from ..tensor import Tensor
 
 
@@ -179,6 +180,20 @@ def _check_adam(owner: str, lr: Any, betas: Any, eps: Any, weight_decay: Any) ->
                          f"weight_decay={weight_decay}")
 
 
+def _fits_kernels(p: np.ndarray, *arrays: np.ndarray) -> bool:
+    """Whether the compiled tier's optimizer kernels take these arrays: the tier is on, and p is
+    float32 or float64 and every array C-contiguous, of p's dtype and shape (else NumPy runs)."""
+    if not (compiled.enabled() and p.dtype in _KERNEL_DTYPES):
+        return False
+    for a in (p, *arrays):
+        if a.dtype != p.dtype or a.shape != p.shape or not a.flags.c_contiguous:
+            return False
+    return True
+
+
+_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 def _check_keys(state_dict: Any, expected: set[str], owner: str) -> None:
     """A loaded state dict has exactly the `expected` keys (ValueError naming the others)."""
     if not isinstance(state_dict, dict):
@@ -212,6 +227,12 @@ class SGD(Optimizer):
 
     def _update(self, p: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
+        buf = state.get("momentum_buffer")
+        # plain SGD is one ufunc pair, faster than a kernel call (docs/benchmarks.md, issue 19)
+        plain = group["momentum"] == 0 and group["weight_decay"] == 0
+        if not plain and _fits_kernels(p, grad, *([] if buf is None else [buf])):
+            self._compiled_update(p, grad, state, group)
+            return
         d = grad if group["weight_decay"] == 0 else grad + group["weight_decay"] * p
         momentum = group["momentum"]
         if momentum != 0:
@@ -225,6 +246,19 @@ class SGD(Optimizer):
             d = d + momentum * buf if group["nesterov"] else buf
         # in place on the parameter's array: no graph, and optimizers/models share the array
         p -= group["lr"] * d
+
+    def _compiled_update(self, p: np.ndarray, grad: np.ndarray, state: dict[str, Any],
+                         group: dict[str, Any]) -> None:
+        """The same step as one loop (compiled.py's _sgd_loops) over flat views. The kernel
+        takes the Python floats in p's dtype, rounded as NumPy casts them: the same bits."""
+        momentum, wd = group["momentum"], group["weight_decay"]
+        first = momentum != 0 and "momentum_buffer" not in state
+        if first:
+            state["momentum_buffer"] = np.empty_like(p)
+        buf = state.get("momentum_buffer", p)  # p stands in, unread, without momentum
+        compiled.kernels("optim").sgd(
+            p.ravel(), grad.ravel(), buf.ravel(), group["lr"], wd, momentum,
+            1 - group["dampening"], wd != 0, momentum != 0, bool(group["nesterov"]), first)
 
 
 class Adam(Optimizer):
@@ -243,6 +277,11 @@ class Adam(Optimizer):
 
     def _update(self, p: np.ndarray, grad: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
+        buffers = [state[name] for name in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+                   if name in state]
+        if _fits_kernels(p, grad, *buffers):
+            self._compiled_update(p, grad, state, group)
+            return
         lr, (beta1, beta2), wd = group["lr"], group["betas"], group["weight_decay"]
         if wd != 0:
             if self.decoupled_weight_decay:
@@ -268,6 +307,25 @@ class Adam(Optimizer):
         np.divide(exp_avg, denom, out=denom)
         denom *= step_size
         p -= denom
+
+    def _compiled_update(self, p: np.ndarray, grad: np.ndarray, state: dict[str, Any],
+                         group: dict[str, Any]) -> None:
+        """The same step as one loop (compiled.py's _adam_loops) over flat views. The step's
+        scalars are the NumPy path's Python floats; the kernel takes them in p's dtype, rounded
+        as NumPy casts them: the same bits."""
+        lr, (beta1, beta2), wd = group["lr"], group["betas"], group["weight_decay"]
+        if not state:
+            state.update(step=0, exp_avg=np.zeros_like(p), exp_avg_sq=np.zeros_like(p))
+        state["step"] += 1
+        step, amsgrad = state["step"], bool(group.get("amsgrad"))
+        top = state.setdefault("max_exp_avg_sq", np.zeros_like(p)) if amsgrad else p
+        decoupled = wd != 0 and self.decoupled_weight_decay
+        compiled.kernels("optim").adam(
+            p.ravel(), grad.ravel(), state["exp_avg"].ravel(), state["exp_avg_sq"].ravel(),
+            top.ravel(),  # p stands in, unread, without amsgrad
+            1 - lr * wd if decoupled else 1.0, wd, beta1, 1 - beta1, beta2, 1 - beta2,
+            1 / math.sqrt(1 - beta2**step), group["eps"], lr / (1 - beta1**step),
+            wd != 0 and not self.decoupled_weight_decay, amsgrad)
 
 
 class AdamW(Adam):
