@@ -264,12 +264,12 @@ def make_optimizer(args: argparse.Namespace, model: nn.Module, steps: int):
     return opt, None
 
 
-def warm_up_kernels(model: nn.Module) -> None:
-    """Load the compiled kernels (ops/compiled.py) the model's pooling and batch norm use before
-    the clock starts, as PyTorch's load at import: numba's first load takes 0.2-0.3 s from its
-    cache (1-2 s the first time ever), which a first epoch's seconds would otherwise include."""
-    uses = (nn.MaxPool2d, nn.BatchNorm1d, nn.BatchNorm2d)
-    if compiled.enabled() and any(isinstance(m, uses) for m in model.modules()):
+def warm_up_kernels() -> None:
+    """Load the compiled kernels (ops/compiled.py: pooling, batch norm, every recipe's
+    optimizer) before the clock starts, as PyTorch's load at import: numba's first load takes
+    0.2-0.3 s from its cache (1-2 s the first time ever), which the first epoch's seconds
+    would otherwise include."""
+    if compiled.enabled():
         compiled.warm_up()
 
 
@@ -351,7 +351,7 @@ def train_locked(args: argparse.Namespace, run: runs.Run, stack: ExitStack) -> d
     monitor = tg.HealthMonitor(model) if args.report else None
     print(f"{args.model}: {sum(p.size for p in model.parameters()):,} parameters, "
           f"{len(train_x):,} training images, {args.epochs} epochs of {len(loader)} steps")
-    warm_up_kernels(model)
+    warm_up_kernels()
     stopping = stack.enter_context(runs.interruptible())  # Ctrl-C: finish the step, checkpoint
     for epoch in range(start_epoch, args.epochs):
         loss_sum, correct, seen, before = (partial.get(key, 0) for key in

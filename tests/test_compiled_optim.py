@@ -13,7 +13,6 @@ from tinygrad_cnn.ops import compiled
 needs_numba = pytest.mark.skipif(not compiled.available(), reason="numba is not installed")
 
 SHAPES = [(3, 4), (6, 1, 5, 5), (7,), (), (0, 3)]
-ADAM_SHAPES = [shape for shape in SHAPES if shape != ()]  # the NumPy path fails on 0-d (np.divide)
 SGD_CASES = [
     dict(lr=0.1),
     dict(lr=1, momentum=1, weight_decay=0),  # integers, as a user may write them
@@ -85,7 +84,7 @@ def test_sgd_kernel_equals_the_numpy_path(kwargs, shape, dtype):
 
 @needs_numba
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("shape", ADAM_SHAPES, ids=str)
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
 @pytest.mark.parametrize("cls, kwargs", ADAM_CASES, ids=str)
 def test_adam_kernel_equals_the_numpy_path(cls, kwargs, shape, dtype):
     p0, grads = random_steps(shape, dtype, steps=5)
@@ -159,3 +158,12 @@ def test_the_kernels_take_only_flat_contiguous_float_arrays():
     with pytest.raises(TypeError):
         kernels.sgd(*(np.ones(3, np.float16),) * 3, 0.1, 0.0, 0.0, 1.0, False, False, False,
                     False)
+
+
+def test_adam_steps_a_single_number_parameter_on_the_numpy_path():
+    # PyTorch: torch.optim.Adam([p], lr=0.1) with p = 1.0, grad 0.5: one step gives 0.9
+    p = nn.Parameter(np.array(1.0, dtype=np.float32))
+    p.grad = Tensor(np.array(0.5, dtype=np.float32))
+    with compiled.use(False):
+        optim.Adam([p], lr=0.1).step()
+    assert p.data.shape == () and p.data == pytest.approx(0.9, abs=1e-6)

@@ -233,15 +233,13 @@ def test_resume_of_a_run_saved_before_label_smoothing_existed() -> None:
                              mnist.FLAGS_BEFORE_THEY_EXISTED)
 
 
-def test_the_kernels_a_model_uses_load_before_the_first_epoch_s_clock(monkeypatch):
+def test_the_compiled_kernels_load_before_the_first_epoch_s_clock(monkeypatch):
     from tinygrad_cnn.ops import compiled
     loads: list[str] = []
-    monkeypatch.setattr(compiled, "enabled", lambda: True)
     monkeypatch.setattr(compiled, "warm_up", lambda: loads.append("all"))
-    mnist.warm_up_kernels(mnist.seed_model())  # no pooling, no batch norm: numba stays unloaded
-    assert loads == []
-    mnist.warm_up_kernels(mnist.lenet())
+    monkeypatch.setattr(compiled, "enabled", lambda: True)
+    mnist.warm_up_kernels()
     assert loads == ["all"]
-    monkeypatch.setattr(compiled, "enabled", lambda: False)  # TINYGRAD_CNN_COMPILED=0
-    mnist.warm_up_kernels(mnist.best_model())
+    monkeypatch.setattr(compiled, "enabled", lambda: False)  # TINYGRAD_CNN_COMPILED=0, no numba
+    mnist.warm_up_kernels()
     assert loads == ["all"]

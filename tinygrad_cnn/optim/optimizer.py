@@ -301,7 +301,7 @@ class Adam(Optimizer):
             top = state.setdefault("max_exp_avg_sq", np.zeros_like(p))
             np.maximum(top, exp_avg_sq, out=top)
             exp_avg_sq = top
-        denom = np.sqrt(exp_avg_sq)
+        denom = np.sqrt(exp_avg_sq, out=np.empty_like(exp_avg_sq))  # an array when 0-d too
         denom *= 1 / math.sqrt(1 - beta2**step)
         denom += group["eps"]
         np.divide(exp_avg, denom, out=denom)
