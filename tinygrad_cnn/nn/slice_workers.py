@@ -96,9 +96,9 @@ def _fingerprint(members: Any) -> tuple:
 # ----- the control channel ----------------------------------------------------------------------
 # A message is a fixed header of int64 fields on a socket; its array (a slice's rows, their
 # gradient, a worker's output) goes through shared memory, and a list of ints or a text after
-# the header. Measured between a step's layers (caches cold): multiprocessing's pickled message
-# with a small array took 60-110 us from send to receipt, four times on a step's critical path;
-# this takes 20-35.
+# the header. multiprocessing's pickled messages took several times as long from send to
+# receipt between a step's layers (caches cold), four times on a step's critical path
+# (docs/benchmarks.md, "Issue 19, round 2").
 FORWARD, BACKWARD, STOP, OK, ERROR = 1, 2, 3, 4, 5  # the message kinds
 _NO_ARRAY, _IN_BOX, _AFTER_HEAD = 0, 1, 2  # where a message's array is
 MAX_DIMS = 16
