@@ -196,6 +196,24 @@ def test_double_backward_through_worker_slices_names_the_way_out():
         (grad * grad).sum().backward()
 
 
+def test_a_failed_split_leaves_no_graph_in_the_worker():
+    model = mlp()
+    step(model)
+    (worker,) = workers_of(model)
+
+    def broken(x):
+        raise RuntimeError("slice 0 broke")
+    model[2].forward = broken  # here only: the worker was forked with the working layer
+    with pytest.raises(RuntimeError, match="slice 0 broke"):
+        step(model)  # the worker answered its slice; the serial rerun raises
+    del model[2].forward
+    for _ in range(2):
+        model.zero_grad()
+        step(model)
+    assert workers_of(model) == [worker]
+    assert worker.graphs_held <= 1  # not the failed call's graph as well
+
+
 def test_a_worker_keeps_no_graph_after_a_plain_backward():
     model = mlp()
     for _ in range(5):

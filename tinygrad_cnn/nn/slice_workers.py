@@ -449,27 +449,32 @@ def _run_forward(pool: _Pool, model: Module, x: Tensor, spans: list, members: An
     for view, tensor in zip(pool.values.views, [*members.params, *members.buffers]):
         view[...] = tensor.data  # same shape and dtype: the fingerprint says so
     call = next(_calls)
-    for worker, (start, stop) in zip(pool.workers, spans[1:]):
-        worker.send(FORWARD, call, array=x.data[start:stop])
     group = _MainGroup(pool.workers, call, reads_results=True)
-    start, stop = spans[0]
+    sent, answered, outs = [], set(), []
     try:
+        for worker, (start, stop) in zip(pool.workers, spans[1:]):
+            worker.send(FORWARD, call, array=x.data[start:stop])
+            sent.append(worker)
+        start, stop = spans[0]
         with threads.blas_threads(1), threads.member(group, 0):
             first = model.forward(x[start:stop])
         if type(first) is not Tensor:
             raise TypeError(f"{type(model).__name__}: a forward split into batch slices must "
                             f"return a Tensor, got {type(first).__name__}")
+        outs.append(first)
+        for worker in pool.workers:
+            outs.append(worker.result(call)[0])
+            answered.add(worker)
     except BaseException:
         group.abort()
-        for worker in pool.workers:  # let each finish or fail before the serial rerun
-            if call in worker.failed:
-                continue  # its error was read already: that is what failed here
-            try:
-                worker.result(call)
-            except Exception:  # noqa: BLE001 (the rerun says what is wrong)
-                pass
+        for worker in sent:  # let each finish or fail before the serial rerun
+            if call not in worker.failed and worker not in answered:
+                try:
+                    worker.result(call)
+                except Exception:  # noqa: BLE001 (the rerun says what is wrong)
+                    pass
+            worker.dropped.append(call)  # the graph it kept goes with its next message
         raise
-    outs = [first] + [worker.result(call)[0] for worker in pool.workers]
     return outs, Split(pool, call, met=group.met)
 
 
