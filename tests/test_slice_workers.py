@@ -304,6 +304,57 @@ def test_the_control_channel_refuses_arrays_it_cannot_describe():
         sender.send(slice_workers.OK, 1, array=np.zeros(2, dtype=[("a", "f4"), ("b", "i2")]))
 
 
+@pytest.mark.parametrize("partial", [
+    (np.array([1.5, -2.0], dtype=np.float32), 64),  # BatchNorm's (sums, count)
+    np.arange(3, dtype=np.float64),  # its sums of squares: one array, not a tuple
+    (np.float32(2.5), 7.25, np.arange(4, dtype=">f8").reshape(2, 2)),  # scalar, float, BE
+    (np.zeros((0,), dtype=np.float16), 2 ** 62),  # empty; a count past 2**31
+], ids=["sums-count", "array", "scalar-float-big-endian", "empty-large-int"])
+def test_batch_norm_sums_cross_the_channel_with_their_types(partial):
+    """A batch-norm partial keeps each part's type across the channel: an int stays an int and
+    a NumPy scalar a NumPy scalar (NumPy 2's promotion of float32 / count depends on it)."""
+    sender, receiver = channel_pair(box_bytes=16)  # 16 bytes: most go after the header
+    items, data = slice_workers._pack(partial)
+    sender.send(slice_workers.PARTIAL, 5, array=data, items=items)
+    kind, call, _, _, got_data, got_items, _ = receiver.recv()
+    got = slice_workers._unpack(got_items, got_data)
+    assert (kind, call) == (slice_workers.PARTIAL, 5)
+    parts, got_parts = ((partial, got) if isinstance(partial, tuple)
+                        else ((partial,), (got,)))
+    assert type(got) is type(partial) and len(got_parts) == len(parts)
+    for want, have in zip(parts, got_parts):
+        assert type(have) is type(want)
+        if isinstance(want, (np.ndarray, np.generic)):
+            assert have.dtype == want.dtype.newbyteorder("=") and have.shape == want.shape
+            np.testing.assert_array_equal(have, want)
+        else:
+            assert have == want
+
+
+def test_batch_norm_sums_refuse_what_they_cannot_carry():
+    with pytest.raises(TypeError, match="numbers or arrays, got str"):
+        slice_workers._pack((np.zeros(2), "64"))
+
+
+def test_batch_norm_with_sums_larger_than_their_box_equals_the_serial_step():
+    """5000 features: each partial (20 KB of float32 sums) is over the 16 KB box and goes after
+    the header; the split step equals the serial one (running statistics too)."""
+    def build():
+        tg.manual_seed(0)
+        return nn.Sequential(nn.Linear(6, 5000), nn.BatchNorm1d(5000), nn.ReLU(),
+                             nn.Linear(5000, 3))
+    results = []
+    for threads in (2, 1):
+        tg.set_num_threads(threads)
+        model = build()
+        step(model)
+        assert (threads == 1) or workers_of(model)
+        results.append([p.grad.data.copy() for p in model.parameters()]
+                       + [b.data.copy() for b in model.buffers()])
+    for split, serial in zip(*results):
+        np.testing.assert_allclose(split, serial, rtol=1e-4, atol=1e-6)
+
+
 def test_a_split_while_another_thread_talks_to_the_workers_uses_threads():
     model = mlp()
     step(model)

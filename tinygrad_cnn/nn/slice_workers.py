@@ -14,8 +14,8 @@ slice in a worker process forked from this one, which holds its own copy of the 
   (`Split.run_branches`) and runs its graph's backward while slice 0's runs here; it writes
   each parameter's gradient into shared memory, and they come back as RemoteSlice's input
   gradients, added to the local slice's in slice order as in the thread split;
-- batch norm's sums meet through a second pipe per worker (`_MainGroup`, `_WorkerGroup`: the
-  same `threads.all_sum` calls as between threads), so statistics are the whole batch's.
+- batch norm's sums meet through a second channel per worker (`_MainGroup`, `_WorkerGroup`:
+  the same `threads.all_sum` calls as between threads), so statistics are the whole batch's.
 
 A worker is forked for a model on its first split and kept while the model's structure (its
 modules, training flags, parameter shapes and dtypes) stays the same; a change forks a new one.
@@ -48,6 +48,7 @@ from .module import Module
 
 POLL_S = 0.05  # how often a wait checks that the other side is still alive
 BOX_BYTES = 1 << 23  # shared memory for the arrays of one direction's messages, per worker
+SUMS_BOX_BYTES = 1 << 14  # the same for batch norm's sums (a few numbers per channel)
 SPIN_S = 0.001  # how long a wait polls before it sleeps: a sleeping process wakes late
 MAX_POOLS = 4  # models with workers at once (a GAN's two models alternate every step)
 _calls = itertools.count(1)  # one id per forward or backward call, tagging every message
@@ -100,6 +101,7 @@ def _fingerprint(members: Any) -> tuple:
 # receipt between a step's layers (caches cold), four times on a step's critical path
 # (docs/benchmarks.md, "Issue 19, round 2").
 FORWARD, BACKWARD, STOP, OK, ERROR = 1, 2, 3, 4, 5  # the message kinds
+PARTIAL, TOTAL, ABORT = 6, 7, 8  # on the batch-norm sums channel
 _NO_ARRAY, _IN_BOX, _AFTER_HEAD = 0, 1, 2  # where a message's array is
 MAX_DIMS = 16
 # kind, call, a, b, where the array is, its dtype (char code), ndim, items, text bytes, dims
@@ -171,6 +173,48 @@ class _Channel:
         return b"".join(chunks)
 
 
+# batch norm's sums: a partial is a number, a NumPy scalar or array, or a tuple of these; its
+# parts travel as one byte array, described by int64 items (tag, dtype char, ndim, dims)
+_ARRAY, _SCALAR, _INT, _FLOAT = 0, 1, 2, 3
+
+
+def _pack(partial: Any) -> tuple[list[int], np.ndarray]:
+    """(items, data) describing partial for `_unpack`; TypeError for what it cannot carry."""
+    parts = partial if isinstance(partial, tuple) else (partial,)
+    items, data = [int(isinstance(partial, tuple)), len(parts)], []
+    for part in parts:
+        if isinstance(part, np.ndarray):
+            tag, array = _ARRAY, part
+        elif isinstance(part, np.generic):
+            tag, array = _SCALAR, np.asarray(part)
+        elif isinstance(part, int):
+            tag, array = _INT, np.asarray(part, dtype=np.int64)  # OverflowError past int64
+        elif isinstance(part, float):
+            tag, array = _FLOAT, np.asarray(part, dtype=np.float64)
+        else:
+            raise TypeError(f"a batch slice's sum must hold numbers or arrays, got "
+                            f"{type(part).__name__} (set TINYGRAD_CNN_SLICES=threads)")
+        array = _plain(array)
+        items += [tag, ord(array.dtype.char), array.ndim, *array.shape]
+        data.append(np.ascontiguousarray(array).reshape(-1).view(np.uint8))
+    return items, np.concatenate(data) if data else np.empty(0, np.uint8)
+
+
+def _unpack(items: list[int], data: np.ndarray) -> Any:
+    """The partial `_pack` described (each part a fresh array, a NumPy scalar or a number)."""
+    is_tuple, n, at, offset, parts = items[0], items[1], 2, 0, []
+    for _ in range(n):
+        tag, char, ndim = items[at:at + 3]
+        shape, at = tuple(items[at + 3:at + 3 + ndim]), at + 3 + ndim
+        dtype = np.dtype(chr(char))
+        count = int(np.prod(shape, dtype=np.int64))
+        array = data[offset:offset + count * dtype.itemsize].view(dtype).reshape(shape).copy()
+        offset += count * dtype.itemsize
+        parts.append(array if tag == _ARRAY else array[()] if tag == _SCALAR
+                     else int(array) if tag == _INT else float(array))
+    return tuple(parts) if is_tuple else parts[0]
+
+
 def _plain(array: np.ndarray) -> np.ndarray:
     """array with a dtype its one-letter code names (native byte order), at most MAX_DIMS."""
     if array.ndim > MAX_DIMS:
@@ -195,11 +239,14 @@ class _Worker:
         context = multiprocessing.get_context("fork")
         ctl, child_ctl = context.Pipe()
         self.ctl = _Channel(ctl, send_box=to_worker, recv_box=to_main)
-        self.sums, child_sums = context.Pipe()  # batch norm's sums (pickled: a few per step)
+        sums, child_sums = context.Pipe()  # batch norm's sums
+        sums_to_worker, sums_to_main = (mmap.mmap(-1, SUMS_BOX_BYTES) for _ in range(2))
+        self.sums = _Channel(sums, send_box=sums_to_worker, recv_box=sums_to_main)
         _workers.add(self)  # a child forked from now on closes its copy of these ends
         self.process = context.Process(
-            target=_serve, args=(model, members, (child_ctl, to_main, to_worker), child_sums,
-                                 values, self.grads, index),
+            target=_serve, args=(model, members, (child_ctl, to_main, to_worker),
+                                 (child_sums, sums_to_main, sums_to_worker), values, self.grads,
+                                 index),
             daemon=True, name=f"tinygrad_cnn slice {index}")
         self.process.start()
         child_ctl.close()
@@ -342,7 +389,7 @@ def _forget_after_fork() -> None:
     pipes' ends open (a worker learns that the training process ended from its pipe's end)."""
     _pools.clear()
     for worker in list(_workers):
-        for end in (worker.ctl.end, worker.sums):
+        for end in (worker.ctl.end, worker.sums.end):
             try:
                 end.close()
             except OSError:
@@ -372,16 +419,22 @@ class _MainGroup:
             total = tuple([threads.add_in_order(list(p)) for p in zip(*parts)])
         else:
             total = threads.add_in_order(parts)
+        items, data = _pack(total)
         for worker in self.workers:
-            worker.sums.send((self.call, "total", total))
+            worker.sums.send(TOTAL, self.call, array=data, items=items)
         return total
 
     def _partial_of(self, worker: _Worker) -> Any:
+        ready = _spin(worker.sums)
         while True:
-            if worker.sums.poll(POLL_S):
-                message = worker.sums.recv()
-                if message[0] == self.call:
-                    return message[1]
+            if ready or worker.sums.ready(POLL_S):
+                ready = False
+                try:
+                    _, call, _, _, data, items, _ = worker.sums.recv()
+                except EOFError:
+                    raise SliceFailed("a batch-slice worker process ended") from None
+                if call == self.call:
+                    return _unpack(items, data)
                 continue  # left over from a call that failed
             if self.reads_results and worker.ctl.ready(0):
                 worker.result(self.call)  # the worker's error, raised here
@@ -391,7 +444,7 @@ class _MainGroup:
     def abort(self) -> None:
         for worker in self.workers:
             try:
-                worker.sums.send((self.call, "abort", None))
+                worker.sums.send(ABORT, self.call)
             except (OSError, ValueError):
                 pass
 
@@ -537,27 +590,29 @@ class _GraphToken:
 class _WorkerGroup:
     """threads.all_sum in a worker: its partial to the main process, the total back."""
 
-    def __init__(self, sums: Any) -> None:
+    def __init__(self, sums: _Channel) -> None:
         self.sums, self.call = sums, 0
 
     def all_sum(self, index: int, partial: Any) -> Any:
-        self.sums.send((self.call, partial))
+        items, data = _pack(partial)
+        self.sums.send(PARTIAL, self.call, array=data, items=items)
         while True:
-            call, kind, total = self.sums.recv()
+            _spin(self.sums)  # then recv sleeps until the total comes
+            kind, call, _, _, data, items, _ = self.sums.recv()
             if call != self.call:
                 continue  # left over from a call that failed
-            if kind == "abort":
+            if kind == ABORT:
                 raise SliceFailed("another slice of the batch failed")
-            return total
+            return _unpack(items, data)
 
     def abort(self) -> None:
         pass  # the main process learns of it from the call's result
 
 
-def _serve(model: Module, members: Any, ctl: tuple, sums: Any, values: _Shared, grads: _Shared,
-           index: int) -> None:
-    """The worker's loop: forward and backward calls on its copy of the model (`ctl`: its end
-    of the control socket, then its send and receive boxes)."""
+def _serve(model: Module, members: Any, ctl: tuple, sums: tuple, values: _Shared,
+           grads: _Shared, index: int) -> None:
+    """The worker's loop: forward and backward calls on its copy of the model (`ctl` and `sums`:
+    its end of each channel's socket, then that channel's send and receive boxes)."""
     # Ctrl-C is the training process's to handle (models/mnist.py finishes the step); the
     # worker ends when that process closes its pipe or exits
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -567,7 +622,7 @@ def _serve(model: Module, members: Any, ctl: tuple, sums: Any, values: _Shared, 
         tensor.data = view  # the values the main process wrote before each call
         tensor._hooks = ()  # a parameter's hooks run once, in the main process, on the sum
     threads.set_blas_threads(1)  # one BLAS thread for good in this process
-    group = _WorkerGroup(sums)
+    group = _WorkerGroup(_Channel(*sums))
     graphs: dict[int, Tensor] = {}
     while True:
         try:
