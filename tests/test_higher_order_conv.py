@@ -14,7 +14,7 @@ from tinygrad_cnn.gradcheck import gradgradcheck
 from tinygrad_cnn.ops.loss import CrossEntropy
 from tinygrad_cnn.ops.matmul import Linear
 
-ALGORITHMS = ["naive", "im2col", "taps", "toeplitz"]
+ALGORITHMS = ["naive", "im2col", "taps", "toeplitz", "hybrid"]
 
 
 def fixed(shape: tuple, seed: int, scale: float = 1.0) -> np.ndarray:

@@ -13,7 +13,7 @@ from tinygrad_cnn import Tensor, gradcheck, ops
 from tinygrad_cnn.ops.conv import ALGORITHMS as CONV_ALGORITHMS
 from tinygrad_cnn.ops.conv import choose_algorithm, conv_geometry
 
-ALGORITHMS = ["naive", "im2col", "taps", "toeplitz"]
+ALGORITHMS = ["naive", "im2col", "taps", "toeplitz", "hybrid"]
 
 # (x shape, weight shape, stride, padding, dilation): strides 1-3, padding 0-2, dilation 1-2,
 # kernels 1-5, odd and non-square images and kernels, batch 1 and 7, several channels.
@@ -144,7 +144,8 @@ def test_float32_in_float32_out_and_any_memory_layout(algorithm):
 
 # the memory each algorithm returns out and grad_x in (ops/conv/__init__.py's contract)
 MEMORY_ORDER = {"naive": (0, 1, 2, 3), "toeplitz": (0, 2, 1, 3), "taps": (1, 0, 2, 3),
-                "im2col": (0, 2, 3, 1)}
+                "im2col": (0, 2, 3, 1), "hybrid": (0, 2, 3, 1)}
+GRAD_X_ORDER = {**MEMORY_ORDER, "hybrid": MEMORY_ORDER["toeplitz"]}  # hybrid: Toeplitz's grad_x
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
@@ -163,7 +164,7 @@ def test_the_layout_contract(algorithm, padding):
                                           (True, True, True))
         assert grad_x.shape == x.shape and grad_w.shape == weight.shape
         if padding == 0:  # else a view into the padded buffer
-            assert grad_x.transpose(order).flags.c_contiguous
+            assert grad_x.transpose(GRAD_X_ORDER[algorithm]).flags.c_contiguous
 
 
 def test_chained_convs_through_relu_and_pool_match_naive():
@@ -178,7 +179,7 @@ def test_chained_convs_through_relu_and_pool_match_naive():
         out = ops.conv2d(h, w2, algorithm=algorithm)
         (out * out).sum().backward()
         results[algorithm] = [out.data] + [t.grad.data for t in (x, w1, b1, w2)]
-    for algorithm in ("im2col", "taps", "toeplitz"):
+    for algorithm in ("im2col", "taps", "toeplitz", "hybrid"):
         for got, expected in zip(results[algorithm], results["naive"]):
             np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
 
@@ -200,6 +201,13 @@ def test_auto_picks_toeplitz_for_lenet_and_taps_for_small_or_wide_problems():
              ((32, 1, 28, 28), (3, 1, 3, 3)): "taps"}  # the seed model's conv
     for (x_shape, w_shape), algorithm in small.items():
         assert choose_algorithm(conv_geometry(x_shape, w_shape, 1, 0, 1)) == algorithm, x_shape
+    # not small, Toeplitz's band narrow and a window of C_in*KH*KW >= 200 values: `hybrid`
+    # (the `best` model's conv2 at 64 images a slice; LeNet's conv2 has windows of 150)
+    best2 = conv_geometry((64, 16, 14, 14), (32, 16, 5, 5), 1, 0, 1)
+    fast2 = conv_geometry((128, 8, 12, 12), (16, 8, 5, 5), 1, 0, 1)
+    narrow_short = conv_geometry((128, 4, 28, 28), (8, 4, 5, 5), 1, 0, 1)
+    assert choose_algorithm(best2) == choose_algorithm(fast2) == "hybrid"
+    assert choose_algorithm(narrow_short) == "toeplitz"
     out = ops.conv2d(Tensor(uniform(2, 1, 28, 28)), Tensor(uniform(6, 1, 5, 5)))
     assert out.grad_fn is None  # nothing needs grad: no graph, but the result is the same
     w = Tensor(uniform(6, 1, 5, 5), requires_grad=True)

@@ -4,12 +4,14 @@
 ops of their own, ConvTransposeInput and ConvWeightGrad, which make n-th derivatives work) and
 `auto`'s choice of algorithm live in `op.py`, the checks of groups in `grouped.py`, the shape
 checks in `geometry.py`, the naive reference in `naive.py`, the im2col family (row-per-pixel
-`im2col`, tap-major `taps`) in `im2col.py` and the row-Toeplitz GEMM in `toeplitz.py`.
+`im2col`, tap-major `taps`) in `im2col.py`, the row-Toeplitz GEMM in `toeplitz.py`, and in
+`op.py` `hybrid`: im2col's forward and grad_w with Toeplitz's grad_x.
 
 The memory-layout contract, written once here: an algorithm takes x as an NCHW-shaped array in
 any memory layout, and returns its output (forward) and grad_x (backward) as NCHW-shaped arrays
 in the memory it computed them in: `toeplitz` (N, H, C, W), `taps` (C, N, H, W), `im2col`
-(N, H, W, C), `naive` plain NCHW. grad_w and grad_b come in any layout.
+(N, H, W, C), `naive` plain NCHW, `hybrid` im2col's output and Toeplitz's grad_x. grad_w and
+grad_b come in any layout.
 
 Who relies on it: no op for correctness (each reads its input through shape and strides, and
 NumPy's ufuncs keep their input's memory order, so relu and pooling pass a layout on). Two for

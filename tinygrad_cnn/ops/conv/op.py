@@ -19,16 +19,29 @@ from . import im2col, naive, toeplitz
 from .geometry import ConvGeometry, conv_geometry
 from .grouped import group_slice, grouped_geometry
 
+
+def _hybrid_backward(grad_out: np.ndarray, weight: np.ndarray, saved: tuple, geom: ConvGeometry,
+                     needs: tuple[bool, ...]) -> tuple:
+    """`hybrid`: grad_x by Toeplitz (it needs only g and the weight), grad_w and grad_b by im2col
+    on the windows the im2col forward saved."""
+    grad_x = toeplitz.backward(grad_out, weight, (None,), geom, (True, False))[0] if needs[0] \
+        else None
+    rest = im2col.im2col_backward(grad_out, weight, saved, geom, (False, *needs[1:]))[1:]
+    return (grad_x, *rest)
+
+
 # name -> (forward, backward); each keeps the layout contract of the package docstring
 ALGORITHMS = {
     "naive": (naive.forward, naive.backward),
     "im2col": (im2col.im2col_forward, im2col.im2col_backward),
     "taps": (im2col.taps_forward, im2col.taps_backward),
     "toeplitz": (toeplitz.forward, toeplitz.backward),
+    "hybrid": (im2col.im2col_forward, _hybrid_backward),
 }
 # name -> what its forward saves of x for grad_w, from x alone (ConvWeightGrad's input)
 PREPARE = {"naive": naive.prepare, "im2col": im2col.im2col_prepare,
-           "taps": im2col.taps_prepare, "toeplitz": toeplitz.prepare}
+           "taps": im2col.taps_prepare, "toeplitz": toeplitz.prepare,
+           "hybrid": im2col.im2col_prepare}
 
 # Row-Toeplitz multiplies waste = Wp / KW times im2col's work but in BLAS-friendly shapes; the
 # im2col family does no wasted work and wins once C_out is wide, and of that family `taps` beat
@@ -42,6 +55,10 @@ TOEPLITZ_MAX_BAND = 1 << 22  # entries of the band matrix (16 MB in float32)
 TAPS_SMALL_COLS = 1 << 19
 SMALL_TOEPLITZ_MAX_WASTE = 4
 SMALL_TOEPLITZ_MAX_WASTE_X_COUT = 64
+# Where Toeplitz is chosen on a problem that is not small, im2col's forward and grad_w beat the
+# band's once a window (C_in*KH*KW values) is this long, while Toeplitz keeps the fastest grad_x:
+# `hybrid` runs each pass by its faster algorithm (`best`'s conv2, "Issue 19, round 3").
+HYBRID_MIN_WINDOW = 200
 
 
 # ----- the conv ops ------------------------------------------------------------------------------
@@ -283,7 +300,8 @@ def weight_grad_kernel(x: np.ndarray, grad_out: np.ndarray, geom: ConvGeometry, 
 # ----- the choice of algorithm ----------------------------------------------------------------
 def choose_algorithm(geom: ConvGeometry) -> str:
     """'toeplitz' for narrow layers on small images (LeNet's), with a stricter limit on the
-    band's waste for small problems; else 'taps'."""
+    band's waste for small problems, and 'hybrid' among those that are not small when a window
+    is long; else 'taps'."""
     wp = geom.W + 2 * geom.padding[1]
     waste = wp / geom.KW
     band = geom.KH * wp * geom.C_in * geom.OW * geom.C_out
@@ -292,6 +310,9 @@ def choose_algorithm(geom: ConvGeometry) -> str:
                   and waste * geom.C_out <= SMALL_TOEPLITZ_MAX_WASTE_X_COUT)
     else:
         narrow = waste * geom.C_out <= TOEPLITZ_MAX_WASTE_X_COUT
+        if narrow and band <= TOEPLITZ_MAX_BAND and \
+                geom.C_in * geom.KH * geom.KW >= HYBRID_MIN_WINDOW:
+            return "hybrid"
     return "toeplitz" if narrow and band <= TOEPLITZ_MAX_BAND else "taps"
 
 
