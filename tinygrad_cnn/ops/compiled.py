@@ -73,7 +73,8 @@ def compile_seconds() -> dict[str, float]:
 
 
 def kernels(family: str) -> SimpleNamespace:
-    """The compiled kernels of `family` ("pool", "norm", "optim"), built on the first call."""
+    """The compiled kernels of `family` ("pool", "norm", "optim", "conv"), built on the first
+    call."""
     if family not in _families:
         with _lock:
             if family not in _families:
@@ -386,6 +387,34 @@ def _optim_kernels() -> SimpleNamespace:
                            adam=_jit(_adam_loops, adam, error_model="numpy"))
 
 
+# ---------------------------------------------------------------- conv: im2col's col2im
+# grad_xp[n, i * sh + kh * dh, j * sw + kw * dw, c] += grad_cols[n, i, j, kh, kw, c]: the NumPy
+# path's KH * KW strided adds of whole blocks, as one loop over C-contiguous arrays (the last
+# axis, channels, vectorises). Each element gets its terms in the NumPy path's (kh, kw) order, so
+# both give the same bits.
+
+def _col2im_loops(grad_cols, grad_xp, sh, sw, dh, dw):  # pragma: no cover (runs compiled)
+    n_size, oh_size, ow_size, kh_size, kw_size, c_size = grad_cols.shape
+    for n in range(n_size):
+        for kh in range(kh_size):
+            for kw in range(kw_size):
+                for i in range(oh_size):
+                    r = i * sh + kh * dh
+                    for j in range(ow_size):
+                        q = j * sw + kw * dw
+                        for c in range(c_size):
+                            grad_xp[n, r, q, c] += grad_cols[n, i, j, kh, kw, c]
+
+
+def _conv_kernels() -> SimpleNamespace:
+    from numba import types
+
+    signatures = [(types.Array(dtype, 6, "C", readonly=True), types.Array(dtype, 4, "C"))
+                  + (types.intp,) * 4 for dtype in (types.float32, types.float64)]
+    return SimpleNamespace(col2im=_jit(_col2im_loops, signatures))
+
+
 _BUILDERS: dict[str, Callable[[], SimpleNamespace]] = {"pool": _pool_kernels,
                                                        "norm": _norm_kernels,
-                                                       "optim": _optim_kernels}
+                                                       "optim": _optim_kernels,
+                                                       "conv": _conv_kernels}

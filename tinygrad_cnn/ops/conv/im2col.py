@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from .. import compiled
 from .geometry import ConvGeometry
 
 
@@ -64,14 +65,28 @@ def im2col_backward(grad_out: np.ndarray, weight: np.ndarray, saved: tuple, geom
             geom.N, geom.OH, geom.OW, geom.KH, geom.KW, geom.C_in)
         ph, pw = geom.padding
         grad_xp = np.zeros((geom.N, geom.H + 2 * ph, geom.W + 2 * pw, geom.C_in), grad_cols.dtype)
-        # col2im: one strided add per kernel offset, never a loop over output pixels
-        for kh in range(geom.KH):
-            for kw in range(geom.KW):
-                grad_xp[:, geom.rows(kh), geom.cols(kw), :] += grad_cols[:, :, :, kh, kw, :]
+        _col2im(grad_cols, grad_xp, geom)
         grad_x = grad_xp[:, ph:ph + geom.H, pw:pw + geom.W].transpose(0, 3, 1, 2)
     if len(needs) > 2 and needs[2]:
         grad_b = g2.sum(axis=0)
     return grad_x, grad_w, grad_b
+
+
+def compiled_col2im(dtype: np.dtype) -> bool:
+    """Whether im2col's col2im runs as one compiled loop for this dtype (ops/compiled.py)."""
+    return dtype in (np.float32, np.float64) and compiled.enabled()
+
+
+def _col2im(grad_cols: np.ndarray, grad_xp: np.ndarray, geom: ConvGeometry) -> None:
+    """grad_xp (N, Hp, Wp, C_in) += every window's gradient from grad_cols (N, OH, OW, KH, KW,
+    C_in): one compiled loop, or one strided NumPy add per kernel offset (the reference; the
+    same bits)."""
+    if compiled_col2im(grad_cols.dtype) and grad_cols.flags.c_contiguous:
+        compiled.kernels("conv").col2im(grad_cols, grad_xp, *geom.stride, *geom.dilation)
+        return
+    for kh in range(geom.KH):
+        for kw in range(geom.KW):
+            grad_xp[:, geom.rows(kh), geom.cols(kw), :] += grad_cols[:, :, :, kh, kw, :]
 
 
 # ----- taps: one GEMM row per kernel tap ----------------------------------------------------------

@@ -56,8 +56,9 @@ TAPS_SMALL_COLS = 1 << 19
 SMALL_TOEPLITZ_MAX_WASTE = 4
 SMALL_TOEPLITZ_MAX_WASTE_X_COUT = 64
 # Where Toeplitz is chosen on a problem that is not small, im2col's forward and grad_w beat the
-# band's once a window (C_in*KH*KW values) is this long, while Toeplitz keeps the fastest grad_x:
-# `hybrid` runs each pass by its faster algorithm (`best`'s conv2, "Issue 19, round 3").
+# band's once a window (C_in*KH*KW values) is this long; so does its grad_x when its col2im runs
+# compiled, else Toeplitz's grad_x is the fastest: `im2col`, else `hybrid`, which runs each pass by
+# its faster algorithm (`best`'s conv2; docs/benchmarks.md, "Issue 19, round 3").
 HYBRID_MIN_WINDOW = 200
 
 
@@ -300,8 +301,9 @@ def weight_grad_kernel(x: np.ndarray, grad_out: np.ndarray, geom: ConvGeometry, 
 # ----- the choice of algorithm ----------------------------------------------------------------
 def choose_algorithm(geom: ConvGeometry) -> str:
     """'toeplitz' for narrow layers on small images (LeNet's), with a stricter limit on the
-    band's waste for small problems, and 'hybrid' among those that are not small when a window
-    is long; else 'taps'."""
+    band's waste for small problems, and among those that are not small, when a window is long,
+    'im2col' with the compiled tier on (float32 assumed: the models' dtype), 'hybrid' without;
+    else 'taps'."""
     wp = geom.W + 2 * geom.padding[1]
     waste = wp / geom.KW
     band = geom.KH * wp * geom.C_in * geom.OW * geom.C_out
@@ -312,7 +314,7 @@ def choose_algorithm(geom: ConvGeometry) -> str:
         narrow = waste * geom.C_out <= TOEPLITZ_MAX_WASTE_X_COUT
         if narrow and band <= TOEPLITZ_MAX_BAND and \
                 geom.C_in * geom.KH * geom.KW >= HYBRID_MIN_WINDOW:
-            return "hybrid"
+            return "im2col" if im2col.compiled_col2im(np.dtype(np.float32)) else "hybrid"
     return "toeplitz" if narrow and band <= TOEPLITZ_MAX_BAND else "taps"
 
 
