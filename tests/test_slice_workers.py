@@ -331,24 +331,53 @@ def test_batch_norm_sums_cross_the_channel_with_their_types(partial):
             assert have == want
 
 
+def test_a_channel_with_halves_keeps_two_unread_arrays_apart():
+    """Each side of a batch-norm exchange sends before it reads, so its next array may be
+    written before the other side read the last: with halves they go to alternate halves of the
+    box (a 64-byte box: 32 bytes each; a larger array goes after the header)."""
+    import mmap
+    import multiprocessing
+    one, other = multiprocessing.Pipe()
+    forth, back = mmap.mmap(-1, 64), mmap.mmap(-1, 64)
+    sender = slice_workers._Channel(one, send_box=forth, recv_box=back, halves=True)
+    receiver = slice_workers._Channel(other, send_box=back, recv_box=forth, halves=True)
+    for arrays in ([np.full(8, 1.0, np.float32), np.full(8, 2.0, np.float32)],
+                   [np.arange(9.0), np.full(3, 4.0, np.float32)],  # after the header; a half
+                   [np.full(2, 5.0), np.full(4, 6.0, np.float32)]):
+        for call, array in enumerate(arrays):  # two sent before either is read
+            sender.send(slice_workers.PARTIAL, call, array=array)
+        for call, array in enumerate(arrays):
+            got = receiver.recv()
+            assert got[1] == call
+            np.testing.assert_array_equal(got[4], array)
+
+
 def test_batch_norm_sums_refuse_what_they_cannot_carry():
     with pytest.raises(TypeError, match="numbers or arrays, got str"):
         slice_workers._pack((np.zeros(2), "64"))
 
 
-def test_batch_norm_with_sums_larger_than_their_box_equals_the_serial_step():
-    """5000 features: each partial (20 KB of float32 sums) is over the 16 KB box and goes after
-    the header; the split step equals the serial one (running statistics too)."""
+@pytest.mark.parametrize("box_bytes,threads", [(slice_workers.SUMS_BOX_BYTES, 2), (1024, 2),
+                                               (slice_workers.SUMS_BOX_BYTES, 3)])
+def test_batch_norm_sums_equal_the_serial_step(monkeypatch, box_bytes, threads):
+    """5000 features, each partial 20 KB of float32 sums. Two slices and the 64 KB box: the two
+    processes exchange partials through its halves and each adds them; a 1 KB box: the partials
+    go after the header, to the main process, and the total comes back; three slices: the main
+    process adds them all. Every way the split step equals the serial one (running statistics
+    too)."""
+    monkeypatch.setattr(slice_workers, "SUMS_BOX_BYTES", box_bytes)
+
     def build():
         tg.manual_seed(0)
         return nn.Sequential(nn.Linear(6, 5000), nn.BatchNorm1d(5000), nn.ReLU(),
                              nn.Linear(5000, 3))
     results = []
-    for threads in (2, 1):
-        tg.set_num_threads(threads)
+    x, y = batch(64 * threads)  # 64 rows a slice at least
+    for n in (threads, 1):
+        tg.set_num_threads(n)
         model = build()
-        step(model)
-        assert (threads == 1) or workers_of(model)
+        cross_entropy(model(x), y).backward()
+        assert len(workers_of(model)) == n - 1
         results.append([p.grad.data.copy() for p in model.parameters()]
                        + [b.data.copy() for b in model.buffers()])
     for split, serial in zip(*results):

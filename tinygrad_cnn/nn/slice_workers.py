@@ -48,7 +48,7 @@ from .module import Module
 
 POLL_S = 0.05  # how often a wait checks that the other side is still alive
 BOX_BYTES = 1 << 23  # shared memory for the arrays of one direction's messages, per worker
-SUMS_BOX_BYTES = 1 << 14  # the same for batch norm's sums (a few numbers per channel)
+SUMS_BOX_BYTES = 1 << 16  # the same for batch norm's sums (a few numbers per channel)
 SPIN_S = 0.001  # how long a wait polls before it sleeps: a sleeping process wakes late
 MAX_POOLS = 4  # models with workers at once (a GAN's two models alternate every step)
 _calls = itertools.count(1)  # one id per forward or backward call, tagging every message
@@ -104,18 +104,25 @@ FORWARD, BACKWARD, STOP, OK, ERROR = 1, 2, 3, 4, 5  # the message kinds
 PARTIAL, TOTAL, ABORT = 6, 7, 8  # on the batch-norm sums channel
 _NO_ARRAY, _IN_BOX, _AFTER_HEAD = 0, 1, 2  # where a message's array is
 MAX_DIMS = 16
-# kind, call, a, b, where the array is, its dtype (char code), ndim, items, text bytes, dims
-_HEAD = struct.Struct(f"<{9 + MAX_DIMS}q")
+# kind, call, a, b, where the array is (and its offset in the box), its dtype (char code), ndim,
+# items, text bytes, dims
+_HEAD = struct.Struct(f"<{10 + MAX_DIMS}q")
 
 
 class _Channel:
     """One end of a worker's control socket: `send_box` is the shared memory this end writes
     arrays to, `recv_box` the other end's. A message's array is only rewritten after its reader
-    answered (one exchange at a time per worker), so a box holds one array at a time."""
+    answered (one exchange at a time per worker), so a box holds one array at a time. With
+    `halves`, arrays go to the two halves of the box in turn: for an exchange where each side
+    sends before it reads (batch norm's sums between two slices), a side's next array is only
+    written after it received the other side's answer to the one before."""
 
-    def __init__(self, end: Any, send_box: mmap.mmap, recv_box: mmap.mmap) -> None:
+    def __init__(self, end: Any, send_box: mmap.mmap, recv_box: mmap.mmap,
+                 halves: bool = False) -> None:
         self.end, self.fd = end, end.fileno()
         self.send_box, self.recv_box = send_box, recv_box
+        self.room = len(send_box) // 2 if halves else len(send_box)  # bytes for one array
+        self.halves, self.turn = halves, 0
         self.poller = select.poll()
         self.poller.register(self.fd, select.POLLIN)  # a closed other end shows as POLLHUP
 
@@ -128,36 +135,40 @@ class _Channel:
 
     def send(self, kind: int, call: int = 0, a: int = 0, b: int = 0,
              array: np.ndarray | None = None, items: Any = (), text: str = "") -> None:
-        where, char, shape, tail = _NO_ARRAY, 0, (), []
+        where, at, char, shape, tail = _NO_ARRAY, 0, 0, (), []
         if array is not None:
             array = _plain(array)
             char, shape = ord(array.dtype.char), array.shape
-            if array.nbytes <= len(self.send_box):
-                where = _IN_BOX
-                np.frombuffer(self.send_box, array.dtype, array.size).reshape(shape)[...] = array
+            if array.nbytes <= self.room:
+                where, at = _IN_BOX, self.room * self.turn
+                self.turn = 1 - self.turn if self.halves else 0
+                np.frombuffer(self.send_box, array.dtype, array.size, at).reshape(shape)[...] = \
+                    array
             else:
                 where = _AFTER_HEAD
                 tail.append(np.ascontiguousarray(array).tobytes())
         items = np.asarray(items, dtype=np.int64)
         encoded = text.encode("utf-8", "replace")
         tail += [items.tobytes(), encoded]
-        head = _HEAD.pack(kind, call, a, b, where, char, len(shape), items.size, len(encoded),
-                          *shape, *[0] * (MAX_DIMS - len(shape)))
+        head = _HEAD.pack(kind, call, a, b, where, at, char, len(shape), items.size,
+                          len(encoded), *shape, *[0] * (MAX_DIMS - len(shape)))
         data = memoryview(b"".join([head, *tail]))
         while data:
             data = data[os.write(self.fd, data):]
 
     def recv(self) -> tuple:
         """(kind, call, a, b, array or None, items, text); EOFError when the other end closed."""
-        kind, call, a, b, where, char, ndim, n_items, n_text, *dims = _HEAD.unpack(
+        kind, call, a, b, where, at, char, ndim, n_items, n_text, *dims = _HEAD.unpack(
             self._read(_HEAD.size))
         array = None
         if where != _NO_ARRAY:
             dtype, shape = np.dtype(chr(char)), tuple(dims[:ndim])
             count = int(np.prod(shape, dtype=np.int64))
-            source = (self.recv_box if where == _IN_BOX
-                      else self._read(count * dtype.itemsize))
-            array = np.frombuffer(source, dtype, count).reshape(shape).copy()
+            if where == _IN_BOX:
+                array = np.frombuffer(self.recv_box, dtype, count, at).reshape(shape).copy()
+            else:
+                array = np.frombuffer(self._read(count * dtype.itemsize), dtype, count)
+                array = array.reshape(shape).copy()
         items = np.frombuffer(self._read(8 * n_items), np.int64).tolist() if n_items else []
         text = self._read(n_text).decode("utf-8") if n_text else ""
         return kind, call, a, b, array, items, text
@@ -215,6 +226,14 @@ def _unpack(items: list[int], data: np.ndarray) -> Any:
     return tuple(parts) if is_tuple else parts[0]
 
 
+def _add_parts(parts: list) -> Any:
+    """The slices' partials added in slice order, element by element for tuples (as
+    threads.SliceGroup.all_sum adds them)."""
+    if isinstance(parts[0], tuple):
+        return tuple([threads.add_in_order(list(p)) for p in zip(*parts)])
+    return threads.add_in_order(parts)
+
+
 def _plain(array: np.ndarray) -> np.ndarray:
     """array with a dtype its one-letter code names (native byte order), at most MAX_DIMS."""
     if array.ndim > MAX_DIMS:
@@ -241,7 +260,7 @@ class _Worker:
         self.ctl = _Channel(ctl, send_box=to_worker, recv_box=to_main)
         sums, child_sums = context.Pipe()  # batch norm's sums
         sums_to_worker, sums_to_main = (mmap.mmap(-1, SUMS_BOX_BYTES) for _ in range(2))
-        self.sums = _Channel(sums, send_box=sums_to_worker, recv_box=sums_to_main)
+        self.sums = _Channel(sums, send_box=sums_to_worker, recv_box=sums_to_main, halves=True)
         _workers.add(self)  # a child forked from now on closes its copy of these ends
         self.process = context.Process(
             target=_serve, args=(model, members, (child_ctl, to_main, to_worker),
@@ -412,16 +431,18 @@ class _MainGroup:
 
     def all_sum(self, index: int, partial: Any) -> Any:
         self.met = True
-        parts = [partial]
-        for worker in self.workers:
-            parts.append(self._partial_of(worker))
-        if isinstance(partial, tuple):
-            total = tuple([threads.add_in_order(list(p)) for p in zip(*parts)])
-        else:
-            total = threads.add_in_order(parts)
-        items, data = _pack(total)
-        for worker in self.workers:
-            worker.sums.send(TOTAL, self.call, array=data, items=items)
+        # one worker, and a partial that fits its half of the box: each side sends its partial
+        # and adds the two itself, in slice order (the same bits on both); else the partials
+        # come here and the total goes back
+        items, data = _pack(partial)
+        exchange = len(self.workers) == 1 and data.nbytes <= self.workers[0].sums.room
+        if exchange:
+            self.workers[0].sums.send(PARTIAL, self.call, array=data, items=items)
+        total = _add_parts([partial] + [self._partial_of(worker) for worker in self.workers])
+        if not exchange:
+            items, data = _pack(total)
+            for worker in self.workers:
+                worker.sums.send(TOTAL, self.call, array=data, items=items)
         return total
 
     def _partial_of(self, worker: _Worker) -> Any:
@@ -597,13 +618,15 @@ class _WorkerGroup:
         items, data = _pack(partial)
         self.sums.send(PARTIAL, self.call, array=data, items=items)
         while True:
-            _spin(self.sums)  # then recv sleeps until the total comes
+            _spin(self.sums)  # then recv sleeps until the answer comes
             kind, call, _, _, data, items, _ = self.sums.recv()
             if call != self.call:
                 continue  # left over from a call that failed
             if kind == ABORT:
                 raise SliceFailed("another slice of the batch failed")
-            return _unpack(items, data)
+            if kind == TOTAL:
+                return _unpack(items, data)
+            return _add_parts([_unpack(items, data), partial])  # slice 0's partial, then ours
 
     def abort(self) -> None:
         pass  # the main process learns of it from the call's result
@@ -622,7 +645,7 @@ def _serve(model: Module, members: Any, ctl: tuple, sums: tuple, values: _Shared
         tensor.data = view  # the values the main process wrote before each call
         tensor._hooks = ()  # a parameter's hooks run once, in the main process, on the sum
     threads.set_blas_threads(1)  # one BLAS thread for good in this process
-    group = _WorkerGroup(_Channel(*sums))
+    group = _WorkerGroup(_Channel(*sums, halves=True))
     graphs: dict[int, Tensor] = {}
     while True:
         try:
