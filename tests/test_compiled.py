@@ -151,7 +151,7 @@ def test_switching_the_tier():
 @needs_numba
 def test_warm_up_reports_each_familys_first_call_seconds():
     seconds = compiled.warm_up()
-    assert set(seconds) == {"pool", "norm", "optim", "conv"}
+    assert set(seconds) == {"pool", "norm", "optim", "conv", "data"}
     assert seconds == compiled.compile_seconds()
     assert all(s > 0 for s in seconds.values())
 

@@ -12,6 +12,7 @@ import pytest
 
 import tinygrad_cnn as tg
 from tinygrad_cnn.data import DataLoader, Normalize
+from tinygrad_cnn.ops import compiled
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "models"))
@@ -23,13 +24,22 @@ def reference_normalize(x: np.ndarray, mean: float, std: float) -> np.ndarray:
     return ((x.astype(np.float64) / 255.0 - mean) / std).astype(np.float32)
 
 
+@pytest.mark.parametrize("compiled_tier", [False, pytest.param(True, marks=pytest.mark.skipif(
+    not compiled.available(), reason="numba is not installed"))], ids=["numpy", "compiled"])
 @pytest.mark.parametrize("mean, std", [(0.1307, 0.3081), (0.2860, 0.3530), (0.5, 0.5), (0, 1),
                                        (0.9, 0.07)])
-def test_normalize_equals_the_float64_formula_for_every_pixel_value(mean, std):
+def test_normalize_equals_the_float64_formula_for_every_pixel_value(mean, std, compiled_tier):
+    """Both paths: NumPy's float64 passes and the compiled tier's one loop (ops/compiled.py's
+    "data" family), on a C-contiguous batch and on a strided view of one."""
     pixels = np.arange(256, dtype=np.uint8).reshape(4, 1, 8, 8)
-    out = Normalize(mean, std)(pixels)
+    with compiled.use(compiled_tier):
+        out = Normalize(mean, std)(pixels)
+        strided = Normalize(mean, std)(pixels.transpose(0, 1, 3, 2)[::2])
     assert out.dtype == np.float32 and out.shape == pixels.shape
     np.testing.assert_array_equal(out, reference_normalize(pixels, mean, std))
+    expected = reference_normalize(pixels.transpose(0, 1, 3, 2)[::2], mean, std)
+    assert strided.shape == expected.shape
+    np.testing.assert_array_equal(strided, expected)
 
 
 def test_loader_batches_equal_gathering_by_hand():

@@ -26,6 +26,7 @@ from .dataset import (  # noqa: F401 (Dataset, Subset, random_split: for users)
     is_dataset,
     random_split,
 )
+from .ops import compiled
 from .tensor import Tensor
 
 # uint8 -> float32 in [0, 1] as a 256-entry lookup table: one gather instead of convert + divide
@@ -51,11 +52,17 @@ class Normalize:
                              f"mean={mean}, std={std}")
         # x * scale + shift in float64 then rounded: equal to the float64 formula rounded to
         # float32 for all 256 values (tests check it), and faster than a 256-entry table
-        # lookup, whose uint8 -> intp index conversion dominates (docs/benchmarks.md)
+        # lookup, whose uint8 -> intp index conversion dominates (docs/benchmarks.md); one
+        # compiled pass with the same roundings when the compiled tier is on (ops/compiled.py)
         self.scale, self.shift = 1.0 / (255.0 * self.std), -self.mean / self.std
 
     def __call__(self, x: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         if x.dtype == np.uint8:
+            if compiled.enabled():
+                out = np.empty(x.shape, np.float32)
+                compiled.kernels("data").normalize_uint8(
+                    np.ascontiguousarray(x).reshape(-1), self.scale, self.shift, out.reshape(-1))
+                return out
             wide = np.multiply(x, self.scale)
             np.add(wide, self.shift, out=wide)
             return wide.astype(np.float32)

@@ -73,8 +73,8 @@ def compile_seconds() -> dict[str, float]:
 
 
 def kernels(family: str) -> SimpleNamespace:
-    """The compiled kernels of `family` ("pool", "norm", "optim", "conv"), built on the first
-    call."""
+    """The compiled kernels of `family` ("pool", "norm", "optim", "conv", "data"), built on the
+    first call."""
     if family not in _families:
         with _lock:
             if family not in _families:
@@ -414,7 +414,26 @@ def _conv_kernels() -> SimpleNamespace:
     return SimpleNamespace(col2im=_jit(_col2im_loops, signatures))
 
 
+# ---------------------------------------------------------------- data: Normalize of uint8 pixels
+# out = float32(float64(x) * scale + shift): data.Normalize's NumPy path (a float64 multiply, an
+# add, a cast: three passes and a float64 temporary) as one pass, with the same two float64
+# roundings and the final one to float32 (no fastmath: nothing fused), so the same bits.
+
+def _normalize_uint8_loops(x, scale, shift, out):  # pragma: no cover (runs compiled)
+    for i in range(x.shape[0]):
+        out[i] = np.float64(x[i]) * scale + shift
+
+
+def _data_kernels() -> SimpleNamespace:
+    from numba import types
+
+    signature = (types.Array(types.uint8, 1, "C", readonly=True), types.float64, types.float64,
+                 types.Array(types.float32, 1, "C"))
+    return SimpleNamespace(normalize_uint8=_jit(_normalize_uint8_loops, [signature]))
+
+
 _BUILDERS: dict[str, Callable[[], SimpleNamespace]] = {"pool": _pool_kernels,
                                                        "norm": _norm_kernels,
                                                        "optim": _optim_kernels,
-                                                       "conv": _conv_kernels}
+                                                       "conv": _conv_kernels,
+                                                       "data": _data_kernels}
