@@ -214,6 +214,64 @@ def test_a_failed_split_leaves_no_graph_in_the_worker():
     assert worker.graphs_held <= 1  # not the failed call's graph as well
 
 
+def bn_mlp() -> nn.Module:
+    tg.manual_seed(3)
+    return nn.Sequential(nn.Linear(6, 8), nn.BatchNorm1d(8), nn.Tanh(), nn.Linear(8, 5),
+                         nn.BatchNorm1d(5), nn.Linear(5, 3))
+
+
+def serial_grads(model: nn.Module) -> list:
+    before = tg.get_num_threads()
+    tg.set_num_threads(1)
+    try:
+        model.zero_grad()
+        step(model)
+        return [p.grad.data.copy() for p in model.parameters()]
+    finally:
+        tg.set_num_threads(before)
+
+
+@pytest.mark.parametrize("broken_at", [0, 2, 5], ids=["before-bn", "between-bns", "after-bns"])
+def test_batch_norm_meetings_survive_a_failed_slice(broken_at):
+    """Slice 0 fails before batch norm's first meeting (the worker waits there and is told to
+    stop), between two meetings, or after both: the call fails with slice 0's error, nothing
+    is left over in the sums channel, and the next steps equal the serial step."""
+    model = bn_mlp()
+    step(model)
+    (worker,) = workers_of(model)
+
+    def broken(x):
+        raise RuntimeError("slice 0 broke")
+    model[broken_at].forward = broken  # here only: the worker was forked with the working layer
+    with pytest.raises(RuntimeError, match="slice 0 broke"):
+        step(model)
+    del model[broken_at].forward
+    for _ in range(2):
+        model.zero_grad()
+        step(model)
+        split = [p.grad.data.copy() for p in model.parameters()]
+        state = [b.data.copy() for b in model.buffers()]
+        for a, b in zip(split, serial_grads(model)):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+        for buffer, before in zip(model.buffers(), state):
+            buffer.data[...] = before  # the serial step moved the running statistics
+    assert workers_of(model) == [worker]
+
+
+def test_a_worker_that_dies_between_batch_norm_steps_is_replaced():
+    model = bn_mlp()
+    step(model)
+    (worker,) = workers_of(model)
+    worker.process.kill()
+    worker.process.join(5)
+    model.zero_grad()
+    step(model)  # a new worker, forked for this forward
+    assert workers_of(model)[0] is not worker
+    split = [p.grad.data.copy() for p in model.parameters()]
+    for a, b in zip(split, serial_grads(model)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
 def test_a_worker_keeps_no_graph_after_a_plain_backward():
     model = mlp()
     for _ in range(5):
