@@ -421,7 +421,8 @@ os.register_at_fork(after_in_child=_forget_after_fork)
 
 class _MainGroup:
     """threads.all_sum for slice 0 here, the other slices in workers: their partial sums come
-    through each worker's `sums` pipe, the total goes back (added in slice order)."""
+    through each worker's `sums` channel and the total goes back (added in slice order); with one
+    worker the two sides exchange partials instead, and each adds them."""
 
     def __init__(self, workers: list[_Worker], call: int, reads_results: bool) -> None:
         # reads_results: in a forward this thread is the one reading each worker's answers, so
@@ -609,7 +610,8 @@ class _GraphToken:
 
 # ----- the worker's side ------------------------------------------------------------------------
 class _WorkerGroup:
-    """threads.all_sum in a worker: its partial to the main process, the total back."""
+    """threads.all_sum in a worker: its partial to the main process; back comes the total, or
+    slice 0's partial (one worker), which it adds to its own in slice order."""
 
     def __init__(self, sums: _Channel) -> None:
         self.sums, self.call = sums, 0
