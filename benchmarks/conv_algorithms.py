@@ -58,7 +58,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--algorithms", nargs="+", default=["im2col", "taps", "toeplitz", "naive"])
+    parser.add_argument("--algorithms", nargs="+",
+                        default=["im2col", "taps", "toeplitz", "hybrid", "naive"])
     parser.add_argument("--no-malloc-tuning", dest="malloc_tuning", action="store_false",
                         help="leave glibc's malloc at its defaults (tinygrad_cnn/memory.py)")
     args = parser.parse_args()
