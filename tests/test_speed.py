@@ -40,6 +40,11 @@ def test_normalize_equals_the_float64_formula_for_every_pixel_value(mean, std, c
     expected = reference_normalize(pixels.transpose(0, 1, 3, 2)[::2], mean, std)
     assert strided.shape == expected.shape
     np.testing.assert_array_equal(strided, expected)
+    with compiled.use(compiled_tier):  # one pixel, as a NumPy scalar and a 0-d array
+        for pixel in (np.uint8(200), np.array(200, np.uint8)):
+            one = Normalize(mean, std)(pixel)
+            assert isinstance(one, np.ndarray) and one.shape == () and one.dtype == np.float32
+            assert one == reference_normalize(np.array(200, np.uint8), mean, std)
 
 
 def test_loader_batches_equal_gathering_by_hand():

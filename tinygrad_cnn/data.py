@@ -63,7 +63,7 @@ class Normalize:
                 compiled.kernels("data").normalize_uint8(
                     np.ascontiguousarray(x).reshape(-1), self.scale, self.shift, out.reshape(-1))
                 return out
-            wide = np.multiply(x, self.scale)
+            wide = np.multiply(x, self.scale, out=np.empty(np.shape(x)))  # float64, also 0-d
             np.add(wide, self.shift, out=wide)
             return wide.astype(np.float32)
         x = np.asarray(x, np.float32)
