@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import builtins
 import itertools
+import math
 import mmap
 import multiprocessing
 import os
@@ -107,6 +108,15 @@ MAX_DIMS = 16
 # kind, call, a, b, where the array is (and its offset in the box), its dtype (char code), ndim,
 # items, text bytes, dims
 _HEAD = struct.Struct(f"<{10 + MAX_DIMS}q")
+_NO_DIMS = (0,) * MAX_DIMS
+_dtypes: dict[int, np.dtype] = {}
+
+
+def _dtype_of(char: int) -> np.dtype:
+    dtype = _dtypes.get(char)
+    if dtype is None:
+        dtype = _dtypes[char] = np.dtype(chr(char))
+    return dtype
 
 
 class _Channel:
@@ -135,26 +145,37 @@ class _Channel:
 
     def send(self, kind: int, call: int = 0, a: int = 0, b: int = 0,
              array: np.ndarray | None = None, items: Any = (), text: str = "") -> None:
-        where, at, char, shape, tail = _NO_ARRAY, 0, 0, (), []
+        # a message crosses between a step's layers, its code and data out of the caches: few
+        # calls, one write (docs/benchmarks.md, "Issue 19, round 3")
+        where = at = char = ndim = 0
+        dims, tail = _NO_DIMS, []
         if array is not None:
             array = _plain(array)
-            char, shape = ord(array.dtype.char), array.shape
+            char, ndim = ord(array.dtype.char), array.ndim
+            dims = array.shape + _NO_DIMS[ndim:]
             if array.nbytes <= self.room:
                 where, at = _IN_BOX, self.room * self.turn
-                self.turn = 1 - self.turn if self.halves else 0
-                np.frombuffer(self.send_box, array.dtype, array.size, at).reshape(shape)[...] = \
-                    array
+                if self.halves:
+                    self.turn = 1 - self.turn
+                box = np.frombuffer(self.send_box, array.dtype, array.size, at)
+                np.copyto(box.reshape(array.shape), array)
             else:
                 where = _AFTER_HEAD
                 tail.append(np.ascontiguousarray(array).tobytes())
-        items = np.asarray(items, dtype=np.int64)
-        encoded = text.encode("utf-8", "replace")
-        tail += [items.tobytes(), encoded]
-        head = _HEAD.pack(kind, call, a, b, where, at, char, len(shape), items.size,
-                          len(encoded), *shape, *[0] * (MAX_DIMS - len(shape)))
-        data = memoryview(b"".join([head, *tail]))
-        while data:
-            data = data[os.write(self.fd, data):]
+        if len(items):
+            tail.append(np.asarray(items, dtype=np.int64).tobytes())
+        encoded = text.encode("utf-8", "replace") if text else b""
+        if encoded:
+            tail.append(encoded)
+        data = _HEAD.pack(kind, call, a, b, where, at, char, ndim, len(items), len(encoded),
+                          *dims)
+        if tail:
+            data = b"".join([data, *tail])
+        written = os.write(self.fd, data)
+        if written < len(data):  # a large array after the header: the rest as the reader reads
+            rest = memoryview(data)[written:]
+            while rest:
+                rest = rest[os.write(self.fd, rest):]
 
     def recv(self) -> tuple:
         """(kind, call, a, b, array or None, items, text); EOFError when the other end closed."""
@@ -162,26 +183,34 @@ class _Channel:
             self._read(_HEAD.size))
         array = None
         if where != _NO_ARRAY:
-            dtype, shape = np.dtype(chr(char)), tuple(dims[:ndim])
-            count = int(np.prod(shape, dtype=np.int64))
+            dtype, shape = _dtype_of(char), tuple(dims[:ndim])
+            count = math.prod(shape)
             if where == _IN_BOX:
                 array = np.frombuffer(self.recv_box, dtype, count, at).reshape(shape).copy()
             else:
                 array = np.frombuffer(self._read(count * dtype.itemsize), dtype, count)
                 array = array.reshape(shape).copy()
-        items = np.frombuffer(self._read(8 * n_items), np.int64).tolist() if n_items else []
-        text = self._read(n_text).decode("utf-8") if n_text else ""
+        items: list[int] = []
+        text = ""
+        if n_items or n_text:
+            rest = self._read(8 * n_items + n_text)
+            items = list(struct.unpack_from(f"<{n_items}q", rest)) if n_items else []
+            text = rest[8 * n_items:].decode("utf-8") if n_text else ""
         return kind, call, a, b, array, items, text
 
     def _read(self, size: int) -> bytes:
-        chunks = []
-        while size:
-            chunk = os.read(self.fd, size)
+        chunk = os.read(self.fd, size)
+        if len(chunk) == size:
+            return chunk  # the usual case: the whole message was there
+        chunks = [chunk]
+        while True:
             if not chunk:
                 raise EOFError("the other end of a batch-slice channel closed")
-            chunks.append(chunk)
             size -= len(chunk)
-        return b"".join(chunks)
+            if not size:
+                return b"".join(chunks)
+            chunk = os.read(self.fd, size)
+            chunks.append(chunk)
 
 
 # batch norm's sums: a partial is a number, a NumPy scalar or array, or a tuple of these; its
@@ -234,8 +263,14 @@ def _add_parts(parts: list) -> Any:
     return threads.add_in_order(parts)
 
 
+_PLAIN = {np.dtype(t) for t in (np.float32, np.float64, np.float16, np.int64, np.int32,
+                                 np.uint8, np.bool_)}  # the usual ones, checked at once
+
+
 def _plain(array: np.ndarray) -> np.ndarray:
     """array with a dtype its one-letter code names (native byte order), at most MAX_DIMS."""
+    if array.dtype in _PLAIN and array.ndim <= MAX_DIMS:
+        return array
     if array.ndim > MAX_DIMS:
         raise ValueError(f"a batch slice's output has {array.ndim} dimensions; worker "
                          f"processes pass at most {MAX_DIMS} (set TINYGRAD_CNN_SLICES=threads)")
