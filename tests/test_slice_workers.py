@@ -272,6 +272,34 @@ def test_a_worker_that_dies_between_batch_norm_steps_is_replaced():
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
+def test_gradients_kept_from_a_step_are_not_overwritten_by_the_next():
+    """A worker's gradients come through shared memory it rewrites every backward: what a user
+    keeps (.grad, what a hook saw, autograd.grad's result) must be arrays of their own."""
+    model = mlp()
+    seen = []
+    model[0].weight.register_hook(lambda g: seen.append(g))
+    step(model)
+    (worker,) = workers_of(model)
+    kept = [p.grad.data for p in model.parameters()]
+    copies = [k.copy() for k in kept]
+    x, y = batch()
+    grads = tg.autograd.grad(cross_entropy(model(x), y), list(model.parameters()))
+    grad_copies = [g.data.copy() for g in grads]
+    rng = np.random.default_rng(5)
+    for _ in range(2):  # other batches: the worker writes other gradients
+        model.zero_grad()
+        xb = tg.Tensor(rng.standard_normal((128, 6), dtype=np.float32))
+        cross_entropy(model(xb), tg.Tensor(rng.integers(0, 3, 128), dtype=None)).backward()
+    for k, c in zip(kept, copies):
+        np.testing.assert_array_equal(k, c)
+    for g, c in zip(grads, grad_copies):
+        np.testing.assert_array_equal(g.data, c)
+    np.testing.assert_array_equal(seen[0].data, copies[0])
+    views = worker.grads.views
+    for p in model.parameters():
+        assert not any(np.shares_memory(p.grad.data, v) for v in views)
+
+
 def test_a_worker_keeps_no_graph_after_a_plain_backward():
     model = mlp()
     for _ in range(5):

@@ -514,6 +514,7 @@ class Split:
         self.pool, self.forward_call, self.met = pool, call, met
         self.backward_call = 0
         self.sent: set[int] = set()  # slices whose worker has its rows of this backward
+        self.lend = False  # whether RemoteSlice.backward may return views of shared memory
 
     def run_branches(self, walk: Any, retain_graph: bool) -> list:
         """JoinSlices.run_branches for worker slices: each worker gets its rows of the gradient
@@ -537,7 +538,18 @@ class Split:
         except BaseException:
             group.abort()
             raise
-        return [first] + [walk(index) for index in range(1, self.pool.n)]
+        self.lend = True  # RemoteSlice hands over the shared gradients themselves (below)
+        try:
+            rest = [walk(index) for index in range(1, self.pool.n)]
+        finally:
+            self.lend = False
+        # the engine adds each branch's leaf gradient to slice 0's, into a new array, so a
+        # worker's gradient can stay in shared memory until then; one slice 0 has no gradient
+        # for would be kept as it is: a copy
+        local = {id(node) for node, _ in first[0]}
+        for ends, _, _ in rest:
+            ends[:] = [(node, g if id(node) in local else g.copy()) for node, g in ends]
+        return [first, *rest]
 
 
 def run_forward(model: Module, x: Tensor, n: int, spans: list, members: Any
@@ -624,7 +636,9 @@ class RemoteSlice(Function):
                 split.backward_call = next(_calls)
                 worker.send(BACKWARD, split.backward_call, split.forward_call, True, grad_out)
             got = set(worker.result(split.backward_call)[1])
-        return tuple([worker.grads.views[i].copy() if i in got else None for i in ctx.which])
+        views = worker.grads.views
+        return tuple([None if i not in got else views[i] if split.lend else views[i].copy()
+                      for i in ctx.which])
 
 
 class _FirstOrderInWorker(FirstOrderOnly):
