@@ -45,6 +45,9 @@ class HookHandle:
             self.hooks.remove(self.hook)
 
 
+_PLAIN = frozenset({bool, int, float, str, type(None)})  # attribute types that hold no member
+
+
 class Module:
     """Base class of layers and models. Parameters, buffers and submodules are found from the
     attributes (and from lists/tuples held in attributes), in the order they were assigned;
@@ -184,6 +187,8 @@ class Module:
         children: list[tuple[str, Module]] = []
         buffer_names = self.__dict__.get("_buffer_names", ())
         for name, value in vars(self).items():
+            if type(value) in _PLAIN:  # most attributes: settings, not members
+                continue
             if name in buffer_names:
                 if value is not None:
                     buffers.append((name, value))
