@@ -49,9 +49,9 @@ def splits(monkeypatch) -> list[int]:
     monkeypatch.setattr(threads, "run_slices", counted)
     run_forward = slice_workers.run_forward
 
-    def counted_forward(model, x, n, spans, members):  # slices in worker processes: forward
+    def counted_forward(model, x, n, spans, members, early=None):  # in worker processes
         calls.append(n)
-        return run_forward(model, x, n, spans, members)
+        return run_forward(model, x, n, spans, members, early)
 
     monkeypatch.setattr(slice_workers, "run_forward", counted_forward)
     run_branches = slice_workers.Split.run_branches

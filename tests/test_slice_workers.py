@@ -38,6 +38,23 @@ def mlp() -> nn.Module:
     return nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 3))
 
 
+def bn_mlp() -> nn.Module:
+    tg.manual_seed(3)
+    return nn.Sequential(nn.Linear(6, 8), nn.BatchNorm1d(8), nn.Tanh(), nn.Linear(8, 5),
+                         nn.BatchNorm1d(5), nn.Linear(5, 3))
+
+
+def serial_grads(model: nn.Module) -> list:
+    before = tg.get_num_threads()
+    tg.set_num_threads(1)
+    try:
+        model.zero_grad()
+        step(model)
+        return [p.grad.data.copy() for p in model.parameters()]
+    finally:
+        tg.set_num_threads(before)
+
+
 def batch(n: int = 128) -> tuple[tg.Tensor, tg.Tensor]:
     rng = np.random.default_rng(0)
     return (tg.Tensor(rng.standard_normal((n, 6), dtype=np.float32)),
@@ -106,6 +123,60 @@ def test_a_changed_model_gets_a_new_worker(change):
             assert a is None
         else:
             np.testing.assert_allclose(a.data, b.grad.data, rtol=1e-5, atol=1e-7)
+
+
+def test_the_next_step_s_rows_go_before_the_member_walk(monkeypatch):
+    """From the second split on, the workers get their rows before the step walks the model
+    (start_early), and the step equals the serial one."""
+    started = []
+    start_early = slice_workers.start_early
+
+    def spy(model, x, n):
+        early = start_early(model, x, n)
+        started.append(early is not None)
+        return early
+    monkeypatch.setattr(slice_workers, "start_early", spy)
+    model = bn_mlp()
+    for _ in range(3):
+        model.zero_grad()
+        step(model)
+    assert started == [False, True, True]
+    split = [p.grad.data.copy() for p in model.parameters()]
+    for a, b in zip(split, serial_grads(model)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("model_of", [mlp, bn_mlp], ids=["mlp", "batch_norm"])
+def test_rows_sent_ahead_are_dropped_when_the_step_does_not_split(model_of):
+    """A forward hook appears after a split: the step runs serially, the rows already sent are
+    answered and dropped (a batch-norm worker waiting at its first meeting is told to stop),
+    and once the hook is gone the same worker splits again, equal to the serial step."""
+    model = model_of()
+    step(model)
+    (worker,) = workers_of(model)
+    handle = model[0].register_forward_hook(lambda module, args, out: None)
+    model.zero_grad()
+    step(model)
+    handle.remove()
+    for _ in range(2):
+        model.zero_grad()
+        step(model)
+    assert workers_of(model) == [worker] and worker.graphs_held <= 1
+    split = [p.grad.data.copy() for p in model.parameters()]
+    for a, b in zip(split, serial_grads(model)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_a_batch_the_model_rejects_is_reported_after_rows_went_ahead():
+    model = mlp()
+    step(model)
+    (worker,) = workers_of(model)
+    wrong = tg.Tensor(np.zeros((128, 7), np.float32))
+    with pytest.raises(ValueError, match="7"):
+        model(wrong)
+    model.zero_grad()
+    step(model)
+    assert workers_of(model) == [worker]
 
 
 def test_two_models_taking_turns_keep_their_workers():
@@ -212,23 +283,6 @@ def test_a_failed_split_leaves_no_graph_in_the_worker():
         step(model)
     assert workers_of(model) == [worker]
     assert worker.graphs_held <= 1  # not the failed call's graph as well
-
-
-def bn_mlp() -> nn.Module:
-    tg.manual_seed(3)
-    return nn.Sequential(nn.Linear(6, 8), nn.BatchNorm1d(8), nn.Tanh(), nn.Linear(8, 5),
-                         nn.BatchNorm1d(5), nn.Linear(5, 3))
-
-
-def serial_grads(model: nn.Module) -> list:
-    before = tg.get_num_threads()
-    tg.set_num_threads(1)
-    try:
-        model.zero_grad()
-        step(model)
-        return [p.grad.data.copy() for p in model.parameters()]
-    finally:
-        tg.set_num_threads(before)
 
 
 @pytest.mark.parametrize("broken_at", [0, 2, 5], ids=["before-bn", "between-bns", "after-bns"])

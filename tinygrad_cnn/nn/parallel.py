@@ -75,6 +75,7 @@ class Members:
         self.modules: list[Module] = []
         self.params: list[Any] = []
         self.buffers: list[Any] = []
+        self.early: Any = None  # a forward sent ahead to worker processes (slices_for)
         seen: set[int] = set()
         stack = [model]
         while stack:
@@ -103,13 +104,16 @@ def slices_for(model: Module, x: Any) -> tuple[int, Members | None]:
         return 1, None
     if len(_state.module_stack) > 1:  # inside another module's forward: hooks there see it all
         return 1, None
+    # the workers of the model's last split may start on their rows now, before the walk and
+    # the checks below (run_forward goes on with them, or they are told to drop it)
+    early = slice_workers.start_early(model, x, n)
     members = Members(model)
-    for module in members.modules:
-        if not _per_sample(module) or module.__dict__.get("_forward_hooks"):
-            return 1, None
-    for param in members.params:
-        if param._ctx is not None:
-            return 1, None
+    members.early = early
+    if not all(_per_sample(module) and not module.__dict__.get("_forward_hooks")
+               for module in members.modules) or any(p._ctx is not None for p in members.params):
+        if early is not None:
+            early.cancel()
+        return 1, None
     return n, members
 
 
@@ -131,8 +135,11 @@ def run_split(model: container.Sequential, x: Tensor, n: int, members: Members) 
     params = members.params
     which = [i for i, p in enumerate(params) if p.requires_grad]
     workers = bool(recording and which and not x.requires_grad) and slice_workers.enabled()
+    if not workers and members.early is not None:
+        members.early.cancel()
     try:
-        done = slice_workers.run_forward(model, x, n, spans, members) if workers else None
+        done = (slice_workers.run_forward(model, x, n, spans, members, members.early)
+                if workers else None)
         if done is not None:
             outs, split = done
             remote = [slice_workers.RemoteSlice.apply(

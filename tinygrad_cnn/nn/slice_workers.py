@@ -399,6 +399,9 @@ class _Pool:
         self.n, self.fingerprint = n, _fingerprint(members)
         self.values = _Shared([t.data for t in [*members.params, *members.buffers]])
         self.workers = [_Worker(model, members, self.values, i) for i in range(1, n)]
+        # its last split's parameters and buffers (start_early); not the members, which hold
+        # the model: the pool ends when the model does
+        self.tensors: list[Tensor] | None = None
         # held for each exchange with the workers (a forward, a backward): another thread's
         # split of the same model in the meantime runs on threads, its answers not mixed in
         self.busy = threading.RLock()
@@ -552,31 +555,114 @@ class Split:
         return [first, *rest]
 
 
-def run_forward(model: Module, x: Tensor, n: int, spans: list, members: Any
-                ) -> tuple[list, Split] | None:
-    """Slice 0 of model(x) here and the others in the model's workers: (the outputs, slice 0's
-    a Tensor, the others' arrays; the Split). None when another thread is in an exchange with
-    this model's workers (the caller splits on threads instead)."""
-    pool = _pool_for(model, n, members)
+class Early:
+    """A forward call sent to a model's workers before the step's member walk and checks
+    (`start_early`), on the members of the model's last split: `run_forward` goes on with it
+    when the checks find the same model, else `cancel` reads the workers' answers and drops
+    them. It holds the pool's `busy` lock until one of the two."""
+
+    def __init__(self, pool: _Pool, call: int, spans: list) -> None:
+        self.pool, self.call, self.spans = pool, call, spans
+
+    def cancel(self) -> None:
+        try:
+            _MainGroup(self.pool.workers, self.call, reads_results=False).abort()
+            _abandon(self.pool.workers, set(), self.call)
+        finally:
+            self.pool.busy.release()
+
+
+def start_early(model: Module, x: Tensor, n: int) -> Early | None:
+    """Send model(x)'s rows to the workers of the model's last split now, with the parameters
+    of that split's members (their current values): the step's walk over the model and its
+    checks then run while the workers compute, instead of before. None where that cannot be: no
+    split yet, another thread in an exchange, a parameter no longer of its shape or dtype."""
+    if not (_state.grad_enabled and not x.requires_grad and enabled()):
+        return None
+    entry = _pools.get(id(model))
+    if entry is None:
+        return None
+    ref, pool = entry
+    tensors = pool.tensors
+    if ref() is not model or pool.n != n or tensors is None:
+        return None
+    if any(t.data.shape != v.shape or t.data.dtype != v.dtype
+           for t, v in zip(tensors, pool.values.views)):
+        return None
     if not pool.busy.acquire(blocking=False):
         return None
+    spans, sent = threads.bounds(x.shape[0], n), []
     try:
-        return _run_forward(pool, model, x, spans, members)
-    finally:
+        call = _send_forward(pool, x, spans, tensors, sent)
+    except SliceFailed:  # a worker ended: the step's own path forks a new one
+        try:
+            _abandon(sent, set(), 0)
+        finally:
+            pool.busy.release()
+        return None
+    except BaseException:
         pool.busy.release()
+        raise
+    return Early(pool, call, spans)
 
 
-def _run_forward(pool: _Pool, model: Module, x: Tensor, spans: list, members: Any
-                 ) -> tuple[list, Split]:
-    for view, tensor in zip(pool.values.views, [*members.params, *members.buffers]):
+def _send_forward(pool: _Pool, x: Tensor, spans: list, tensors: list, sent: list) -> int:
+    """Parameter and buffer values into shared memory, each worker its rows: the call's id."""
+    for view, tensor in zip(pool.values.views, tensors):
         view[...] = tensor.data  # same shape and dtype: the fingerprint says so
     call = next(_calls)
-    group = _MainGroup(pool.workers, call, reads_results=True)
-    sent, answered, outs = [], set(), []
+    for worker, (start, stop) in zip(pool.workers, spans[1:]):
+        worker.send(FORWARD, call, array=x.data[start:stop])
+        sent.append(worker)
+    return call
+
+
+def _abandon(sent: list, answered: set, call: int) -> None:
+    """A forward call given up: each worker that got it finishes or fails (its answer read
+    and dropped), and frees its graph with its next message."""
+    for worker in sent:
+        if call not in worker.failed and worker not in answered:
+            try:
+                worker.result(call)
+            except Exception:  # noqa: BLE001 (the caller says what is wrong)
+                pass
+        worker.dropped.append(call)
+
+
+def run_forward(model: Module, x: Tensor, n: int, spans: list, members: Any,
+                early: Early | None = None) -> tuple[list, Split] | None:
+    """Slice 0 of model(x) here and the others in the model's workers: (the outputs, slice 0's
+    a Tensor, the others' arrays; the Split). None when another thread is in an exchange with
+    this model's workers (the caller splits on threads instead). `early`: the call
+    `start_early` sent, used if it went to this model's current pool, else cancelled."""
     try:
-        for worker, (start, stop) in zip(pool.workers, spans[1:]):
-            worker.send(FORWARD, call, array=x.data[start:stop])
-            sent.append(worker)
+        pool = _pool_for(model, n, members)
+    except BaseException:
+        if early is not None:
+            early.cancel()
+        raise
+    if early is not None and (early.pool is not pool or early.spans != spans):
+        early.cancel()
+        early = None
+    if early is None and not pool.busy.acquire(blocking=False):
+        return None
+    try:
+        return _run_forward(pool, model, x, spans, members, early)
+    finally:
+        pool.busy.release()  # the early call's hold, or this call's
+
+
+def _run_forward(pool: _Pool, model: Module, x: Tensor, spans: list, members: Any,
+                 early: Early | None) -> tuple[list, Split]:
+    sent: list[_Worker] = list(pool.workers) if early is not None else []
+    answered: set[_Worker] = set()
+    outs: list = []
+    call = early.call if early is not None else 0
+    group = _MainGroup(pool.workers, call, reads_results=True)
+    try:
+        if early is None:
+            call = group.call = _send_forward(pool, x, spans,
+                                              [*members.params, *members.buffers], sent)
         start, stop = spans[0]
         with threads.blas_threads(1), threads.member(group, 0):
             first = model.forward(x[start:stop])
@@ -589,14 +675,9 @@ def _run_forward(pool: _Pool, model: Module, x: Tensor, spans: list, members: An
             answered.add(worker)
     except BaseException:
         group.abort()
-        for worker in sent:  # let each finish or fail before the serial rerun
-            if call not in worker.failed and worker not in answered:
-                try:
-                    worker.result(call)
-                except Exception:  # noqa: BLE001 (the rerun says what is wrong)
-                    pass
-            worker.dropped.append(call)  # the graph it kept goes with its next message
+        _abandon(sent, answered, call)  # each finishes or fails before the serial rerun
         raise
+    pool.tensors = [*members.params, *members.buffers]  # the next step's start_early sends these
     return outs, Split(pool, call, met=group.met)
 
 
