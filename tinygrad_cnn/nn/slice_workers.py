@@ -9,7 +9,8 @@ slice in a worker process forked from this one, which holds its own copy of the 
   (`_Shared`), and each worker gets its rows (`_Channel`: a fixed header on a socket, the
   arrays through shared memory); it runs the model's forward on them, keeps its graph and
   sends its output back, which enters this process's graph as a `RemoteSlice` op whose inputs
-  are the parameters;
+  are the parameters; from a model's second split on, the rows go out before the step walks
+  the model to check it (`start_early`), and are dropped when the walk finds a changed model;
 - backward: when the engine reaches `JoinSlices`, each worker gets its rows of the gradient
   (`Split.run_branches`) and runs its graph's backward while slice 0's runs here; it writes
   each parameter's gradient into shared memory, and they come back as RemoteSlice's input
