@@ -107,13 +107,19 @@ def slices_for(model: Module, x: Any) -> tuple[int, Members | None]:
     # the workers of the model's last split may start on their rows now, before the walk and
     # the checks below (run_forward goes on with them, or they are told to drop it)
     early = slice_workers.start_early(model, x, n)
-    members = Members(model)
-    members.early = early
-    if not all(_per_sample(module) and not module.__dict__.get("_forward_hooks")
-               for module in members.modules) or any(p._ctx is not None for p in members.params):
+    try:
+        members = Members(model)
+        splits = all(_per_sample(module) and not module.__dict__.get("_forward_hooks")
+                     for module in members.modules) and all(p._ctx is None for p in members.params)
+    except BaseException:
+        if early is not None:
+            early.cancel()
+        raise
+    if not splits:
         if early is not None:
             early.cancel()
         return 1, None
+    members.early = early
     return n, members
 
 
