@@ -137,15 +137,20 @@ def run_split(model: container.Sequential, x: Tensor, n: int, members: Members) 
                             f"return a Tensor, got {type(out).__name__}")
         return out
 
-    buffers = [b.data.copy() for b in members.buffers]  # running stats: a few KB
-    params = members.params
-    which = [i for i, p in enumerate(params) if p.requires_grad]
-    workers = bool(recording and which and not x.requires_grad) and slice_workers.enabled()
-    if not workers and members.early is not None:
-        members.early.cancel()
+    early, members.early = members.early, None  # rows sent ahead (slices_for), used once
     try:
-        done = (slice_workers.run_forward(model, x, n, spans, members, members.early)
-                if workers else None)
+        buffers = [b.data.copy() for b in members.buffers]  # running stats: a few KB
+        params = members.params
+        which = [i for i, p in enumerate(params) if p.requires_grad]
+        workers = bool(recording and which and not x.requires_grad) and slice_workers.enabled()
+    except BaseException:
+        if early is not None:
+            early.cancel()
+        raise
+    if not workers and early is not None:
+        early.cancel()
+    try:
+        done = slice_workers.run_forward(model, x, n, spans, members, early) if workers else None
         if done is not None:
             outs, split = done
             remote = [slice_workers.RemoteSlice.apply(
