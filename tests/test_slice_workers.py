@@ -167,6 +167,28 @@ def test_rows_sent_ahead_are_dropped_when_the_step_does_not_split(model_of):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
+def test_rows_sent_ahead_to_three_slices_when_one_worker_died():
+    """Three slices: the second worker died between steps, so sending the rows ahead fails
+    after the first worker got its rows; that worker's answer is read and dropped, and the
+    step forks new workers and equals the serial one."""
+    tg.set_num_threads(3)
+    model = mlp()
+    x, y = batch(192)
+    cross_entropy(model(x), y).backward()
+    first, second = workers_of(model)
+    second.process.kill()
+    second.process.join(5)
+    model.zero_grad()
+    cross_entropy(model(x), y).backward()
+    assert len(workers_of(model)) == 2 and second not in workers_of(model)
+    split = [p.grad.data.copy() for p in model.parameters()]
+    tg.set_num_threads(1)
+    model.zero_grad()
+    cross_entropy(model(x), y).backward()
+    for a, p in zip(split, model.parameters()):
+        np.testing.assert_allclose(a, p.grad.data, rtol=1e-5, atol=1e-6)
+
+
 def test_a_batch_the_model_rejects_is_reported_after_rows_went_ahead():
     model = mlp()
     step(model)

@@ -592,12 +592,12 @@ def start_early(model: Module, x: Tensor, n: int) -> Early | None:
         return None
     if not pool.busy.acquire(blocking=False):
         return None
-    spans, sent = threads.bounds(x.shape[0], n), []
+    spans, sent, call = threads.bounds(x.shape[0], n), [], next(_calls)
     try:
-        call = _send_forward(pool, x, spans, tensors, sent)
+        _send_forward(pool, x, spans, tensors, sent, call)
     except SliceFailed:  # a worker ended: the step's own path forks a new one
         try:
-            _abandon(sent, set(), 0)
+            _abandon(sent, set(), call)
         finally:
             pool.busy.release()
         return None
@@ -607,15 +607,15 @@ def start_early(model: Module, x: Tensor, n: int) -> Early | None:
     return Early(pool, call, spans)
 
 
-def _send_forward(pool: _Pool, x: Tensor, spans: list, tensors: list, sent: list) -> int:
-    """Parameter and buffer values into shared memory, each worker its rows: the call's id."""
+def _send_forward(pool: _Pool, x: Tensor, spans: list, tensors: list, sent: list,
+                  call: int) -> None:
+    """Parameter and buffer values into shared memory, each worker its rows of forward call
+    `call` (`sent`: those that got them)."""
     for view, tensor in zip(pool.values.views, tensors):
         view[...] = tensor.data  # same shape and dtype: the fingerprint says so
-    call = next(_calls)
     for worker, (start, stop) in zip(pool.workers, spans[1:]):
         worker.send(FORWARD, call, array=x.data[start:stop])
         sent.append(worker)
-    return call
 
 
 def _abandon(sent: list, answered: set, call: int) -> None:
@@ -658,12 +658,11 @@ def _run_forward(pool: _Pool, model: Module, x: Tensor, spans: list, members: An
     sent: list[_Worker] = list(pool.workers) if early is not None else []
     answered: set[_Worker] = set()
     outs: list = []
-    call = early.call if early is not None else 0
+    call = early.call if early is not None else next(_calls)
     group = _MainGroup(pool.workers, call, reads_results=True)
     try:
         if early is None:
-            call = group.call = _send_forward(pool, x, spans,
-                                              [*members.params, *members.buffers], sent)
+            _send_forward(pool, x, spans, [*members.params, *members.buffers], sent, call)
         start, stop = spans[0]
         with threads.blas_threads(1), threads.member(group, 0):
             first = model.forward(x[start:stop])
