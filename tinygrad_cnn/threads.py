@@ -123,18 +123,19 @@ class SliceGroup:
         self.calls[index] = call + 1
         self.partials[call, index] = partial
         self.barrier.wait()  # every slice has put its partial for this call
-        parts = [self.partials[call, i] for i in range(self.n)]
-        if isinstance(partial, tuple):  # several sums at one meeting, added element by element
-            return tuple([add_in_order(list(p)) for p in zip(*parts)])
-        return add_in_order(parts)
+        return add_in_order([self.partials[call, i] for i in range(self.n)])
 
     def abort(self) -> None:
         self.barrier.abort()  # a slice waiting in all_sum gets BrokenBarrierError
 
 
 def add_in_order(parts: list) -> Any:
+    """The slices' partials added in slice order, so every slice (thread or worker process)
+    gets the same bits; tuples (several sums at one meeting) element by element."""
+    if isinstance(parts[0], tuple):
+        return tuple([add_in_order(list(p)) for p in zip(*parts)])
     total = parts[0]
-    for part in parts[1:]:  # in slice order: every slice gets the same sum
+    for part in parts[1:]:
         total = total + part
     return total
 

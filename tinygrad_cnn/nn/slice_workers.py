@@ -256,14 +256,6 @@ def _unpack(items: list[int], data: np.ndarray) -> Any:
     return tuple(parts) if is_tuple else parts[0]
 
 
-def _add_parts(parts: list) -> Any:
-    """The slices' partials added in slice order, element by element for tuples (as
-    threads.SliceGroup.all_sum adds them)."""
-    if isinstance(parts[0], tuple):
-        return tuple([threads.add_in_order(list(p)) for p in zip(*parts)])
-    return threads.add_in_order(parts)
-
-
 _PLAIN = {np.dtype(t) for t in (np.float32, np.float64, np.float16, np.int64, np.int32,
                                  np.uint8, np.bool_)}  # the usual ones, checked at once
 
@@ -478,7 +470,7 @@ class _MainGroup:
         exchange = len(self.workers) == 1 and data.nbytes <= self.workers[0].sums.room
         if exchange:
             self.workers[0].sums.send(PARTIAL, self.call, array=data, items=items)
-        total = _add_parts([partial] + [self._partial_of(worker) for worker in self.workers])
+        total = threads.add_in_order([partial, *[self._partial_of(w) for w in self.workers]])
         if not exchange:
             items, data = _pack(total)
             for worker in self.workers:
@@ -758,7 +750,7 @@ class _WorkerGroup:
                 raise SliceFailed("another slice of the batch failed")
             if kind == TOTAL:
                 return _unpack(items, data)
-            return _add_parts([_unpack(items, data), partial])  # slice 0's partial, then ours
+            return threads.add_in_order([_unpack(items, data), partial])  # slice 0's, then ours
 
     def abort(self) -> None:
         pass  # the main process learns of it from the call's result
