@@ -44,15 +44,27 @@ def bn_mlp() -> nn.Module:
                          nn.BatchNorm1d(5), nn.Linear(5, 3))
 
 
-def serial_grads(model: nn.Module) -> list:
+def serial_grads(model: nn.Module, x: tg.Tensor | None = None,
+                 y: tg.Tensor | None = None) -> list:
+    """The parameters' gradients of one serial step on (x, y) (default: batch())."""
+    if x is None:
+        x, y = batch()
     before = tg.get_num_threads()
     tg.set_num_threads(1)
     try:
         model.zero_grad()
-        step(model)
+        cross_entropy(model(x), y).backward()
         return [p.grad.data.copy() for p in model.parameters()]
     finally:
         tg.set_num_threads(before)
+
+
+def assert_serial_step_equals(model: nn.Module, x: tg.Tensor | None = None,
+                              y: tg.Tensor | None = None, atol: float = 1e-6) -> None:
+    """The gradients the split step left in .grad equal a serial step's on the same batch."""
+    split = [p.grad.data.copy() for p in model.parameters()]
+    for a, b in zip(split, serial_grads(model, x, y)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=atol)
 
 
 def batch(n: int = 128) -> tuple[tg.Tensor, tg.Tensor]:
@@ -82,12 +94,7 @@ def test_a_worker_is_kept_between_steps_and_sees_the_new_weights():
     model.zero_grad()
     step(model)
     assert workers_of(model) == [first]
-    split_grads = [p.grad.data.copy() for p in model.parameters()]
-    tg.set_num_threads(1)
-    model.zero_grad()
-    step(model)
-    for a, b in zip(split_grads, [p.grad.data for p in model.parameters()]):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+    assert_serial_step_equals(model, atol=1e-7)
 
 
 @pytest.mark.parametrize("change", ["eval", "frozen", "new layer", "dtype"])
@@ -181,12 +188,7 @@ def test_rows_sent_ahead_to_three_slices_when_one_worker_died():
     model.zero_grad()
     cross_entropy(model(x), y).backward()
     assert len(workers_of(model)) == 2 and second not in workers_of(model)
-    split = [p.grad.data.copy() for p in model.parameters()]
-    tg.set_num_threads(1)
-    model.zero_grad()
-    cross_entropy(model(x), y).backward()
-    for a, p in zip(split, model.parameters()):
-        np.testing.assert_allclose(a, p.grad.data, rtol=1e-5, atol=1e-6)
+    assert_serial_step_equals(model, x, y)
 
 
 def test_a_batch_the_model_rejects_is_reported_after_rows_went_ahead():
@@ -410,12 +412,7 @@ def test_rows_that_do_not_fit_the_shared_box_go_after_the_header(monkeypatch, bo
     y = tg.Tensor(rng.integers(0, 3, 300), dtype=None)
     model.zero_grad()
     cross_entropy(model(x), y).backward()
-    split = [p.grad.data.copy() for p in model.parameters()]
-    tg.set_num_threads(1)
-    model.zero_grad()
-    cross_entropy(model(x), y).backward()
-    for a, p in zip(split, model.parameters()):
-        np.testing.assert_allclose(a, p.grad.data, rtol=1e-5, atol=1e-6)
+    assert_serial_step_equals(model, x, y)
 
 
 def channel_pair(box_bytes: int = 64) -> tuple:
@@ -566,15 +563,10 @@ def test_a_split_while_another_thread_talks_to_the_workers_uses_threads():
         assert "JoinSlices" in kinds and "RemoteSlice" not in kinds  # slices on threads
         model.zero_grad()
         cross_entropy(out, y).backward()
-        split = [p.grad.data.copy() for p in model.parameters()]
     finally:
         release.set()
         other.join()
-    tg.set_num_threads(1)
-    model.zero_grad()
-    cross_entropy(model(x), y).backward()
-    for a, p in zip(split, model.parameters()):
-        np.testing.assert_allclose(a, p.grad.data, rtol=1e-5, atol=1e-6)
+    assert_serial_step_equals(model, x, y)
 
 
 def test_a_misspelt_slices_setting_is_named(monkeypatch):
