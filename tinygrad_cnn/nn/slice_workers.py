@@ -466,8 +466,10 @@ class _MainGroup:
         # one worker, and a partial that fits its half of the box: each side sends its partial
         # and adds the two itself, in slice order (the same bits on both); else the partials
         # come here and the total goes back
-        items, data = _pack(partial)
-        exchange = len(self.workers) == 1 and data.nbytes <= self.workers[0].sums.room
+        exchange = False
+        if len(self.workers) == 1:
+            items, data = _pack(partial)
+            exchange = data.nbytes <= self.workers[0].sums.room
         if exchange:
             self.workers[0].sums.send(PARTIAL, self.call, array=data, items=items)
         total = threads.add_in_order([partial, *[self._partial_of(w) for w in self.workers]])
