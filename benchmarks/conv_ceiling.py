@@ -26,7 +26,10 @@ from pathlib import Path
 
 os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = "1"
 
-import numba  # noqa: E402
+try:
+    import numba
+except ImportError:
+    raise SystemExit("conv_ceiling.py needs numba: pip install -e '.[test]'") from None
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -179,6 +182,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=30)
     args = parser.parse_args()
+    for flag, value in (("--rounds", args.rounds), ("--repeats", args.repeats)):
+        if value < 1:
+            parser.error(f"{flag} must be at least 1, got {value}")
     rng = np.random.default_rng(0)
     big = rng.standard_normal((1024, 1024), dtype=np.float32)
     rows: dict[str, list[float]] = {}
